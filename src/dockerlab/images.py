@@ -1,0 +1,313 @@
+"""The images the course uses: the manifest, `prepare` (pull, or build a stand-in), and offline bundles.
+
+Where no container registry answers (a classroom behind a firewall, CI here), `prepare` builds a
+stand-in under the official name from Debian 13 packages: a debootstrap root filesystem imported as
+``dockerlab/standin-base:trixie``, then one small Dockerfile per image in ``standins/<key>/``.
+Every stand-in carries the label ``org.dockerlab.standin=true`` and says which image it replaces.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from .engine import get_client
+from .show import Table, cli, human_size
+
+HERE = Path(__file__).parent
+STANDINS = HERE / "standins"
+LABEL_STANDIN = "org.dockerlab.standin"
+LABEL_STANDIN_FOR = "org.dockerlab.standin.for"
+BASE_REF = "dockerlab/standin-base:trixie"
+DEBIAN_SUITE = "trixie"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+@dataclasses.dataclass(frozen=True)
+class CourseImage:
+    key: str
+    ref: str
+    why: str
+
+
+def manifest() -> list[CourseImage]:
+    """The course images, from images.toml (the one list of pinned tags)."""
+    data = tomllib.loads((HERE / "images.toml").read_text())
+    return [CourseImage(key, v["ref"], v.get("why", "")) for key, v in data.items()]
+
+
+def ref(key: str) -> str:
+    """The pinned reference of a course image: ``ref("python")`` -> ``python:3.13.5-slim``."""
+    for img in manifest():
+        if img.key == key:
+            return img.ref
+    raise KeyError(f"no course image {key!r}; known: {', '.join(i.key for i in manifest())}")
+
+
+def is_standin(image) -> bool:
+    return (image.labels or {}).get(LABEL_STANDIN) == "true"
+
+
+def local_image(client, reference: str):
+    try:
+        return client.images.get(reference)
+    except ImageNotFound:
+        return None
+
+
+def registry_reachable(reference: str | None = None, client=None, timeout: int = 10) -> bool:
+    """True when the engine can reach the registry that serves ``reference`` (asks for its manifest)."""
+    client = client or get_client()
+    reference = reference or ref("python")
+    try:
+        api = docker.APIClient(base_url=client.api.base_url, timeout=timeout, version=client.api.api_version)
+        api.inspect_distribution(reference)
+        return True
+    except (APIError, DockerException, OSError, Exception):
+        return False
+
+
+def _pull(client, reference: str, timeout: int = 600) -> bool:
+    cli("docker", "pull", reference)
+    try:
+        repo, _, tag = reference.rpartition(":")
+        client.images.pull(repo, tag=tag)
+        return True
+    except (APIError, DockerException) as exc:
+        print(f"  pull failed: {str(exc).splitlines()[0][:160]}", flush=True)
+        return False
+
+
+def _debootstrap_base(client) -> None:
+    """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs."""
+    if local_image(client, BASE_REF):
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            "no registry answers and building stand-in images needs root (debootstrap). "
+            "Run `sudo make images`, or `dockerlab images load FILE` with a bundle from your instructor."
+        )
+    if not shutil.which("debootstrap"):
+        print("installing debootstrap (apt-get)", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=False,
+                       stdout=subprocess.DEVNULL)
+        if not shutil.which("debootstrap"):
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True,
+                           stdout=subprocess.DEVNULL)
+    mirror = os.environ.get("DOCKERLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    with tempfile.TemporaryDirectory(prefix="dockerlab-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        print(f"debootstrap {DEBIAN_SUITE} (about a minute)", flush=True)
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            ["debootstrap", "--variant=minbase", "--include=ca-certificates", DEBIAN_SUITE, str(rootfs), mirror],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError("debootstrap failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
+        # The machine's trust store (it may hold a TLS-intercepting proxy's CA): pip and uv need it.
+        if HOST_CA_BUNDLE.exists():
+            extra = rootfs / "usr/local/share/ca-certificates/dockerlab-host-bundle.crt"
+            shutil.copy(HOST_CA_BUNDLE, extra)
+            subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
+        (rootfs / "etc/apt/sources.list").write_text(f"deb {mirror} {DEBIAN_SUITE} main\n")
+        for junk in ("var/lib/apt/lists", "var/cache/apt/archives"):
+            for p in (rootfs / junk).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        cli("docker", "import", "-c", f"LABEL {LABEL_STANDIN}=true", "-", BASE_REF)
+        imp = subprocess.run(
+            ["docker", "import",
+             "-c", f"LABEL {LABEL_STANDIN}=true",
+             "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
+             "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+             "-c", 'CMD ["bash"]',
+             "-", BASE_REF],
+            stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        tar.wait()
+        if imp.returncode != 0:
+            raise RuntimeError(f"docker import failed: {imp.stdout.strip()}")
+        print(f"  base root filesystem ready in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def _uv_binaries(version: str, arch: str, dest: Path) -> tuple[Path, Path]:
+    """Static uv and uvx binaries for the engine's architecture, from the musllinux `uv` wheel on PyPI.
+
+    The official image holds exactly these (the x86_64/aarch64-unknown-linux-musl build); the manylinux
+    wheel a host installs is dynamically linked against glibc and would not run in a scratch image.
+    Wheels are cached in ~/.cache/dockerlab.
+    """
+    import json
+    import ssl
+    import urllib.parse
+    import urllib.request
+    import zipfile
+
+    plat = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(arch, arch)
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dockerlab"
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(cache.glob(f"uv-{version}-*musllinux*{plat}.whl"))
+    if not wheels:
+        ctx = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or None)
+        index = os.environ.get("DOCKERLAB_PYPI_JSON", "https://pypi.org/pypi")
+        with urllib.request.urlopen(f"{index}/uv/json", timeout=60, context=ctx) as r:
+            files = json.load(r)["releases"].get(version, [])
+        match = [f for f in files if "musllinux" in f["filename"] and f["filename"].endswith(f"{plat}.whl")]
+        if not match:
+            raise RuntimeError(f"PyPI has no musllinux wheel of uv {version} for {plat}")
+        target = cache / match[0]["filename"]
+        print(f"downloading {match[0]['filename']}", flush=True)
+        url = urllib.parse.urljoin(f"{index}/uv/json", match[0]["url"])  # some mirrors answer relative URLs
+        with urllib.request.urlopen(url, timeout=300, context=ctx) as r:
+            target.write_bytes(r.read())
+        wheels = [target]
+    out = []
+    with zipfile.ZipFile(wheels[-1]) as z:
+        for name in ("uv", "uvx"):
+            member = next(n for n in z.namelist() if n.endswith(f".data/scripts/{name}"))
+            path = dest / name
+            path.write_bytes(z.read(member))
+            path.chmod(0o755)
+            out.append(path)
+    return out[0], out[1]
+
+
+def build_standin(img: CourseImage, client=None) -> None:
+    """Build a stand-in for one course image under its official name (needs the engine, and root for the base)."""
+    client = client or get_client()
+    src = STANDINS / img.key
+    if not (src / "Dockerfile").exists():
+        raise RuntimeError(f"no stand-in recipe for {img.ref} (expected {src}/Dockerfile)")
+    labels = {
+        LABEL_STANDIN: "true",
+        LABEL_STANDIN_FOR: img.ref,
+        "org.opencontainers.image.description": f"dockerlab stand-in for {img.ref}, built from Debian {DEBIAN_SUITE} packages",
+    }
+    with tempfile.TemporaryDirectory(prefix=f"dockerlab-standin-{img.key}-") as tmp:
+        ctx = Path(tmp)
+        for p in src.iterdir():
+            shutil.copy(p, ctx / p.name)
+        buildargs = {}
+        if img.key == "uv":
+            _uv_binaries(img.ref.rsplit(":", 1)[1], client.info().get("Architecture", "x86_64"), ctx)
+        else:
+            _debootstrap_base(client)
+            buildargs["BASE"] = BASE_REF
+        cli("docker", "build", *[f"--build-arg={k}={v}" for k, v in buildargs.items()],
+            "-t", img.ref, f"standins/{img.key}")
+        t0 = time.monotonic()
+        log: list[str] = []
+        try:
+            for chunk in client.api.build(path=str(ctx), tag=img.ref, buildargs=buildargs, labels=labels,
+                                          rm=True, forcerm=True, decode=True):
+                if "stream" in chunk:
+                    log.append(chunk["stream"].rstrip())
+                if "error" in chunk:
+                    raise RuntimeError(chunk["error"])
+        except Exception as exc:
+            tail = "\n".join(l for l in log[-25:] if l)
+            raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}\n{tail}") from None
+        print(f"  stand-in {img.ref} built in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progress: bool = True) -> Table:
+    """Make every course image present: keep what is there, pull what can be pulled, build stand-ins for the rest.
+
+    Returns a table: image, official or stand-in, size, what was done.
+    CLI: ``docker pull IMAGE`` for each (``dockerlab prepare`` from a terminal).
+    """
+    client = client or get_client()
+    images = [i for i in manifest() if keys is None or i.key in keys]
+    reachable = None
+    rows = []
+    bar = _progress(len(images), "preparing course images") if progress else None
+    for img in images:
+        if bar is not None:
+            bar.set_postfix_str(img.ref)
+        action = "present"
+        if local_image(client, img.ref) is None:
+            if reachable is None:
+                reachable = pull and registry_reachable(img.ref, client)
+                if not reachable:
+                    print("no container registry answers: building stand-ins from Debian packages", flush=True)
+            if reachable and _pull(client, img.ref):
+                action = "pulled"
+            else:
+                build_standin(img, client)
+                action = "built stand-in"
+        image = client.images.get(img.ref)
+        rows.append({
+            "image": img.ref,
+            "kind": "stand-in" if is_standin(image) else "official",
+            "size": human_size(image.attrs.get("Size")),
+            "action": action,
+            "used for": img.why,
+        })
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return Table(rows, title="Course images")
+
+
+def status(client=None) -> Table:
+    """Which course images are present, and whether each is official or a stand-in."""
+    client = client or get_client()
+    rows = []
+    for img in manifest():
+        image = local_image(client, img.ref)
+        rows.append({
+            "image": img.ref,
+            "present": "yes" if image else "no",
+            "kind": "-" if image is None else ("stand-in" if is_standin(image) else "official"),
+            "size": human_size(image.attrs.get("Size")) if image else "-",
+        })
+    return Table(rows, title="Course images")
+
+
+def save(path: str | os.PathLike, client=None) -> Path:
+    """Write every course image into one tar file, for a classroom without network. CLI: ``docker save -o FILE …``"""
+    client = client or get_client()
+    refs = [i.ref for i in manifest()]
+    missing = [r for r in refs if local_image(client, r) is None]
+    if missing:
+        raise RuntimeError(f"not present, run `dockerlab prepare` first: {', '.join(missing)}")
+    path = Path(path)
+    cli("docker", "save", "-o", str(path), *refs)
+    proc = subprocess.run(["docker", "save", "-o", str(path), *refs], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker save failed: {proc.stderr.strip()}")
+    return path
+
+
+def load(path: str | os.PathLike) -> list[str]:
+    """Load a bundle written by `save`. CLI: ``docker load -i FILE``"""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no bundle at {path}")
+    cli("docker", "load", "-i", str(path))
+    proc = subprocess.run(["docker", "load", "-i", str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker load failed: {proc.stderr.strip()}")
+    return [l.split(":", 1)[1].strip() for l in proc.stdout.splitlines() if l.startswith("Loaded image")]
+
+
+def _progress(total: int, desc: str):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, desc=desc, file=sys.stdout)

@@ -1,0 +1,31 @@
+#!/bin/sh
+# A small version of the official postgres entrypoint: initialise PGDATA on first start from
+# POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, then run the server as the postgres user.
+set -e
+if [ "$1" = "postgres" ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA" && chown -R postgres:postgres "$PGDATA" && chmod 700 "$PGDATA"
+  exec gosu postgres "$0" "$@"
+fi
+if [ "$1" = "postgres" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  : "${POSTGRES_USER:=postgres}"
+  : "${POSTGRES_DB:=$POSTGRES_USER}"
+  if [ -z "$POSTGRES_PASSWORD" ] && [ "$POSTGRES_HOST_AUTH_METHOD" != trust ]; then
+    echo "Error: database is uninitialized and superuser password is not specified." >&2
+    echo "       You must specify POSTGRES_PASSWORD to a non-empty value for the superuser." >&2
+    exit 1
+  fi
+  pwfile=$(mktemp)
+  printf '%s\n' "${POSTGRES_PASSWORD:-postgres}" > "$pwfile"
+  initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f "$pwfile"
+  echo "host all all all ${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}" >> "$PGDATA/pg_hba.conf"
+  echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  if [ "$POSTGRES_DB" != postgres ]; then
+    psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+      -c "CREATE DATABASE \"$POSTGRES_DB\"" >/dev/null
+  fi
+  pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  echo "PostgreSQL init process complete; ready for start up."
+fi
+exec "$@"
