@@ -238,7 +238,6 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                     current["cached"] = True
                 elif line.startswith("Successfully built "):
                     image_id = line.split()[-1]
-            finish_current(time.monotonic()) if False else None
         finish_current(time.monotonic())
     except BuildFailed:
         raise
@@ -247,6 +246,11 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     finally:
         progress.close()
         context.close()
+    # The engine appends one LABEL step per label= entry: not part of the learner's Dockerfile.
+    added = {f"LABEL {k}={v}" for k, v in (labels or {}).items()}
+    steps = [s for s in steps if s.instruction not in added]
+    for s in steps:
+        s.total = len(steps)
     image = client.images.get(tag)
     return BuildResult(image, tag, steps, time.monotonic() - t_start, lines, "classic", context_bytes)
 
@@ -327,7 +331,6 @@ def buildkit_build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dock
     args = ["docker", "build", "--progress=plain"]
     for k, v in (buildargs or {}).items():
         args.append(f"--build-arg={k}={v}")
-    shown_labels = []
     for k, v in (labels or {}).items():
         args += ["--label", f"{k}={v}"]
     for sid, src in (secrets or {}).items():
@@ -338,8 +341,7 @@ def buildkit_build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dock
         args.append("--no-cache")
     if dockerfile != "Dockerfile":
         args += ["-f", str(path / dockerfile)]
-    cli(*[a for a in args if a != "--progress=plain" and not a.startswith("org.dockerlab.")
-          and a != "--label"] + shown_labels, "-t", tag, str(path))
+    cli(*args, "-t", tag, str(path))
     with tempfile.TemporaryDirectory(prefix="dockerlab-iid-") as tmp:
         iidfile = Path(tmp) / "iid"
         cmd = args + ["--iidfile", str(iidfile), "-t", tag, str(path)]
@@ -365,8 +367,6 @@ def buildkit_build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dock
                         progress.step_started(int(sm.group("n")), int(sm.group("total")), sm.group("instr"))
                 if _BK_DONE.match(line) or _BK_CACHED.match(line):
                     steps_so_far, _, _ = parse_buildkit_log(lines)
-                    for s in steps_so_far:
-                        key = id(s)
                     for i, s in enumerate(steps_so_far):
                         if i not in seen_done and (s.cached or s.seconds > 0 or line.endswith("0.0s")):
                             seen_done.add(i)

@@ -1,0 +1,248 @@
+"""Running containers: start with course names and labels, stop and time it, wait for health or HTTP."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from .engine import get_client
+from .namespace import labels as course_labels
+from .namespace import resource_name
+from .show import cli
+
+
+class WaitTimeout(TimeoutError):
+    """A wait ran out of time; the message says what was seen last."""
+
+    def _render_traceback_(self):
+        return [f"WaitTimeout: {self}"]
+
+
+class ContainerExited(RuntimeError):
+    """The container stopped while we were waiting for it; the message holds the exit code and logs."""
+
+    def _render_traceback_(self):
+        return [f"ContainerExited: {self}"]
+
+
+def host_address() -> str:
+    """Where published ports are reached from this kernel: 127.0.0.1, or $DOCKERLAB_HOST_ADDR (course container)."""
+    return os.environ.get("DOCKERLAB_HOST_ADDR", "127.0.0.1")
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (the OS picks it), for ``-p PORT:CONTAINER_PORT``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli_run_args(image: str, name: str, command, kwargs: dict, lbls: dict) -> list[str]:
+    args = ["docker", "run"]
+    args.append("-d" if kwargs.get("detach", True) else "")
+    if kwargs.get("remove"):
+        args.append("--rm")
+    args += ["--name", name]
+    for k, v in lbls.items():
+        args += ["--label", f"{k}={v}"]
+    env = kwargs.get("environment") or {}
+    if isinstance(env, dict):
+        for k, v in env.items():
+            args += ["-e", f"{k}={v}"]
+    else:
+        for e in env:
+            args += ["-e", e]
+    for cport, hport in (kwargs.get("ports") or {}).items():
+        if isinstance(hport, tuple):
+            hport = f"{hport[0]}:{hport[1]}"
+        args += ["-p", f"{hport}:{str(cport).replace('/tcp', '')}"]
+    vols = kwargs.get("volumes") or {}
+    if isinstance(vols, dict):
+        for src, spec in vols.items():
+            args += ["-v", f"{src}:{spec['bind']}" + (":" + spec["mode"] if spec.get("mode", "rw") != "rw" else "")]
+    else:
+        for v in vols:
+            args += ["-v", v]
+    if kwargs.get("mem_limit"):
+        args += ["--memory", str(kwargs["mem_limit"])]
+    if kwargs.get("nano_cpus"):
+        args += ["--cpus", f"{kwargs['nano_cpus'] / 1e9:g}"]
+    if kwargs.get("user"):
+        args += ["--user", str(kwargs["user"])]
+    if kwargs.get("init"):
+        args.append("--init")
+    if kwargs.get("read_only"):
+        args.append("--read-only")
+    for c in kwargs.get("cap_drop") or []:
+        args += ["--cap-drop", c]
+    for o in kwargs.get("security_opt") or []:
+        args += ["--security-opt", o]
+    if kwargs.get("network"):
+        args += ["--network", kwargs["network"]]
+    rp = kwargs.get("restart_policy")
+    if rp:
+        args += ["--restart", rp["Name"] + (f":{rp['MaximumRetryCount']}" if rp.get("MaximumRetryCount") else "")]
+    if kwargs.get("entrypoint") is not None:
+        ep = kwargs["entrypoint"]
+        args += ["--entrypoint", ep if isinstance(ep, str) else " ".join(ep)]
+    args.append(image)
+    if command:
+        args += command.split() if isinstance(command, str) else [str(c) for c in command]
+    return [a for a in args if a]
+
+
+def run(image: str, lesson: str, thing: str, command=None, *, replace: bool = True, client=None, **kwargs):
+    """Start a container named ``dl-<ns>-<lesson>-<thing>`` with the course labels; return it.
+
+    Keyword arguments go to ``client.containers.run`` (``ports``, ``environment``, ``mem_limit`` …);
+    ``detach`` defaults to True. An earlier container of the same name is removed first (re-runnable cells).
+    """
+    client = client or get_client()
+    name = resource_name(lesson, thing)
+    lbls = dict(course_labels(lesson))
+    lbls.update(kwargs.pop("labels", None) or {})
+    kwargs.setdefault("detach", True)
+    if replace:
+        remove(name, client=client, quiet=True)
+    cli(*_cli_run_args(image, name, command, kwargs, lbls))
+    try:
+        return client.containers.run(image, command, name=name, labels=lbls, **kwargs)
+    except ImageNotFound:
+        raise ImageNotFound(f"image {image!r} is not on this engine: build it first, or run `dockerlab prepare`") from None
+    except APIError as exc:
+        msg = str(exc.explanation or exc)
+        if "port is already allocated" in msg or "address already in use" in msg:
+            raise RuntimeError(f"a host port asked for is taken ({msg}); pick another, e.g. dockerlab.free_port()") from None
+        raise
+
+
+def remove(container_or_name, *, client=None, quiet: bool = False) -> bool:
+    """Force-remove a container (and its anonymous volumes) if it exists. CLI: ``docker rm -f -v NAME``."""
+    client = client or get_client()
+    try:
+        c = container_or_name if hasattr(container_or_name, "remove") else client.containers.get(container_or_name)
+    except NotFound:
+        return False
+    if not quiet:
+        cli("docker", "rm", "-f", "-v", c.name)
+    try:
+        c.remove(force=True, v=True)
+    except NotFound:
+        return False
+    return True
+
+
+@dataclasses.dataclass
+class StopResult:
+    exit_code: int
+    seconds: float
+    oom_killed: bool
+
+    @property
+    def graceful(self) -> bool:
+        """Stopped by its own SIGTERM handling (exit 0 or 143) rather than killed (137)."""
+        return self.exit_code in (0, 143)
+
+
+def stop(container, timeout: int = 10) -> StopResult:
+    """``docker stop -t TIMEOUT``: SIGTERM, then SIGKILL after ``timeout`` s. Returns exit code and duration."""
+    cli("docker", "stop", "-t", str(timeout), container.name)
+    t0 = time.monotonic()
+    container.stop(timeout=timeout)
+    seconds = time.monotonic() - t0
+    container.reload()
+    st = container.attrs["State"]
+    return StopResult(st.get("ExitCode", -1), seconds, bool(st.get("OOMKilled")))
+
+
+def wait_exit(container, timeout: float = 60) -> dict:
+    """Wait until the container exits; return its State. Raises WaitTimeout."""
+    cli("docker", "wait", container.name)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            return container.attrs["State"]
+        time.sleep(0.3)
+    raise WaitTimeout(f"{container.name} still {container.status} after {timeout:.0f} s")
+
+
+def logs_tail(container, n: int = 20) -> str:
+    try:
+        return container.logs(tail=n).decode(errors="replace")
+    except (APIError, NotFound):
+        return "(no logs)"
+
+
+def wait_for_health(container, timeout: float = 60, interval: float = 0.5) -> list[tuple[float, str]]:
+    """Poll ``State.Health.Status`` until healthy; return the timeline ``[(seconds, status), …]``.
+
+    Raises WaitTimeout (with the last health-check output) or ContainerExited (with the logs).
+    CLI: ``docker inspect --format '{{.State.Health.Status}}' NAME``.
+    """
+    cli("docker", "inspect", "--format", "'{{.State.Health.Status}}'", container.name)
+    t0 = time.monotonic()
+    timeline: list[tuple[float, str]] = []
+    while True:
+        container.reload()
+        st = container.attrs["State"]
+        health = st.get("Health")
+        if health is None:
+            raise RuntimeError(f"{container.name} has no HEALTHCHECK: add one to the Dockerfile (or healthcheck= to run)")
+        status = health.get("Status", "?")
+        now = time.monotonic() - t0
+        if not timeline or timeline[-1][1] != status:
+            timeline.append((round(now, 1), status))
+        if status == "healthy":
+            return timeline
+        if st.get("Status") in ("exited", "dead"):
+            raise ContainerExited(f"{container.name} exited with {st.get('ExitCode')} before it was healthy:\n{logs_tail(container)}")
+        if now > timeout:
+            last = (health.get("Log") or [{}])[-1]
+            raise WaitTimeout(
+                f"{container.name} not healthy after {timeout:.0f} s (status {status}); "
+                f"last check exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[:300]}"
+            )
+        time.sleep(interval)
+
+
+def published_port(container, container_port: int | str) -> int:
+    """The host port that ``container_port`` is published on."""
+    container.reload()
+    key = f"{container_port}/tcp" if "/" not in str(container_port) else str(container_port)
+    bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(key)
+    if not bindings:
+        raise RuntimeError(f"{container.name} does not publish {key}: add ports={{'{key}': free_port()}}")
+    return int(bindings[0]["HostPort"])
+
+
+def http_get(url_or_port, path: str = "/", timeout: float = 30, container=None, expect_status: int | None = 200) -> tuple[int, str]:
+    """GET a URL (or ``http://HOST:PORT/path``), retrying until it answers or ``timeout`` s pass.
+
+    With ``container``, stops early with ContainerExited if the container dies. Returns (status, body).
+    """
+    url = url_or_port if isinstance(url_or_port, str) else f"http://{host_address()}:{url_or_port}{path}"
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.status, r.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            if expect_status is None or e.code == expect_status:
+                return e.code, e.read().decode(errors="replace")
+            last = f"HTTP {e.code}"
+        except (urllib.error.URLError, ConnectionError, socket.timeout, OSError) as e:
+            last = str(getattr(e, "reason", e))
+        if container is not None:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                raise ContainerExited(f"{container.name} exited ({container.attrs['State'].get('ExitCode')}) while {url} was asked:\n{logs_tail(container)}")
+        if time.monotonic() > deadline:
+            raise WaitTimeout(f"no answer from {url} after {timeout:.0f} s (last: {last})")
+        time.sleep(0.3)
