@@ -6,7 +6,7 @@ import os
 import docker
 from docker.errors import DockerException
 
-CONNECT_TIMEOUT = 8  # seconds: a dead engine is reported well under 10 s
+CONNECT_TIMEOUT = 5  # seconds: a dead or hung engine is reported well under 10 s
 DEFAULT_TIMEOUT = 300  # seconds for ordinary API calls (builds stream, so this is per read)
 
 HOW_TO_START = (
@@ -30,7 +30,7 @@ _client = None
 
 
 def get_client(timeout: int = DEFAULT_TIMEOUT, fresh: bool = False) -> docker.DockerClient:
-    """Return a connected DockerClient (cached), or raise EngineUnavailable within ~8 s.
+    """Return a connected DockerClient (cached), or raise EngineUnavailable within ~5 s.
 
     CLI: ``docker version``
     """

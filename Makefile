@@ -1,0 +1,56 @@
+# Shipping Python applications in Docker: the course.
+#   make lab    create the environment, prepare images, start JupyterLab on the notebooks
+#   make test   run every test (exit 0 only when all pass)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+# Behind a TLS-intercepting proxy uv must use the system trust store (harmless elsewhere).
+export UV_SYSTEM_CERTS ?= 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: lab test env engine images doctor clean exercises strip nb unit help
+
+help:
+	@sed -n '2,3p' Makefile
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: found " + sys.version.split()[0])'
+	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+env: $(VENV)/.synced  ## the course's Python environment (.venv, from uv.lock)
+
+engine:  ## a Docker engine: use the one that answers, or install one (Debian, root)
+	@scripts/install-engine
+
+images: env engine  ## pull the course images, or build stand-ins where no registry answers
+	$(VENV)/bin/dockerlab prepare
+
+doctor: env
+	$(VENV)/bin/dockerlab doctor
+
+lab: images  ## start JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/00_preflight.ipynb
+
+test: env engine images  ## every test; a summary line per group
+	$(PY) tests/run_suite.py
+
+unit: env
+	$(PY) -m pytest -q tests/unit
+
+nb: env  ## one lesson's notebooks through nbval: make nb NB=01_images_and_containers
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env --sanitize-with tests/sanitize.cfg \
+	  $(wildcard notebooks/$(NB).ipynb solutions/$(NB).ipynb)
+
+exercises: env  ## regenerate exercises/ from solutions/
+	$(PY) scripts/make_exercises.py
+
+strip: env  ## remove outputs from every notebook
+	$(PY) scripts/strip_outputs.py notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb
+
+clean: env  ## remove what the course created for your namespace
+	$(VENV)/bin/dockerlab clean

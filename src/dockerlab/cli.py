@@ -1,0 +1,109 @@
+"""The `dockerlab` command: doctor, prepare, clean, images save|load|status, leaks.
+
+Exit codes: 0 ok; 1 something to fix (doctor found a problem, leaks found, a step failed);
+2 usage error; 3 no Docker engine answers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .engine import EngineUnavailable
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_NO_ENGINE = 0, 1, 2, 3
+
+
+def _doctor(args) -> int:
+    from .doctor import doctor
+
+    report = doctor(check_registry=not args.no_registry)
+    print(json.dumps(report.as_dict(), indent=1) if args.json else report)
+    return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+def _prepare(args) -> int:
+    from . import images
+
+    table = images.prepare(keys=args.only or None, pull=not args.no_pull, progress=sys.stdout.isatty())
+    print(table)
+    standins = [r["image"] for r in table if r["kind"] == "stand-in"]
+    if standins:
+        print(f"\n{len(standins)} stand-in image(s) (no registry answered): {', '.join(standins)}")
+    return EXIT_OK
+
+
+def _clean(args) -> int:
+    from .cleanup import cleanup
+    from .namespace import set_namespace
+
+    if args.namespace:
+        set_namespace(args.namespace)
+    cleanup(lesson=args.lesson, all_namespaces=args.all_namespaces)
+    return EXIT_OK
+
+
+def _leaks(args) -> int:
+    from .cleanup import leaks
+
+    found = leaks(all_namespaces=True)
+    left = {k: v for k, v in found.items() if v}
+    if left:
+        print("course objects left on the engine: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in left.items()))
+        return EXIT_PROBLEM
+    print("no course containers, networks or volumes left")
+    return EXIT_OK
+
+
+def _images(args) -> int:
+    from . import images
+
+    if args.action == "save":
+        print(f"wrote {images.save(args.file)}")
+    elif args.action == "load":
+        for ref in images.load(args.file):
+            print(f"loaded {ref}")
+    else:
+        print(images.status())
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="dockerlab", description="Course helper: is the engine ready, prepare images, clean up.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("doctor", help="check engine, buildx, compose, disk, registry, course images, namespace")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-registry", action="store_true", help="skip the registry probe")
+    p.set_defaults(fn=_doctor)
+    p = sub.add_parser("prepare", help="pull the course images, or build stand-ins where no registry answers")
+    p.add_argument("--only", nargs="*", help="image keys (python, uv, postgres, redis, registry)")
+    p.add_argument("--no-pull", action="store_true", help="do not try the registry; build stand-ins")
+    p.set_defaults(fn=_prepare)
+    p = sub.add_parser("clean", help="remove the course's containers, networks, volumes and images of your namespace")
+    p.add_argument("--all-namespaces", action="store_true", help="every learner's course objects (instructors)")
+    p.add_argument("--namespace", help="another namespace than yours")
+    p.add_argument("--lesson", help="only this lesson, e.g. 03")
+    p.set_defaults(fn=_clean)
+    p = sub.add_parser("leaks", help="exit 1 if any course container, network or volume is left (any namespace)")
+    p.set_defaults(fn=_leaks)
+    p = sub.add_parser("images", help="offline bundles: save FILE, load FILE, status")
+    p.add_argument("action", choices=["save", "load", "status"])
+    p.add_argument("file", nargs="?")
+    p.set_defaults(fn=_images)
+    args = ap.parse_args(argv)
+    if args.cmd == "images" and args.action in ("save", "load") and not args.file:
+        ap.error(f"images {args.action} needs a FILE")
+    try:
+        return args.fn(args)
+    except EngineUnavailable as exc:
+        print(f"dockerlab: {exc}", file=sys.stderr)
+        return EXIT_NO_ENGINE
+    except (RuntimeError, FileNotFoundError) as exc:
+        print(f"dockerlab: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""With no engine (or one that never answers), the client fails fast with the message that says what to do."""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dockerlab.engine import EngineUnavailable, get_client
+
+DOCKERLAB = [sys.executable, "-m", "dockerlab.cli"]
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def run_cli(args, docker_host):
+    env = dict(os.environ, DOCKER_HOST=docker_host, PYTHONPATH=SRC)
+    t0 = time.monotonic()
+    proc = subprocess.run(DOCKERLAB + args, capture_output=True, text=True, env=env, timeout=30)
+    return proc, time.monotonic() - t0
+
+
+def test_missing_socket_is_reported_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
+    with pytest.raises(EngineUnavailable) as info:
+        get_client(fresh=True)
+    assert "cannot reach the Docker engine at unix://" in str(info.value)
+    assert "make engine" in str(info.value) and "systemctl start docker" in str(info.value)
+
+
+def test_doctor_exits_3_within_10_seconds_when_the_engine_never_answers(tmp_path):
+    # A socket that accepts connections but never answers: the worst case, a hung engine.
+    path = str(tmp_path / "hung.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        proc, seconds = run_cli(["doctor"], f"unix://{path}")
+    finally:
+        stop.set()
+        t.join()
+        srv.close()
+    assert proc.returncode == 3, proc.stderr
+    assert seconds < 10
+    assert "cannot reach the Docker engine" in proc.stderr and "did not answer in time" in proc.stderr
+
+
+def test_doctor_with_no_socket_exits_3(tmp_path):
+    proc, seconds = run_cli(["doctor"], f"unix://{tmp_path}/none.sock")
+    assert proc.returncode == 3 and seconds < 10
+    assert "start Docker Desktop" in proc.stderr
+
+
+def test_cli_usage_errors_exit_2():
+    proc, _ = run_cli(["images", "save"], "unix:///nonexistent")
+    assert proc.returncode == 2

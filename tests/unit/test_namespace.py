@@ -1,0 +1,46 @@
+import pytest
+
+import dockerlab.namespace
+import importlib
+
+ns = importlib.import_module("dockerlab.namespace")
+
+
+@pytest.fixture(autouse=True)
+def reset(monkeypatch):
+    monkeypatch.delenv(ns.ENV_VAR, raising=False)
+    ns.set_namespace(None)
+    yield
+    ns.set_namespace(None)
+
+
+def test_default_is_the_user_name(monkeypatch):
+    monkeypatch.setattr(ns.getpass, "getuser", lambda: "Ada.Lovelace")
+    assert ns.namespace() == "ada-lovelace"
+
+
+def test_env_var_beats_user_and_parameter_beats_env(monkeypatch):
+    monkeypatch.setenv(ns.ENV_VAR, "Team_A")
+    assert ns.namespace() == "team-a"
+    ns.set_namespace("Bob")
+    assert ns.namespace() == "bob"
+
+
+def test_names_and_labels_carry_namespace_and_lesson():
+    ns.set_namespace("ana")
+    assert ns.resource_name("03_layers_and_cache", "Web App") == "dl-ana-03-web-app"
+    assert ns.image_name("03_layers_and_cache", "good") == "dl-ana/03-good:latest"
+    assert ns.labels("03_layers_and_cache") == {
+        ns.LABEL_COURSE: ns.COURSE, ns.LABEL_LESSON: "03", ns.LABEL_NAMESPACE: "ana"}
+
+
+def test_filters_select_namespace_lesson_or_everyone():
+    ns.set_namespace("ana")
+    assert f"{ns.LABEL_NAMESPACE}=ana" in ns.label_filters()
+    assert f"{ns.LABEL_LESSON}=05" in ns.label_filters("05_uv")
+    assert all(ns.LABEL_NAMESPACE not in f for f in ns.label_filters(all_namespaces=True))
+
+
+def test_slug_keeps_docker_safe_characters():
+    assert ns.slug("  Hé Llo!! ") == "h-llo"
+    assert ns.slug("!!!") == "learner"
