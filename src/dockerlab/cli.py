@@ -59,7 +59,7 @@ def _images(args) -> int:
     from . import images
 
     if args.action == "save":
-        print(f"wrote {images.save(args.file)}")
+        print(f"wrote {images.save(args.file, keys=args.only or None)}")
     elif args.action == "load":
         for ref in images.load(args.file):
             print(f"loaded {ref}")
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("images", help="offline bundles: save FILE, load FILE, status")
     p.add_argument("action", choices=["save", "load", "status"])
     p.add_argument("file", nargs="?")
+    p.add_argument("--only", nargs="*", help="with save: only these image keys")
     p.set_defaults(fn=_images)
     args = ap.parse_args(argv)
     if args.cmd == "images" and args.action in ("save", "load") and not args.file:

@@ -278,10 +278,13 @@ def status(client=None) -> Table:
     return Table(rows, title="Course images")
 
 
-def save(path: str | os.PathLike, client=None) -> Path:
-    """Write every course image into one tar file, for a classroom without network. CLI: ``docker save -o FILE …``"""
+def save(path: str | os.PathLike, keys: list[str] | None = None, client=None) -> Path:
+    """Write the course images (all, or ``keys``) into one tar file, for a classroom without network.
+
+    CLI: ``docker save -o FILE IMAGE…``
+    """
     client = client or get_client()
-    refs = [i.ref for i in manifest()]
+    refs = [i.ref for i in manifest() if keys is None or i.key in keys]
     missing = [r for r in refs if local_image(client, r) is None]
     if missing:
         raise RuntimeError(f"not present, run `dockerlab prepare` first: {', '.join(missing)}")
