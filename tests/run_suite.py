@@ -62,15 +62,31 @@ def run_group(name: str, args: list[str], extra: list[str]) -> dict:
 
 
 def leak_group() -> dict:
-    print("\n=== leaks: course-labelled containers, networks, volumes left on the engine", flush=True)
+    """Course-labelled containers, networks, volumes left in this run's namespaces (NS and NS-*).
+
+    Other namespaces (other learners on a shared engine) are neither reported nor touched.
+    """
+    ns = os.environ["DOCKERLAB_NAMESPACE"]
+    print(f"\n=== leaks: course-labelled containers, networks, volumes left in namespaces {ns}, {ns}-*", flush=True)
     t0 = time.monotonic()
     sys.path.insert(0, str(ROOT / "src"))
-    from dockerlab.cleanup import cleanup, leaks
+    from dockerlab.cleanup import cleanup, course_objects
+    from dockerlab.namespace import LABEL_NAMESPACE
 
-    found = {k: v for k, v in leaks(all_namespaces=True).items() if v}
+    def ours(obj) -> bool:
+        labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
+        value = labels.get(LABEL_NAMESPACE, "")
+        return value == ns or value.startswith(ns + "-")
+
+    objs = course_objects(all_namespaces=True)
+    found = {k: [o.name for o in objs[k] if ours(o)] for k in ("containers", "networks", "volumes")}
+    found = {k: v for k, v in found.items() if v}
     if found:
         print("LEFT BEHIND: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items()))
-        cleanup(all_namespaces=True, quiet=True)  # leave the machine clean anyway
+        spaces = {o.attrs.get("Labels", o.attrs.get("Config", {}).get("Labels", {}))[LABEL_NAMESPACE]
+                  for k in ("containers", "networks", "volumes") for o in objs[k] if ours(o)}
+        for space in spaces:  # leave the machine clean anyway
+            cleanup(ns=space, quiet=True)
     else:
         print("nothing left behind")
     return {"name": "leaks", "rc": 1 if found else 0, "seconds": time.monotonic() - t0, "per_file": {},
