@@ -43,7 +43,7 @@ unit: env
 	$(PY) -m pytest -q tests/unit
 
 nb: env  ## one lesson's notebooks through nbval: make nb NB=01_images_and_containers
-	$(PY) -m pytest -q --nbval-lax --nbval-current-env --sanitize-with tests/sanitize.cfg \
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 	  $(wildcard notebooks/$(NB).ipynb solutions/$(NB).ipynb)
 
 exercises: env  ## regenerate exercises/ from solutions/

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "test-results"
 PY = sys.executable
-NBVAL = ["--nbval-lax", "--nbval-current-env", "--sanitize-with", "tests/sanitize.cfg"]
+NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]
 
 GROUPS = [
     ("unit", ["tests/unit"]),
@@ -78,7 +78,7 @@ def leak_group() -> dict:
         value = labels.get(LABEL_NAMESPACE, "")
         return value == ns or value.startswith(ns + "-")
 
-    objs = course_objects(all_namespaces=True)
+    objs = course_objects(all_namespaces=True, kinds=("containers", "networks", "volumes"))
     found = {k: [o.name for o in objs[k] if ours(o)] for k in ("containers", "networks", "volumes")}
     found = {k: v for k, v in found.items() if v}
     if found:

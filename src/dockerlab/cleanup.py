@@ -8,16 +8,31 @@ from .namespace import label_filters
 from .show import cli
 
 
-def course_objects(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False, client=None) -> dict[str, list]:
+KINDS = ("containers", "networks", "volumes", "images")
+
+
+def _images(client, flt) -> list:
+    out = []
+    for summary in client.api.images(all=True, filters=flt):
+        try:  # another process may remove an image between the list and the inspect
+            out.append(client.images.get(summary["Id"]))
+        except NotFound:
+            pass
+    return out
+
+
+def course_objects(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False, client=None,
+                   kinds: tuple[str, ...] = KINDS) -> dict[str, list]:
     """The course-labelled containers, networks, volumes and images of a namespace (and lesson)."""
     client = client or get_client()
     flt = {"label": label_filters(lesson, ns, all_namespaces)}
-    return {
-        "containers": client.containers.list(all=True, filters=flt),
-        "networks": client.networks.list(filters=flt),
-        "volumes": client.volumes.list(filters=flt),
-        "images": client.images.list(all=True, filters=flt),
+    listers = {
+        "containers": lambda: client.containers.list(all=True, filters=flt, ignore_removed=True),
+        "networks": lambda: client.networks.list(filters=flt),
+        "volumes": lambda: client.volumes.list(filters=flt),
+        "images": lambda: _images(client, flt),
     }
+    return {k: listers[k]() for k in kinds}
 
 
 def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False, client=None,
@@ -79,5 +94,5 @@ def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bo
 
 def leaks(ns: str | None = None, all_namespaces: bool = False, client=None) -> dict[str, list[str]]:
     """Names of course-labelled containers, networks and volumes still on the engine (empty lists: no leak)."""
-    objs = course_objects(None, ns, all_namespaces, client)
-    return {k: [o.name for o in objs[k]] for k in ("containers", "networks", "volumes")}
+    objs = course_objects(None, ns, all_namespaces, client, kinds=("containers", "networks", "volumes"))
+    return {k: [o.name for o in objs[k]] for k in objs}

@@ -27,6 +27,7 @@ HERE = Path(__file__).parent
 STANDINS = HERE / "standins"
 LABEL_STANDIN = "org.dockerlab.standin"
 LABEL_STANDIN_FOR = "org.dockerlab.standin.for"
+LABEL_RECIPE = "org.dockerlab.standin.recipe"
 BASE_REF = "dockerlab/standin-base:trixie"
 DEBIAN_SUITE = "trixie"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -51,6 +52,17 @@ def ref(key: str) -> str:
         if img.key == key:
             return img.ref
     raise KeyError(f"no course image {key!r}; known: {', '.join(i.key for i in manifest())}")
+
+
+def recipe_hash(key: str) -> str:
+    """A short hash of a stand-in's recipe folder: a changed recipe makes `prepare` rebuild that stand-in."""
+    import hashlib
+
+    h = hashlib.sha256(DEBIAN_SUITE.encode())
+    for p in sorted((STANDINS / key).iterdir()):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def is_standin(image) -> bool:
@@ -194,6 +206,7 @@ def build_standin(img: CourseImage, client=None) -> None:
     labels = {
         LABEL_STANDIN: "true",
         LABEL_STANDIN_FOR: img.ref,
+        LABEL_RECIPE: recipe_hash(img.key),
         "org.opencontainers.image.description": f"dockerlab stand-in for {img.ref}, built from Debian {DEBIAN_SUITE} packages",
     }
     with tempfile.TemporaryDirectory(prefix=f"dockerlab-standin-{img.key}-") as tmp:
@@ -238,7 +251,12 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
         if bar is not None:
             bar.set_postfix_str(img.ref)
         action = "present"
-        if local_image(client, img.ref) is None:
+        present = local_image(client, img.ref)
+        if present is not None and is_standin(present) and present.labels.get(LABEL_RECIPE) != recipe_hash(img.key):
+            print(f"the stand-in recipe for {img.ref} changed: rebuilding it", flush=True)
+            build_standin(img, client)
+            action = "rebuilt stand-in"
+        elif present is None:
             if reachable is None:
                 reachable = pull and registry_reachable(img.ref, client)
                 if not reachable:

@@ -20,12 +20,16 @@ if [ "$1" = "postgres" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -f "$pwfile"
   echo "host all all all ${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}" >> "$PGDATA/pg_hba.conf"
   echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+  # The init-time server listens on a private socket only, so health checks (pg_isready) do not
+  # report "accepting connections" before the real server is up.
+  initsock=$(mktemp -d)
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=$initsock" -w start >/dev/null
   if [ "$POSTGRES_DB" != postgres ]; then
-    psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+    psql -h "$initsock" -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
       -c "CREATE DATABASE \"$POSTGRES_DB\"" >/dev/null
   fi
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  rmdir "$initsock" 2>/dev/null || true
   echo "PostgreSQL init process complete; ready for start up."
 fi
 exec "$@"
