@@ -10,6 +10,7 @@ from .build import BuildFailed, BuildResult, Step, build, buildkit_build, contex
 from .checks import CheckFailed, Checker
 from .cleanup import cleanup, leaks
 from .engine import EngineUnavailable, get_client
+from .figures import figure, ratio
 from .images import ref as image_ref
 from .layers import layers
 from .lesson import Lesson
@@ -24,6 +25,6 @@ __all__ = [
     "CheckFailed", "Checker", "cleanup", "leaks", "EngineUnavailable", "get_client", "image_ref", "layers",
     "Lesson", "image_name", "labels", "namespace", "resource_name", "set_namespace", "ContainerExited",
     "StopResult", "WaitTimeout", "free_port", "http_get", "published_port", "run", "stop", "wait_exit",
-    "wait_for_health", "Table", "cli", "human_size", "hints", "size_bars",
+    "wait_for_health", "Table", "cli", "human_size", "hints", "size_bars", "figure", "ratio",
 ]
 __version__ = "0.1.0"

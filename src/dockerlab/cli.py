@@ -1,4 +1,4 @@
-"""The `dockerlab` command: doctor, prepare, clean, images save|load|status, leaks.
+"""The `dockerlab` command: doctor, prepare, clean, images save|load|status, leaks, run-all.
 
 Exit codes: 0 ok; 1 something to fix (doctor found a problem, leaks found, a step failed);
 2 usage error; 3 no Docker engine answers.
@@ -68,6 +68,18 @@ def _images(args) -> int:
     return EXIT_OK
 
 
+def _run_all(args) -> int:
+    from .runall import run_all
+
+    images = dict(kv.split("=", 1) for kv in (args.image or []))
+    runs, out = run_all(lessons=args.lessons or None, namespace=args.namespace, solutions=not args.no_solutions,
+                        out_dir=args.out, images=images, progress=True, timeout=args.timeout)
+    for r in runs:
+        print(f"{'pass' if r.passed else 'FAIL'}  {r.notebook:<44} {r.seconds:6.1f} s  {r.error[:100]}")
+    print(f"\nreport: {out / 'report.md'} and {out / 'report.html'}")
+    return EXIT_OK if all(r.passed for r in runs) else EXIT_PROBLEM
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="dockerlab", description="Course helper: is the engine ready, prepare images, clean up.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -91,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file", nargs="?")
     p.add_argument("--only", nargs="*", help="with save: only these image keys")
     p.set_defaults(fn=_images)
+    p = sub.add_parser("run-all", help="run the course headless (papermill) and write a report: will my machine work on the day?")
+    p.add_argument("lessons", nargs="*", help="lesson numbers or names (default: all)")
+    p.add_argument("--namespace", default="runall", help="namespace for the run (default: runall)")
+    p.add_argument("--no-solutions", action="store_true", help="lessons only, not their solutions")
+    p.add_argument("--image", action="append", metavar="KEY=REF", help="override a course image, e.g. python=python:3.13.6-slim")
+    p.add_argument("--out", help="folder for executed notebooks and the report (default: runs/<time>)")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
+    p.set_defaults(fn=_run_all)
     args = ap.parse_args(argv)
     if args.cmd == "images" and args.action in ("save", "load") and not args.file:
         ap.error(f"images {args.action} needs a FILE")

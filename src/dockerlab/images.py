@@ -47,7 +47,13 @@ def manifest() -> list[CourseImage]:
 
 
 def ref(key: str) -> str:
-    """The pinned reference of a course image: ``ref("python")`` -> ``python:3.13.5-slim``."""
+    """The pinned reference of a course image: ``ref("python")`` -> ``python:3.13.5-slim``.
+
+    ``DOCKERLAB_IMAGE_<KEY>`` overrides it (``dockerlab run-all --image python=…``).
+    """
+    override = os.environ.get(f"DOCKERLAB_IMAGE_{key.upper()}")
+    if override:
+        return override
     for img in manifest():
         if img.key == key:
             return img.ref
