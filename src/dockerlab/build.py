@@ -170,7 +170,7 @@ _CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 
 def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", buildargs: dict | None = None,
           target: str | None = None, labels: dict | None = None, nocache: bool = False, pull: bool = False,
-          show: bool = True, log: bool = False, client=None) -> BuildResult:
+          network_mode: str | None = None, show: bool = True, log: bool = False, client=None) -> BuildResult:
     """Build ``path`` into ``tag`` with the SDK (classic builder) and return a :class:`BuildResult`.
 
     ``show`` prints a progress bar and one line per step; ``log`` also echoes every log line.
@@ -188,6 +188,8 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
         args += ["--target", target]
     if nocache:
         args.append("--no-cache")
+    if network_mode:
+        args += ["--network", network_mode]
     if dockerfile != "Dockerfile":
         args += ["-f", dockerfile]
     cli("DOCKER_BUILDKIT=0", *args, "-t", tag, str(path))
@@ -216,7 +218,8 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     try:
         stream = client.api.build(fileobj=context, custom_context=True, tag=tag, dockerfile=dockerfile,
                                   buildargs=buildargs or {}, target=target, labels=labels or {},
-                                  nocache=nocache, pull=pull, rm=True, forcerm=True, decode=True)
+                                  nocache=nocache, pull=pull, rm=True, forcerm=True, decode=True,
+                                  network_mode=network_mode)
         for chunk in stream:
             if "error" in chunk:
                 finish_failed = current["instruction"] if current else ""

@@ -80,6 +80,32 @@ def _run_all(args) -> int:
     return EXIT_OK if all(r.passed for r in runs) else EXIT_PROBLEM
 
 
+def _bench(args) -> int:
+    from .bench import bench, markdown
+
+    table, claims = bench(which=args.only or None, show=args.show)
+    print(table)
+    if args.markdown:
+        from pathlib import Path
+
+        Path(args.markdown).write_text(markdown(claims))
+        print(f"wrote {args.markdown}")
+    return EXIT_OK
+
+
+def _wheelhouse(args) -> int:
+    from . import offline
+
+    if args.action == "build":
+        wheels = offline.build_wheelhouse(args.dir)
+        print(f"{len(wheels)} wheels in {args.dir}")
+    elif args.action == "enable":
+        print(f"{offline.enable(args.dir)} now installs Python packages from the wheelhouse only (no index)")
+    else:
+        print(f"{offline.disable()} is the original image again")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="dockerlab", description="Course helper: is the engine ready, prepare images, clean up.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -111,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="folder for executed notebooks and the report (default: runs/<time>)")
     p.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
     p.set_defaults(fn=_run_all)
+    p = sub.add_parser("wheelhouse", help="offline classroom: build DIR (day before), enable DIR (on the day), disable")
+    p.add_argument("action", choices=["build", "enable", "disable"])
+    p.add_argument("dir", nargs="?", default="wheelhouse")
+    p.set_defaults(fn=_wheelhouse)
+    p = sub.add_parser("bench", help="measure published Docker-for-Python claims on this engine, side by side")
+    p.add_argument("--only", nargs="*", choices=["multi-stage", "cache-order", "installer"])
+    p.add_argument("--show", action="store_true", help="show each build's steps")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    p.set_defaults(fn=_bench)
     args = ap.parse_args(argv)
     if args.cmd == "images" and args.action in ("save", "load") and not args.file:
         ap.error(f"images {args.action} needs a FILE")

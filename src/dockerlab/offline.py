@@ -1,0 +1,117 @@
+"""A classroom without network: a wheelhouse of every Python package the course's images install.
+
+The day before (with network): ``dockerlab wheelhouse build DIR`` downloads, inside a container from the
+course's Python image (so platform and Python version match), every package the sample apps pin.
+On the day: ``dockerlab wheelhouse enable DIR`` builds a classroom variant of the Python image, holding the
+wheels in ``/wheels`` and a ``pip.conf`` that installs from them only (no index), under the same tag, so every
+sample app builds unchanged with no network. ``dockerlab wheelhouse disable`` puts the original image back.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .engine import get_client
+from .images import ref
+from .paths import repo_root
+from .show import cli
+
+LABEL_WHEELHOUSE = "org.dockerlab.wheelhouse"
+ORIGINAL_SUFFIX = "-dockerlab-original"
+
+
+def course_requirements() -> list[str]:
+    """Every pinned requirement of the sample apps (requirements*.txt, and uv.lock through `uv export`)."""
+    root = repo_root() / "sample_apps"
+    reqs: set[str] = set()
+    for f in sorted(root.glob("**/requirements*.txt")):
+        for line in f.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-"):
+                reqs.add(line)
+    for lock in sorted(root.glob("**/uv.lock")):
+        uv = shutil.which("uv") or str(Path(__import__("sys").executable).with_name("uv"))
+        proc = subprocess.run([uv, "export", "--frozen", "--no-hashes", "--no-dev", "--no-emit-project",
+                               "--no-header", "--no-annotate"], cwd=lock.parent, capture_output=True, text=True)
+        for line in proc.stdout.splitlines():
+            line = line.split(";", 1)[0].strip()
+            if line and not line.startswith(("-", "#")):
+                reqs.add(line)
+    return sorted(reqs)
+
+
+def build_wheelhouse(dest: str | Path, requirements: list[str] | None = None, lesson: str = "wheelhouse") -> list[str]:
+    """Download wheels for ``requirements`` (default: the whole course) into ``dest``; return the file names.
+
+    CLI twin: ``docker run --rm -v DEST:/wheels python:3.13.5-slim pip download -d /wheels -r requirements.txt``
+    """
+    from .lesson import Lesson
+
+    dest = Path(dest).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    reqs = requirements if requirements is not None else course_requirements()
+    (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
+    lab = Lesson(lesson, quiet=True)
+    try:
+        c = lab.run(ref("python"), "download",
+                    ["pip", "download", "--only-binary=:all:", "-d", "/wheels", "-r", "/wheels/requirements.txt"],
+                    volumes={str(dest): {"bind": "/wheels", "mode": "rw"}})
+        state = lab.wait_exit(c, timeout=900)
+        if state["ExitCode"] != 0:
+            raise RuntimeError("pip download failed:\n" + c.logs(tail=20).decode(errors="replace"))
+    finally:
+        lab.cleanup(quiet=True)
+    return sorted(p.name for p in dest.glob("*.whl"))
+
+
+def variant_dockerfile(base: str) -> str:
+    return f"""FROM {base}
+COPY *.whl /wheels/
+RUN printf '[global]\\nno-index = true\\nfind-links = /wheels\\n' > /etc/pip.conf
+ENV PIP_NO_INDEX=1 PIP_FIND_LINKS=/wheels UV_NO_INDEX=1 UV_FIND_LINKS=/wheels
+"""
+
+
+def build_variant(wheelhouse: str | Path, base: str, tag: str, labels: dict | None = None, client=None):
+    """Build ``tag``: ``base`` plus the wheelhouse and a pip configuration that uses only it."""
+    client = client or get_client()
+    wheelhouse = Path(wheelhouse)
+    wheels = list(wheelhouse.glob("*.whl"))
+    if not wheels:
+        raise RuntimeError(f"no wheels in {wheelhouse}: run `dockerlab wheelhouse build {wheelhouse}` first (with network)")
+    with tempfile.TemporaryDirectory(prefix="dockerlab-wheelhouse-") as tmp:
+        for w in wheels:
+            shutil.copy(w, tmp)
+        (Path(tmp) / "Dockerfile").write_text(variant_dockerfile(base))
+        cli("docker", "build", "-t", tag, "WHEELHOUSE_CONTEXT")
+        image, _ = client.images.build(path=tmp, tag=tag, rm=True, forcerm=True,
+                                       labels={LABEL_WHEELHOUSE: "true", **(labels or {})})
+    return image
+
+
+def enable(wheelhouse: str | Path, client=None) -> str:
+    """Replace the course's Python image by its wheelhouse variant (the original is kept under another tag)."""
+    client = client or get_client()
+    py = ref("python")
+    current = client.images.get(py)
+    if (current.labels or {}).get(LABEL_WHEELHOUSE) == "true":
+        original = py + ORIGINAL_SUFFIX
+    else:
+        original = py + ORIGINAL_SUFFIX
+        repo, tag = original.rsplit(":", 1)
+        current.tag(repo, tag)
+    build_variant(wheelhouse, original, py, client=client)
+    return py
+
+
+def disable(client=None) -> str:
+    """Put the original Python image back under its tag."""
+    client = client or get_client()
+    py = ref("python")
+    original = client.images.get(py + ORIGINAL_SUFFIX)
+    repo, tag = py.rsplit(":", 1)
+    original.tag(repo, tag)
+    client.images.remove(py + ORIGINAL_SUFFIX)
+    return py
