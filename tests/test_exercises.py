@@ -7,6 +7,8 @@ from pathlib import Path
 import papermill as pm
 import pytest
 
+from dockerlab.cleanup import cleanup
+
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 
@@ -16,9 +18,13 @@ EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
     ns = f"{os.environ.get('DOCKERLAB_NAMESPACE', 'test')}-ex"
     out = tmp_path / nb.name
-    with pytest.raises(pm.PapermillExecutionError) as info:
-        pm.execute_notebook(str(nb), str(out), parameters={"namespace": ns}, cwd=str(nb.parent),
-                            progress_bar=False, kernel_name="python3", execution_timeout=600)
+    try:
+        with pytest.raises(pm.PapermillExecutionError) as info:
+            pm.execute_notebook(str(nb), str(out), parameters={"namespace": ns}, cwd=str(nb.parent),
+                                progress_bar=False, kernel_name="python3", execution_timeout=600)
+    finally:
+        # A failed check stops the notebook before its last cell (lab.cleanup()): clean for it.
+        cleanup(ns=ns, quiet=True)
     assert info.value.ename == "CheckFailed", (
         f"{nb.name} unsolved stopped with {info.value.ename}: {info.value.evalue[:300]} "
         "(expected the exercise check to fail with CheckFailed)")

@@ -79,6 +79,10 @@ class BuildResult:
     def __str__(self) -> str:
         return str(self.table())
 
+    def __repr__(self) -> str:
+        return (f"<BuildResult {self.tag}: {len(self.steps)} steps, {len(self.cached())} cached, "
+                f"{human_size(self.size)}, {self.seconds:.1f} s ({self.builder})>")
+
 
 class BuildFailed(RuntimeError):
     """A build failed: says which step and shows the last lines of its log."""
@@ -103,8 +107,9 @@ def _short(text: str, n: int) -> str:
 class _Progress:
     """A progress bar (a widget in Jupyter, text in a terminal) plus one printed line per finished step."""
 
-    def __init__(self, tag: str, show: bool, echo_log: bool):
+    def __init__(self, tag: str, show: bool, echo_log: bool, hidden: set[str] | None = None):
         self.show, self.echo_log, self.bar = show, echo_log, None
+        self.hidden = hidden or set()  # steps the learner did not write (labels the engine appends)
         if show:
             try:
                 from tqdm.auto import tqdm
@@ -118,6 +123,9 @@ class _Progress:
             print(line, flush=True)
 
     def step_started(self, number: int, total: int, instruction: str) -> None:
+        total -= len(self.hidden)
+        if instruction in self.hidden:
+            return
         if self.bar is not None:
             self.bar.total = total
             self.bar.n = number - 1
@@ -125,10 +133,11 @@ class _Progress:
             self.bar.refresh()
 
     def step_done(self, step: Step) -> None:
-        if self.show:
+        if self.show and step.instruction not in self.hidden:
             state = "cached" if step.cached else f"{step.seconds:.1f} s"
             stage = f"{step.stage} " if step.stage else ""
-            print(f"  [{stage}{step.number}/{step.total}] {_short(step.instruction, 60)}  ... {state}", flush=True)
+            total = step.total - len(self.hidden)
+            print(f"  [{stage}{step.number}/{total}] {_short(step.instruction, 60)}  ... {state}", flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -198,7 +207,7 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     context_bytes = len(context.getvalue()) if isinstance(context, io.BytesIO) else os.fstat(context.fileno()).st_size
     context.seek(0)
 
-    progress = _Progress(tag, show, log)
+    progress = _Progress(tag, show, log, hidden={f"LABEL {k}={v}" for k, v in (labels or {}).items()})
     lines: list[str] = []
     steps: list[Step] = []
     current: dict | None = None

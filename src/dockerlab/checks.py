@@ -78,6 +78,8 @@ class Checker:
         return "\n".join(f"{'✓' if r.passed else '✗'} {r.name}: {r.detail}" + (f" → {r.fix}" if r.fix and not r.passed else "")
                          for r in self.results)
 
+    __repr__ = __str__
+
     def report(self, raise_on_failure: bool = True) -> "Checker":
         """Show the results, record them in the progress file, and raise CheckFailed if any failed."""
         _display(self)

@@ -109,7 +109,7 @@ def run(image: str, lesson: str, thing: str, command=None, *, replace: bool = Tr
     kwargs.setdefault("detach", True)
     if replace:
         remove(name, client=client, quiet=True)
-    cli(*_cli_run_args(image, name, command, kwargs, lbls))
+    cli(_cli_run_args(image, name, command, kwargs, lbls))
     try:
         return client.containers.run(image, command, name=name, labels=lbls, **kwargs)
     except ImageNotFound:

@@ -11,7 +11,8 @@ from typing import Any, Iterable, Sequence
 def cli(*args: str | Sequence[str]) -> str:
     """Print the ``docker …`` command equivalent to what a helper is about to do, and return it.
 
-    ``cli("docker", "run", "--rm", image)`` or ``cli("docker run --rm python")``.
+    ``cli("docker", "run", "--rm", image)`` or ``cli("docker run --rm python")``: strings are joined as
+    they are; items of a list are shell-quoted (``cli(["docker", "run", image, "python", "-c", code])``).
     Silence with DOCKERLAB_SHOW_CLI=0.
     """
     parts: list[str] = []

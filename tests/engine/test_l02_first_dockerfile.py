@@ -1,0 +1,116 @@
+"""Lesson 02 exercise check: fails on the starter and on wrong Dockerfiles, passes on correct ones (real engine)."""
+import pytest
+
+from dockerlab import CheckFailed, Lesson
+from dockerlab.exercises import l02_first_dockerfile as ex
+
+pytestmark = pytest.mark.engine
+
+IGNORE = ".venv/\n.git/\n.env\n__pycache__/\n"
+
+
+def solution(base: str, cmd: str = '["python", "app.py"]', install: bool = True, req: str = "requirements.txt") -> str:
+    lines = [f"FROM {base}", "WORKDIR /app", "COPY requirements.txt ."]
+    if install:
+        lines.append(f"RUN pip install --no-cache-dir -r {req}")
+    lines += ["COPY . .", "EXPOSE 8000", f"CMD {cmd}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def lab():
+    lesson = Lesson(ex.LESSON, quiet=True)
+    try:
+        yield lesson
+    finally:
+        lesson.cleanup(quiet=True)
+
+
+@pytest.fixture
+def app(lab):
+    path = lab.workspace(ex.APP)
+    ex.add_local_junk(path)
+    return path
+
+
+def write(app, dockerfile, dockerignore=IGNORE):
+    (app / "Dockerfile").write_text(dockerfile)
+    if dockerignore is not None:
+        (app / ".dockerignore").write_text(dockerignore)
+
+
+def failure_text(lab, app, timeout=30) -> str:
+    with pytest.raises(CheckFailed) as info:
+        ex.check(lab, app, timeout=timeout)
+    return str(info.value)
+
+
+def test_no_dockerfile_fails(lab, app):
+    assert "no Dockerfile in" in failure_text(lab, app)
+
+
+def test_starter_fails(lab, app):
+    write(app, f"FROM {lab.base('python')}\nCOPY . .\n", "")
+    msg = failure_text(lab, app)
+    assert "no CMD of its own: Config.Cmd is ['python3']" in msg
+    assert "/.env is in the image" in msg
+    assert "list .env in .dockerignore" in msg
+
+
+def test_broken_dockerfile_names_the_failing_step(lab, app):
+    write(app, solution(lab.base("python"), req="requirement.txt"))
+    msg = failure_text(lab, app)
+    assert "the build failed at step 'RUN pip install --no-cache-dir -r requirement.txt'" in msg
+
+
+def test_no_dockerignore_fails(lab, app):
+    write(app, solution(lab.base("python")), dockerignore=None)
+    msg = failure_text(lab, app)
+    assert "/app/.env is in the image" in msg
+    assert "/app/.git is in the image" in msg
+    assert "create a .dockerignore" in msg
+    assert "serves /health" not in msg
+
+
+def test_shell_form_cmd_fails(lab, app):
+    write(app, solution(lab.base("python"), cmd="python app.py"))
+    msg = failure_text(lab, app)
+    assert "Config.Cmd is ['/bin/sh', '-c', 'python app.py']: shell form" in msg
+    assert "serves /health" not in msg
+
+
+def test_wrong_module_fails(lab, app):
+    write(app, solution(lab.base("python"), cmd='["flask", "--app", "quote_api", "run", "--host", "0.0.0.0", "--port", "8000"]'))
+    msg = failure_text(lab, app)
+    assert "the container exited with code" in msg
+    assert "CMD names a module or file that is not in the image" in msg
+
+
+def test_missing_pip_install_fails(lab, app):
+    write(app, solution(lab.base("python"), install=False))
+    msg = failure_text(lab, app)
+    assert "ModuleNotFoundError" in msg
+    assert "RUN pip install -r requirements.txt" in msg
+
+
+def test_listening_on_localhost_only_fails(lab, app):
+    write(app, solution(lab.base("python"), cmd='["flask", "--app", "app", "run", "--port", "8000"]'))
+    assert "listen on 0.0.0.0 (not 127.0.0.1)" in failure_text(lab, app, timeout=5)
+
+
+def test_solution_passes(lab, app):
+    write(app, solution(lab.base("python")))
+    assert ex.check(lab, app).passed
+
+
+def test_other_correct_answer_passes(lab, app):
+    # another WORKDIR, flask's CLI through ENTRYPOINT + CMD, and a .dockerignore written differently
+    write(app, f"""FROM {lab.base('python')}
+WORKDIR /srv/quotes
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+COPY app.py quotes.py ./
+ENTRYPOINT ["flask", "--app", "app"]
+CMD ["run", "--host", "0.0.0.0", "--port", "8000"]
+""", "# local only\n.git\n.env*\n.venv\n")
+    assert ex.check(lab, app).passed
