@@ -1,0 +1,301 @@
+"""Docker Compose from Python: the SDK has no Compose, so this drives ``docker compose`` and parses its JSON.
+
+A :class:`Stack` is one Compose project named like every other course object (``lab.name("stack")``), with
+an override file that adds the three course labels to every service, network and named volume (and names
+the images Compose builds ``lab.image(service)``), so ``lab.cleanup()`` and the leak checks see them::
+
+    from dockerlab.compose import Stack
+    stack = Stack(lab, app_dir, env={"WEB_PORT": str(lab.free_port())})
+    stack.up(build=True, wait=True)          # docker compose -p NAME -f compose.yaml -f … up -d --build --wait
+    stack.ps()                                # a Table parsed from `docker compose ps --format json`
+    stack.down()                              # down -v --remove-orphans
+
+Every command is printed (its CLI twin) and runs with a timeout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+from .namespace import image_name, labels as course_labels
+from .show import Table, cli
+
+OVERRIDE_NAME = ".dockerlab.labels.yaml"
+DEFAULT_TIMEOUT = 120
+LOG_TAIL = 20
+
+
+class ComposeError(RuntimeError):
+    """A ``docker compose`` command failed or timed out; the message holds its output and the stack's last log lines."""
+
+    def __init__(self, message: str, *, command: str = "", output: str = "", logs: str = ""):
+        self.command, self.output, self.logs = command, output, logs
+        parts = [message]
+        if command:
+            parts.append(f"command: {command}")
+        if output.strip():
+            parts.append("output (last lines):\n" + _indent(_tail(output, LOG_TAIL)))
+        if logs.strip():
+            parts.append("last log lines of the stack:\n" + _indent(_tail(logs, LOG_TAIL * 2)))
+        super().__init__("\n".join(parts))
+
+    def _render_traceback_(self):
+        return [f"ComposeError: {self}"]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _tail(text: str, n: int) -> str:
+    return "\n".join([l for l in text.splitlines() if l.strip()][-n:])
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  | " + l for l in text.splitlines())
+
+
+# --- pure functions (unit-tested without an engine) -------------------------------------------------------
+
+def parse_ps_json(text: str) -> list[dict[str, Any]]:
+    """Parse ``docker compose ps --format json``: one JSON object per line (compose 2.21+) or one JSON array (older)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        data = json.loads(text)
+        return [d for d in data if isinstance(d, dict)]
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        obj = json.loads(line)
+        if isinstance(obj, list):
+            rows.extend(d for d in obj if isinstance(d, dict))
+        elif isinstance(obj, dict):
+            rows.append(obj)
+    return rows
+
+
+def _is_external(spec: Any) -> bool:
+    if not isinstance(spec, dict):
+        return False
+    ext = spec.get("external")
+    return bool(ext.get("name") if isinstance(ext, dict) else ext)
+
+
+def _service_networks(svc: dict) -> list[str]:
+    nets = svc.get("networks")
+    if nets is None:
+        return [] if svc.get("network_mode") else ["default"]
+    return list(nets) if isinstance(nets, (list, dict)) else []
+
+
+def labels_override(config: dict, lesson: str, ns: str | None = None) -> dict:
+    """The override that labels a Compose project for the course.
+
+    ``config`` is the Compose file as a dict (``docker compose config --format json`` or the YAML loaded).
+    Adds the course labels to every service (its containers), every non-external network (the implicit
+    ``default`` too, when a service uses it) and every non-external named volume; a service that builds
+    gets ``image: lab.image(service)`` (unless it names one) and the labels on the built image.
+    """
+    lbls = dict(course_labels(lesson, ns))
+    services = config.get("services") or {}
+    out: dict[str, Any] = {"services": {}}
+    networks: dict[str, Any] = {}
+    for name, svc in services.items():
+        svc = svc or {}
+        entry: dict[str, Any] = {"labels": dict(lbls)}
+        if svc.get("build") is not None:
+            entry["build"] = {"labels": dict(lbls)}
+            if not svc.get("image"):
+                entry["image"] = image_name(lesson, name, ns=ns)
+        out["services"][name] = entry
+        for net in _service_networks(svc):
+            networks.setdefault(net, None)
+    for net, spec in (config.get("networks") or {}).items():
+        networks.setdefault(net, spec)
+    for net, spec in list(networks.items()):
+        if spec is None and net in (config.get("networks") or {}):
+            spec = config["networks"][net]
+        if _is_external(spec):
+            continue
+        out.setdefault("networks", {})[net] = {"labels": dict(lbls)}
+    for vol, spec in (config.get("volumes") or {}).items():
+        if _is_external(spec):
+            continue
+        out.setdefault("volumes", {})[vol] = {"labels": dict(lbls)}
+    return out
+
+
+def depends_on(config: dict, service: str) -> dict[str, str]:
+    """``{dependency: condition}`` of a service, whichever form (list or mapping) the file uses."""
+    dep = ((config.get("services") or {}).get(service) or {}).get("depends_on") or {}
+    if isinstance(dep, list):
+        return {d: "service_started" for d in dep}
+    return {d: ((spec or {}).get("condition") or "service_started") for d, spec in dep.items()}
+
+
+def healthcheck_test(config: dict, service: str) -> list[str] | str | None:
+    """A service's healthcheck test as written (None when it has none or disables it)."""
+    hc = ((config.get("services") or {}).get(service) or {}).get("healthcheck")
+    if not hc or hc.get("disable"):
+        return None
+    test = hc.get("test")
+    if test in (None, [], ["NONE"]):
+        return None
+    return test
+
+
+# --- the stack ---------------------------------------------------------------------------------------------
+
+class Stack:
+    """One Compose project of a lesson: named ``lab.name(project)``, labelled for the course, with timeouts."""
+
+    def __init__(self, lab, directory, project: str = "stack", files: Iterable[str] = ("compose.yaml",),
+                 env: dict[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT):
+        self.lab = lab
+        self.lesson = lab.lesson
+        self.dir = Path(directory).resolve()
+        self.name = lab.name(project)
+        self.files = [str(f) for f in files]
+        self.env = {k: str(v) for k, v in (env or {}).items()}
+        self.timeout = timeout
+        for f in self.files:
+            if not (self.dir / f).exists():
+                raise FileNotFoundError(f"no {f} in {self.dir}")
+
+    # plumbing
+    def _base(self, with_override: bool = True) -> list[str]:
+        args = ["docker", "compose", "--project-name", self.name, "--project-directory", str(self.dir)]
+        for f in self.files:
+            args += ["-f", str(self.dir / f)]
+        if with_override:
+            args += ["-f", str(self.dir / OVERRIDE_NAME)]
+        return args
+
+    def _show(self, args: list[str]) -> str:
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        shown = [a if not a.startswith(str(self.dir) + "/") else a[len(str(self.dir)) + 1:] for a in args]
+        shown = [a if a != str(self.dir) else "." for a in shown]
+        return cli(*( [env] if env else []), *[shlex.quote(a) for a in shown])
+
+    def compose(self, *args: str, timeout: float | None = None, check: bool = True, show: bool = True,
+                with_override: bool = True) -> subprocess.CompletedProcess:
+        """Run ``docker compose -p NAME -f … ARGS`` with a timeout; raise ComposeError when it fails."""
+        if with_override:
+            self.write_override()
+        cmd = self._base(with_override) + list(args)
+        line = self._show(cmd) if show else " ".join(cmd)
+        env = dict(os.environ, **self.env)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout, env=env,
+                                  cwd=self.dir)
+        except subprocess.TimeoutExpired as exc:
+            out = (exc.stdout or b"") if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
+            raise ComposeError(f"docker compose did not finish within {timeout or self.timeout:.0f} s",
+                               command=line, output=out, logs=self._logs_quietly()) from None
+        if check and proc.returncode != 0:
+            raise ComposeError(f"docker compose {args[0] if args else ''} exited with {proc.returncode}",
+                               command=line, output=(proc.stdout or "") + (proc.stderr or ""))
+        return proc
+
+    def config(self, with_override: bool = False) -> dict:
+        """The resolved Compose file (``docker compose config --format json``), variables interpolated."""
+        proc = self.compose("config", "--format", "json", show=False, with_override=with_override, timeout=30)
+        return json.loads(proc.stdout)
+
+    def write_override(self) -> Path:
+        """Write the labels override next to the Compose file (from the resolved config) and return its path."""
+        path = self.dir / OVERRIDE_NAME
+        # JSON is YAML: Compose reads it as is.
+        path.write_text(json.dumps(labels_override(self.config(), self.lesson), indent=2) + "\n")
+        return path
+
+    def _logs_quietly(self, tail: int = LOG_TAIL) -> str:
+        try:
+            proc = subprocess.run(self._base(True) + ["logs", "--no-color", "--tail", str(tail)], capture_output=True,
+                                  text=True, timeout=30, env=dict(os.environ, **self.env), cwd=self.dir)
+            return _ANSI.sub("", proc.stdout + proc.stderr)
+        except (subprocess.TimeoutExpired, OSError):
+            return "(no logs)"
+
+    # porcelain
+    def up(self, *services: str, build: bool = True, wait: bool = True, scale: dict[str, int] | None = None,
+           wait_timeout: int = 90, timeout: float | None = None) -> Table:
+        """``docker compose up -d [--build] [--wait] [--scale S=N]``; returns :meth:`ps`.
+
+        With ``wait``, Compose waits until every service is running and healthy (``--wait-timeout``); when that
+        fails, ComposeError shows Compose's message, each service's state and the stack's last log lines.
+        """
+        args = ["up", "--detach"]
+        if build:
+            args.append("--build")
+        if wait:
+            args += ["--wait", "--wait-timeout", str(wait_timeout)]
+        for svc, n in (scale or {}).items():
+            args += ["--scale", f"{svc}={n}"]
+        args += list(services)
+        try:
+            self.compose(*args, timeout=timeout or (wait_timeout + self.timeout))
+        except ComposeError as exc:
+            states = ""
+            try:
+                states = str(self.ps(show=False))
+            except ComposeError:
+                pass
+            raise ComposeError(f"the stack did not come up: {_tail(exc.output, 3) or exc.args[0]}",
+                               command=exc.command, output=states, logs=self._logs_quietly()) from None
+        return self.ps()
+
+    def down(self, volumes: bool = True, timeout: float = 60) -> None:
+        """``docker compose down [-v] --remove-orphans``: containers, networks (and named volumes) go."""
+        args = ["down", "--remove-orphans", "--timeout", "5"]
+        if volumes:
+            args.insert(1, "--volumes")
+        self.compose(*args, timeout=timeout)
+
+    def ps_rows(self, show: bool = True, all: bool = True) -> list[dict[str, Any]]:
+        args = ["ps", "--format", "json"] + (["--all"] if all else [])
+        return parse_ps_json(self.compose(*args, show=show, timeout=30).stdout)
+
+    def ps(self, show: bool = True) -> Table:
+        """``docker compose ps --all --format json`` as a table: service, container, state, health, ports."""
+        rows = []
+        for r in sorted(self.ps_rows(show), key=lambda r: (r.get("Service", ""), r.get("Name", ""))):
+            ports = r.get("Publishers") or []
+            pub = ", ".join(dict.fromkeys(f"{p.get('PublishedPort')}->{p.get('TargetPort')}" for p in ports
+                                          if p.get("PublishedPort")))
+            rows.append({"service": r.get("Service", ""), "container": r.get("Name", ""), "state": r.get("State", ""),
+                         "health": r.get("Health", "") or "-", "ports": pub or "-"})
+        return Table(rows, columns=["service", "container", "state", "health", "ports"], title=f"project {self.name}")
+
+    def logs(self, *services: str, tail: int = 20, timeout: float = 30) -> str:
+        """``docker compose logs --tail N [SERVICE…]`` (no colour): the text."""
+        proc = self.compose("logs", "--no-color", "--tail", str(tail), *services, timeout=timeout)
+        return _ANSI.sub("", proc.stdout + proc.stderr)
+
+    def containers(self, service: str | None = None) -> list:
+        """SDK Container objects of this project (of one service), by Compose's project label."""
+        flt = [f"com.docker.compose.project={self.name}"]
+        if service:
+            flt.append(f"com.docker.compose.service={service}")
+        return self.lab.client.containers.list(all=True, filters={"label": flt})
+
+    def container(self, service: str):
+        found = sorted(self.containers(service), key=lambda c: c.name)
+        if not found:
+            raise ComposeError(f"service {service!r} has no container in project {self.name}")
+        return found[0]
+
+    def cleanup(self) -> None:
+        """``down -v --remove-orphans``, never raising (for ``finally`` blocks and the last cell)."""
+        try:
+            self.down(volumes=True)
+        except (ComposeError, FileNotFoundError, OSError) as exc:
+            print(f"(compose down: {str(exc).splitlines()[0]})")
