@@ -67,7 +67,7 @@ def leak_group() -> dict:
     Other namespaces (other learners on a shared engine) are neither reported nor touched.
     """
     ns = os.environ["DOCKERLAB_NAMESPACE"]
-    print(f"\n=== leaks: course-labelled containers, networks, volumes left in namespaces {ns}, {ns}-*", flush=True)
+    print(f"\n=== leaks: course-labelled containers, networks, volumes, images left in namespaces {ns}, {ns}-*", flush=True)
     t0 = time.monotonic()
     sys.path.insert(0, str(ROOT / "src"))
     from dockerlab.cleanup import cleanup, course_objects
@@ -78,13 +78,18 @@ def leak_group() -> dict:
         value = labels.get(LABEL_NAMESPACE, "")
         return value == ns or value.startswith(ns + "-")
 
-    objs = course_objects(all_namespaces=True, kinds=("containers", "networks", "volumes"))
-    found = {k: [o.name for o in objs[k] if ours(o)] for k in ("containers", "networks", "volumes")}
+    kinds = ("containers", "networks", "volumes", "images")
+    objs = course_objects(all_namespaces=True, kinds=kinds)
+
+    def name(o) -> str:
+        return getattr(o, "name", None) or ((o.tags or [o.short_id])[0])
+
+    found = {k: [name(o) for o in objs[k] if ours(o)] for k in kinds}
     found = {k: v for k, v in found.items() if v}
     if found:
         print("LEFT BEHIND: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items()))
         spaces = {o.attrs.get("Labels", o.attrs.get("Config", {}).get("Labels", {}))[LABEL_NAMESPACE]
-                  for k in ("containers", "networks", "volumes") for o in objs[k] if ours(o)}
+                  for k in kinds for o in objs[k] if ours(o)}
         for space in spaces:  # leave the machine clean anyway
             cleanup(ns=space, quiet=True)
     else:
