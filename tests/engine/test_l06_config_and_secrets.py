@@ -1,0 +1,80 @@
+"""Lesson 06: the token-leak check fails on the starter and on leaky answers, passes on secret mounts."""
+from __future__ import annotations
+
+import pytest
+
+from dockerlab import CheckFailed, Lesson
+from dockerlab.exercises.l06_config_and_secrets import TOKEN, check_no_token_leak
+from dockerlab.paths import workspace_root
+
+pytestmark = pytest.mark.engine
+
+HEAD = "FROM python:3.13.5-slim\nWORKDIR /app\nCOPY install_private.py ./\nCOPY vendor/ vendor/\n"
+TAIL = 'COPY app.py ./\nCMD ["python", "app.py"]\n'
+
+STARTER = HEAD + "ARG INDEX_TOKEN\nRUN python install_private.py\n" + TAIL
+ENV_TOKEN = HEAD + "ARG INDEX_TOKEN\nENV INDEX_TOKEN=$INDEX_TOKEN\nRUN python install_private.py\n" + TAIL
+COPY_THEN_RM = (HEAD + "COPY index_token.txt /run/secrets/index_token\nRUN python install_private.py\n"
+                "RUN rm /run/secrets/index_token\n" + TAIL)
+SOLUTION = HEAD + "RUN --mount=type=secret,id=index_token python install_private.py && rm -rf vendor\n" + TAIL
+# another correct answer: the secret mounted at another path, read into the variable inside the RUN only
+OTHER_TARGET = (HEAD + "RUN --mount=type=secret,id=index_token,target=/root/index.tok "
+                "INDEX_TOKEN=\"$(cat /root/index.tok)\" python install_private.py\n" + TAIL)
+
+
+@pytest.fixture
+def lab():
+    lesson = Lesson("06_config_and_secrets", namespace=None, quiet=True)
+    try:
+        yield lesson
+    finally:
+        lesson.cleanup(quiet=True)
+
+
+def _check(lab, dockerfile: str, token_in_context: bool = False):
+    app = lab.workspace("private_pkg_install")
+    (app / "Dockerfile").write_text(dockerfile)
+    if token_in_context:
+        (app / "index_token.txt").write_text(TOKEN + "\n")
+    secret_dir = workspace_root(lab.ns) / lab.id / "test-secrets"
+    secret_dir.mkdir(parents=True, exist_ok=True)
+    token_file = secret_dir / "index_token.txt"
+    token_file.write_text(TOKEN + "\n")
+    return check_no_token_leak(lab, app, token_file)
+
+
+def _failures(lab, dockerfile: str, **kw) -> dict[str, str]:
+    with pytest.raises(CheckFailed) as info:
+        _check(lab, dockerfile, **kw)
+    return {f.name: f.detail for f in info.value.failures}
+
+
+def test_starter_arg_token_leaks_through_history(lab):
+    fails = _failures(lab, STARTER)
+    assert set(fails) == {"token nowhere in the image"}
+    assert "history step" in fails["token nowhere in the image"]
+    assert "INDEX_TOKEN=ghp***" in fails["token nowhere in the image"]
+
+
+def test_env_token_leaks_through_config(lab):
+    fails = _failures(lab, ENV_TOKEN)
+    assert "config Env: INDEX_TOKEN=ghp***" in fails["token nowhere in the image"]
+
+
+def test_copy_then_rm_leaks_through_the_layer(lab):
+    fails = _failures(lab, COPY_THEN_RM, token_in_context=True)
+    detail = fails["token nowhere in the image"]
+    assert "file /run/secrets/index_token, deleted by a later layer but still in this one" in detail
+
+
+def test_secret_mount_without_the_install_fails(lab):
+    fails = _failures(lab, HEAD + TAIL)
+    assert "import acme_private` failed" in fails["acme_private installed"]
+
+
+def test_solution_passes(lab):
+    assert _check(lab, SOLUTION).passed
+
+
+def test_other_target_passes(lab):
+    assert _check(lab, OTHER_TARGET).passed

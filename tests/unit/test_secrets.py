@@ -1,0 +1,59 @@
+"""find_secrets' layer scanning, on a `docker save`-shaped tar made in memory (no engine needed)."""
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+from dockerlab.secrets import redact, scan_saved_image
+
+TOKEN = "tok-unit-3141592653"
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _saved_image() -> bytes:
+    """Three layers: base files, a token file copied in, then a layer deleting it (a whiteout)."""
+    base = _tar({"etc/os-release": b"ID=debian\n" * 200, "usr/bin/tool": b"\x7fELF" + b"\0" * 2000})
+    copied = _tar({"app/run.py": b"print('hi')\n" * 100, "run/secrets/token": TOKEN.encode() + b"\n" * 1500})
+    deleted = _tar({"run/secrets/.wh.token": b"", "app/notes.txt": b"x" * 2000})
+    config = json.dumps({"history": [
+        {"created_by": "ADD rootfs.tar /"},
+        {"created_by": "CMD [\"python\"]", "empty_layer": True},
+        {"created_by": "COPY token /run/secrets/token # buildkit"},
+        {"created_by": "RUN /bin/sh -c rm /run/secrets/token # buildkit"},
+    ]}).encode()
+    layers = ["blobs/sha256/aaa", "blobs/sha256/bbb", "blobs/sha256/ccc"]
+    manifest = json.dumps([{"Config": "blobs/sha256/cfg", "Layers": layers}]).encode()
+    return _tar({layers[0]: base, layers[1]: copied, layers[2]: deleted, "blobs/sha256/cfg": config,
+                 "manifest.json": manifest})
+
+
+def test_finds_the_file_in_the_layer_that_added_it_even_after_deletion():
+    findings = scan_saved_image(io.BytesIO(_saved_image()), TOKEN)
+    assert len(findings) == 1
+    f = findings[0]
+    assert f.startswith("layer 2/3 (COPY token /run/secrets/token)")
+    assert "file /run/secrets/token" in f
+    assert "deleted by a later layer but still in this one" in f
+
+
+def test_nothing_found_for_another_value():
+    assert scan_saved_image(io.BytesIO(_saved_image()), "not-in-there-at-all") == []
+
+
+def test_explicit_history_and_bytes_value():
+    findings = scan_saved_image(io.BytesIO(_saved_image()), TOKEN.encode(), history=["base", "step two", "step three"])
+    assert findings and findings[0].startswith("layer 2/3 (step two): file /run/secrets/token")
+
+
+def test_redact_keeps_only_a_prefix():
+    assert redact(f"TOKEN={TOKEN}", TOKEN) == "TOKEN=tok***"
