@@ -1,16 +1,56 @@
-# The course environment: JupyterLab and the dockerlab package, from the course's own Python image.
-# It drives the host's engine through the mounted socket (see README: "Run the course in a container").
+# The course environment: JupyterLab, the course's Python dependencies (from uv.lock) and the docker CLI
+# (with buildx and compose), from the course's own Python image. It drives the HOST's engine through the
+# mounted socket, and imports `dockerlab` from the mounted course folder, never from a copy in the image.
+# How to run it: docs/course-container.md (or compose.yaml). Build with BuildKit (cache mounts).
 FROM python:3.13.5-slim
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/
+
+# The docker CLI, Buildx and Compose v2 from Debian 13 packages (no engine: the host's is used).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends docker-cli docker-buildx docker-compose \
+ && rm -rf /var/lib/apt/lists/*
+
 ENV UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv \
-    PATH=/opt/venv/bin:$PATH
-WORKDIR /course
-# Dependencies first (cached while only the course's own files change).
-COPY pyproject.toml uv.lock README.md ./
-RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-install-project
-COPY src ./src
-RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen
-RUN useradd --create-home --uid 1000 learner
+    VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 \
+    JUPYTER_IP=0.0.0.0 JUPYTER_PORT=8888
+WORKDIR /opt/course-env
+# Only the dependencies: the `dockerlab` package itself comes from the mounted course folder at run time.
+COPY pyproject.toml uv.lock ./
+RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-install-project --no-editable
+
+# `import dockerlab` resolves to $DOCKERLAB_ROOT/src in every Python process of the venv (kernels,
+# `docker exec` shells too), through a .pth file; `dockerlab` on PATH runs that package's CLI.
+RUN site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+ && printf '%s\n' "import os, sys; r = os.environ.get('DOCKERLAB_ROOT'); r and os.path.isdir(os.path.join(r, 'src', 'dockerlab')) and sys.path.insert(0, os.path.join(r, 'src'))" \
+      > "$site/dockerlab_mounted_src.pth" \
+ && printf '%s\n' '#!/opt/venv/bin/python' 'import sys' 'from dockerlab.cli import main' 'sys.exit(main())' > /opt/venv/bin/dockerlab \
+ && chmod 755 /opt/venv/bin/dockerlab
+
+# The entrypoint: DOCKERLAB_ROOT defaults to the working directory (the mounted course folder); a HOME that
+# is writable for whatever uid runs the container (--user "$(id -u):$(id -g)"); JupyterLab by default.
+COPY <<'SH' /usr/local/bin/course-entrypoint
+#!/bin/sh
+set -e
+export DOCKERLAB_ROOT="${DOCKERLAB_ROOT:-$PWD}"
+if [ ! -d "$DOCKERLAB_ROOT/src/dockerlab" ]; then
+  echo "course-container: no course folder at DOCKERLAB_ROOT=$DOCKERLAB_ROOT (mount it with -v \"\$PWD:\$PWD\" -w \"\$PWD\" -e DOCKERLAB_ROOT=\"\$PWD\")" >&2
+fi
+# An empty JUPYTER_TOKEN would switch token auth off: unset, JupyterLab makes a random one and prints it.
+if [ -z "${JUPYTER_TOKEN:-}" ]; then unset JUPYTER_TOKEN; fi
+if [ ! -w "${HOME:-/nonexistent}" ]; then
+  export HOME="/tmp/home-$(id -u)"; mkdir -p "$HOME"
+fi
+if [ ! -w /var/run/docker.sock ] && [ -S /var/run/docker.sock ]; then
+  echo "course-container: /var/run/docker.sock is not writable for uid $(id -u): add --group-add \$(stat -c %g /var/run/docker.sock)" >&2
+fi
+if [ "$#" -eq 0 ]; then
+  set -- jupyter lab --no-browser --ip="$JUPYTER_IP" --port="$JUPYTER_PORT" --ServerApp.root_dir="$DOCKERLAB_ROOT"
+fi
+exec "$@"
+SH
+RUN chmod 755 /usr/local/bin/course-entrypoint \
+ && useradd --create-home --uid 1000 learner
 USER learner
+WORKDIR /home/learner
 EXPOSE 8888
-CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--notebook-dir=/course"]
+ENTRYPOINT ["/usr/local/bin/course-entrypoint"]

@@ -78,6 +78,12 @@ def _cli_run_args(image: str, name: str, command, kwargs: dict, lbls: dict) -> l
         args.append("--init")
     if kwargs.get("read_only"):
         args.append("--read-only")
+    for path, opts in (kwargs.get("tmpfs") or {}).items():
+        args += ["--tmpfs", f"{path}:{opts}" if opts else path]
+    for k, v in (kwargs.get("sysctls") or {}).items():
+        args += ["--sysctl", f"{k}={v}"]
+    for c in kwargs.get("cap_add") or []:
+        args += ["--cap-add", c]
     for c in kwargs.get("cap_drop") or []:
         args += ["--cap-drop", c]
     for o in kwargs.get("security_opt") or []:

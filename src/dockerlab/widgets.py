@@ -6,8 +6,16 @@ import html
 from .show import human_size
 
 
-def hints(*texts: str, title: str = "Hints"):
-    """A button that reveals the hints one at a time (falls back to printing the count outside Jupyter)."""
+last_hints = None  # the most recent hints widget (for tests and instructors)
+
+
+def hints(*texts: str, title: str = "Hints") -> None:
+    """Show a button that reveals the hints one at a time (outside Jupyter: prints how many there are).
+
+    Returns None, so that a cell ending with ``hints(…)`` shows the widget once; the widget itself is
+    ``dockerlab.widgets.last_hints``.
+    """
+    global last_hints
     try:
         import ipywidgets as w
         from IPython.display import display
@@ -32,8 +40,9 @@ def hints(*texts: str, title: str = "Hints"):
     button.on_click(reveal)
     box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), button, shown])
     box.reveal = reveal  # for tests and for instructors
+    last_hints = box
     display(box)
-    return box
+    return None
 
 
 def size_bars(items: dict[str, int], title: str = "", unit_label: str = ""):

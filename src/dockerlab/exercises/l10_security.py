@@ -1,0 +1,149 @@
+"""Lesson 10 exercise: harden sample_apps/hardened_api. The check builds it, lints it, and runs it three ways.
+
+1. as built: it must serve /health, and `id -u` in the running container must not print 0;
+2. with a read-only root filesystem and a tmpfs on /tmp (``--read-only --tmpfs /tmp``);
+3. with every capability dropped and no-new-privileges (``--cap-drop ALL --security-opt no-new-privileges:true``),
+   on a runtime that keeps ports below 1024 privileged (``--sysctl net.ipv4.ip_unprivileged_port_start=1024``:
+   Docker lowers it to 0 by default, Kubernetes and most hardened runtimes do not).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..build import BuildFailed
+from ..checks import Checker
+from ..lint import errors, lint
+from ..run import ContainerExited, WaitTimeout, free_port, http_get, logs_tail, remove
+from ..show import cli
+
+LESSON = "10_security"
+APP = "hardened_api"
+DEFAULT_PORT = 8000
+READ_ONLY = {"read_only": True, "tmpfs": {"/tmp": ""}}
+NO_CAPS = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"],
+           "sysctls": {"net.ipv4.ip_unprivileged_port_start": "1024"}}
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]
+
+
+def is_root_user(user: str | None) -> bool:
+    """Config.User as the image sets it: '' / 'root' / '0' / '0:0' / 'root:root' mean root."""
+    name = (user or "").split(":", 1)[0].strip()
+    return name in ("", "root", "0")
+
+
+def exposed_port(image) -> int:
+    """The (first) TCP port the image EXPOSEs, else 8000."""
+    ports = sorted(int(p.split("/")[0]) for p in (image.attrs["Config"].get("ExposedPorts") or {}) if p.endswith("/tcp"))
+    return ports[0] if ports else DEFAULT_PORT
+
+
+def _serve(lab, image: str, thing: str, port: int, timeout: float, **kwargs):
+    """Start the image, GET /health; return (container, None) when it answers 200, else (container, problem)."""
+    host_port = free_port()
+    container = lab.run(image, thing, ports={f"{port}/tcp": host_port}, **kwargs)
+    try:
+        status, body = http_get(host_port, "/health", timeout=timeout, container=container, expect_status=None)
+        if status == 200:
+            return container, None
+        return container, f"GET /health -> HTTP {status}: {body.strip()[:80]}"
+    except ContainerExited:
+        container.reload()
+        code = container.attrs["State"].get("ExitCode")
+        logs = [l for l in logs_tail(container, 12).strip().splitlines() if l.strip()]
+        return container, f"the container exited with code {code}; last log lines: " + (" | ".join(logs[-2:]) or "(empty)")
+    except WaitTimeout as exc:
+        return container, str(exc)
+
+
+def check(lab, app: str | os.PathLike, timeout: float = 30) -> Checker:
+    """Build ``app`` as lab.image('hardened-api') and check: lint, non-root, read-only root, no capabilities."""
+    app = Path(app)
+    c = Checker(LESSON, "harden hardened_api")
+    dockerfile = app / "Dockerfile"
+    if not dockerfile.exists():
+        c.fail("Dockerfile", f"no Dockerfile in {app}", "write one next to app.py")
+        return c.report()
+
+    # 1. hadolint: no error-level finding
+    findings = lint(dockerfile)
+    errs = errors(findings)
+    if errs:
+        for e in errs:
+            c.fail(f"hadolint {e['code']}", f"line {e['line']}: {e['message']} (level error)",
+                   f"fix line {e['line']}; https://github.com/hadolint/hadolint/wiki/{e['code']} explains the rule")
+    else:
+        c.ok("hadolint", f"no error-level finding ({len(findings)} warning/info finding(s))")
+
+    # 2. it builds
+    try:
+        result = lab.build(app, "hardened-api")
+    except BuildFailed as exc:
+        text = "\n".join(exc.log_tail + [exc.error])
+        fix = "fix that instruction (the log above shows its output), then run this cell again"
+        if "Permission denied" in text or "not writeable" in text or "not writable" in text:
+            fix = ("the install ran as the non-root user: install dependencies as root first, then add USER "
+                   "(or create what the user must write with COPY --chown / chown)")
+        c.fail("builds", f"the build failed at step {exc.step or '(before the first step)'!r}: {_first_line(exc.error)}", fix)
+        return c.report()
+    c.ok("builds", f"{result.tag}: {len(result.steps)} steps")
+    image = result.image
+    port = exposed_port(image)
+
+    # 3. non-root: Config.User, and `id -u` in the running container
+    user = image.attrs["Config"].get("User") or ""
+    if is_root_user(user):
+        c.fail("runs as non-root", f"Config.User is {user!r}, so the process is uid 0",
+               "runs as root: add a USER line after installing dependencies")
+    else:
+        c.ok("USER set", f"Config.User is {user!r}")
+
+    container, problem = _serve(lab, result.tag, "harden-check", port, timeout)
+    try:
+        if problem:
+            c.fail("serves /health", f"run as built on port {port}: {problem}",
+                   "make the plain `docker run` work first: the app listens on $PORT (8000) on 0.0.0.0")
+            return c.report()
+        c.ok("serves /health", f"HTTP 200 on port {port}")
+        cli("docker", "exec", container.name, "id", "-u")
+        code, out = container.exec_run(["id", "-u"])
+        uid = out.decode().strip()
+        if uid == "0" and not is_root_user(user):
+            c.fail("runs as non-root", f"Config.User is {user!r} but `id -u` in the container prints 0",
+                   "runs as root: add a USER line after installing dependencies (a uid other than 0)")
+        elif uid != "0":
+            c.ok("runs as non-root", f"`id -u` in the container prints {uid}")
+    finally:
+        remove(container, client=lab.client, quiet=True)
+
+    # 4. read-only root filesystem, a tmpfs on /tmp
+    container, problem = _serve(lab, result.tag, "harden-readonly", port, timeout, **READ_ONLY)
+    try:
+        if problem:
+            fix = "write only to /tmp (the app's STATE_DIR default); keep code and dependencies read-only"
+            if "Read-only file system" in problem:
+                fix = ("the app writes outside /tmp: leave STATE_DIR at /tmp (a tmpfs under --read-only) "
+                       "or mount a volume where it writes")
+            c.fail("read-only root filesystem", f"with --read-only --tmpfs /tmp: {problem}", fix)
+        else:
+            c.ok("read-only root filesystem", "serves with --read-only --tmpfs /tmp")
+    finally:
+        remove(container, client=lab.client, quiet=True)
+
+    # 5. no capabilities, no new privileges, ports below 1024 privileged
+    container, problem = _serve(lab, result.tag, "harden-nocaps", port, timeout, **NO_CAPS)
+    try:
+        if problem:
+            fix = "it must not need any Linux capability: run as a non-root user on a port of 1024 or more"
+            if port < 1024:
+                fix = (f"port {port} is below 1024: binding it needs NET_BIND_SERVICE, which --cap-drop ALL removes; "
+                       "listen on 8000 (ENV PORT=8000, EXPOSE 8000) and publish -p 80:8000 if you need 80 outside")
+            c.fail("all capabilities dropped", f"with --cap-drop ALL --security-opt no-new-privileges:true: {problem}", fix)
+        else:
+            c.ok("all capabilities dropped", f"serves on port {port} with --cap-drop ALL and no-new-privileges")
+    finally:
+        remove(container, client=lab.client, quiet=True)
+    return c.report()

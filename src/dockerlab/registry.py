@@ -1,0 +1,171 @@
+"""A local registry (the registry:2.8 image) for lesson 11: start it, tag, push, pull, ask it what it holds.
+
+    >>> reg = registry.start(lab)                       # a container of lab, on 127.0.0.1:<free port>
+    >>> ref = registry.tag(lab.client, image, f"{reg.host}/ci-service", "1.0")
+    >>> digest = registry.push(lab.client, ref)         # sha256:… (the manifest digest)
+    >>> registry.remove_local(lab.client, ref)
+    >>> registry.pull(lab.client, f"{reg.host}/ci-service@{digest}")
+
+The engine treats 127.0.0.1:PORT and localhost:PORT as insecure registries: plain HTTP works without config.
+The registry's storage is an anonymous volume of its container: lab.cleanup() removes both.
+Every helper prints its CLI twin.
+"""
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from .run import WaitTimeout, free_port, http_get
+from .show import cli
+
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+MANIFEST_TYPES = ", ".join([
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+])
+
+
+class PushFailed(RuntimeError):
+    def _render_traceback_(self):
+        return [f"PushFailed: {self}"]
+
+
+class Registry:
+    """A running registry container and its address ``127.0.0.1:PORT``."""
+
+    def __init__(self, container, port: int):
+        self.container, self.port = container, port
+        self.host = f"127.0.0.1:{port}"
+
+    def __repr__(self) -> str:
+        return f"Registry({self.host}, container {self.container.name})"
+
+    def _get(self, path: str, method: str = "GET", headers: dict | None = None):
+        req = urllib.request.Request(f"http://{self.host}{path}", method=method, headers=headers or {})
+        return urllib.request.urlopen(req, timeout=10)
+
+    def catalog(self) -> list[str]:
+        """Repository names the registry holds. CLI: ``curl http://HOST/v2/_catalog``."""
+        with self._get("/v2/_catalog") as r:
+            return sorted(json.load(r).get("repositories") or [])
+
+    def tags(self, repo: str) -> list[str]:
+        """Tags of one repository (``ci-service`` or ``HOST/ci-service``); [] if it has none."""
+        try:
+            with self._get(f"/v2/{self.path(repo)}/tags/list") as r:
+                return sorted(json.load(r).get("tags") or [])
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return []
+            raise
+
+    def manifest_digest(self, repo: str, reference: str) -> str | None:
+        """The digest a tag (or digest) resolves to in ``repo``, from the registry; None if it has none."""
+        try:
+            with self._get(f"/v2/{self.path(repo)}/manifests/{reference}", "HEAD", {"Accept": MANIFEST_TYPES}) as r:
+                return r.headers.get("Docker-Content-Digest")
+        except urllib.error.HTTPError as e:
+            if e.code in (400, 404, 500):  # 500: the digest names a blob (an image ID), not a manifest
+                return None
+            raise
+
+    def path(self, repo: str) -> str:
+        """``127.0.0.1:PORT/ci-service`` -> ``ci-service``."""
+        prefix = self.host + "/"
+        return repo[len(prefix):] if repo.startswith(prefix) else repo
+
+    def ref(self, name: str, tag: str = "latest") -> str:
+        return f"{self.host}/{name}:{tag}"
+
+
+def start(lab, thing: str = "registry", timeout: float = 30) -> Registry:
+    """Run the course's registry image on a free port bound to 127.0.0.1, and wait until /v2/ answers."""
+    port = free_port()
+    container = lab.run(lab.base("registry"), thing, ports={"5000/tcp": ("127.0.0.1", port)})
+    reg = Registry(container, port)
+    cli("curl", f"http://{reg.host}/v2/")
+    try:
+        http_get(f"http://{reg.host}/v2/", timeout=timeout, container=container)
+    except WaitTimeout as exc:
+        raise WaitTimeout(f"the registry did not answer on {reg.host}/v2/: {exc}") from None
+    return reg
+
+
+def split(ref: str) -> tuple[str, str | None, str | None]:
+    """``host:5000/name:tag`` -> (``host:5000/name``, ``tag``, None); ``…/name@sha256:…`` -> (repo, None, digest)."""
+    if "@" in ref:
+        repo, digest = ref.split("@", 1)
+        return repo, None, digest
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag, None
+    return ref, None, None
+
+
+def tag(client, image, repository: str, tag: str = "latest") -> str:
+    """Give ``image`` (object, id or reference) the name ``repository:tag``; return that reference."""
+    img = image if hasattr(image, "tag") else client.images.get(image)
+    src = next(iter(img.tags), img.short_id)
+    cli("docker", "tag", src, f"{repository}:{tag}")
+    img.tag(repository, tag)
+    return f"{repository}:{tag}"
+
+
+def push(client, ref: str, quiet: bool = False) -> str:
+    """Push ``repo:tag``; read the stream for errors; return the manifest digest the registry answered."""
+    repo, tg, _ = split(ref)
+    cli("docker", "push", ref)
+    digest = None
+    for chunk in client.images.push(repo, tag=tg or "latest", stream=True, decode=True):
+        if "error" in chunk or "errorDetail" in chunk:
+            detail = chunk.get("error") or chunk["errorDetail"].get("message")
+            raise PushFailed(f"pushing {ref} failed: {detail}")
+        aux = chunk.get("aux") or {}
+        if aux.get("Digest"):
+            digest = aux["Digest"]
+    if not digest:
+        raise PushFailed(f"pushing {ref}: the engine reported no digest")
+    if not quiet:
+        print(f"{ref}: digest: {digest}")
+    return digest
+
+
+def pull(client, ref: str):
+    """Pull a ``repo:tag`` or ``repo@sha256:…`` reference; return the image."""
+    repo, tg, digest = split(ref)
+    cli("docker", "pull", ref)
+    if digest:
+        return client.images.pull(f"{repo}@{digest}")
+    return client.images.pull(repo, tag=tg or "latest")
+
+
+def remove_local(client, ref: str, quiet: bool = False) -> bool:
+    """Remove one local reference (untag; the image goes when its last name does). CLI: ``docker rmi REF``."""
+    if not quiet:
+        cli("docker", "rmi", ref)
+    try:
+        client.images.remove(ref)
+        return True
+    except (ImageNotFound, NotFound):
+        return False
+
+
+def remove_image(client, image, quiet: bool = False) -> bool:
+    """Remove an image with all its names (``docker rmi -f ID``)."""
+    img_id = image.id if hasattr(image, "id") else image
+    if not quiet:
+        cli("docker", "rmi", "-f", img_id[7:19] if img_id.startswith("sha256:") else img_id)
+    try:
+        client.images.remove(img_id, force=True)
+        return True
+    except (ImageNotFound, NotFound):
+        return False
+    except APIError:
+        return False

@@ -1,0 +1,138 @@
+"""The course container (top-level Dockerfile): it builds, runs as a non-root user, drives the HOST engine
+through the mounted socket with the docker CLI, buildx and compose, imports `dockerlab` from the mounted
+course folder, and runs the first lessons' notebooks under nbval the way a learner's JupyterLab would.
+
+It is started as docs/course-container.md says (Linux form): the course folder mounted at the same path,
+``--network host``, ``--group-add <socket's group>``, and, when the host user is not root, ``--user uid:gid``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+import dockerlab as dl
+from dockerlab import paths
+from dockerlab.cleanup import cleanup as cleanup_objects
+from dockerlab.cleanup import course_objects
+from dockerlab.namespace import slug
+from dockerlab.run import remove
+
+pytestmark = pytest.mark.engine
+ROOT = Path(__file__).resolve().parents[2]
+SOCKET = "/var/run/docker.sock"
+NS = slug(os.environ.get("DOCKERLAB_NAMESPACE", "test") + "-cc")
+INNER_NS = slug(NS + "-in")  # the notebooks' namespace inside the course container
+
+
+def notebooks() -> list[str]:
+    """Preflight, and lesson 01 (lesson and solution) once it exists."""
+    out = ["notebooks/00_preflight.ipynb"]
+    for nb in ("notebooks/01_images_and_containers.ipynb", "solutions/01_images_and_containers.ipynb"):
+        if (ROOT / nb).exists():
+            out.append(nb)
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = dl.Lesson("97_course_container", namespace=NS, quiet=True)
+    try:
+        yield lab
+    finally:
+        dl.set_namespace(NS)
+        lab.cleanup(quiet=True)
+        cleanup_objects(ns=INNER_NS, quiet=True)
+        dl.set_namespace(None)
+
+
+@pytest.fixture(scope="module")
+def image(lab):
+    t0 = time.monotonic()
+    result = lab.build(ROOT, "course", buildkit=True, show=False, timeout=1500)
+    print(f"\ncourse image {result.tag} built in {time.monotonic() - t0:.1f} s "
+          f"({len(result.cached())}/{len(result.steps)} steps cached)")
+    return result.tag
+
+
+def run_inside(lab, image: str, thing: str, script: str, timeout: float = 1200) -> tuple[int, str]:
+    """Run ``sh -c script`` in the course container, as documented; return (exit code, logs)."""
+    uid = os.getuid()
+    env = {"DOCKERLAB_ROOT": str(ROOT), "DOCKERLAB_NAMESPACE": INNER_NS, "PYTHONUNBUFFERED": "1"}
+    kwargs = {}
+    if uid != 0:  # run as the host user, so files written into the course folder are theirs
+        kwargs["user"] = f"{uid}:{os.getgid()}"
+    c = lab.run(
+        image, thing, ["sh", "-c", script],
+        network_mode="host",
+        group_add=[str(os.stat(SOCKET).st_gid)],
+        volumes={SOCKET: {"bind": SOCKET, "mode": "rw"}, str(ROOT): {"bind": str(ROOT), "mode": "rw"}},
+        working_dir=str(ROOT),
+        environment=env,
+        **kwargs,
+    )
+    try:
+        state = lab.wait_exit(c, timeout=timeout)
+        return state["ExitCode"], c.logs().decode(errors="replace")
+    finally:
+        remove(c, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def workspace_dir():
+    """Lessons write their private copies under .dockerlab/work/<ns>: writable for the container's user.
+
+    When the host user is root (CI), the container runs as the image's `learner` (uid 1000), so the
+    namespace's workspace folder is made for it (and removed afterwards).
+    """
+    ws = paths.workspace_root(INNER_NS)
+    ws.mkdir(parents=True, exist_ok=True)
+    if os.getuid() == 0:
+        os.chown(ws, 1000, 1000)  # only the namespace's own folder changes owner; shared parents stay as they are
+    try:
+        yield ws
+    finally:
+        shutil.rmtree(ws, ignore_errors=True)
+
+
+def test_tools_user_and_mounted_package(lab, image):
+    script = "\n".join([
+        "set -e",
+        'echo "UID=$(id -u)"',
+        "docker version --format 'SERVER={{.Server.Version}}'",
+        "docker buildx version",
+        "docker compose version",
+        "python -c 'import dockerlab; print(\"DOCKERLAB=\" + dockerlab.__file__)'",
+        "python -c 'from dockerlab.paths import repo_root; print(\"ROOT=\" + str(repo_root()))'",
+        "dockerlab --help >/dev/null && echo CLI=ok",
+        "jupyter lab --version",
+    ])
+    code, logs = run_inside(lab, image, "tools", script, timeout=120)
+    assert code == 0, logs
+    lines = dict(l.split("=", 1) for l in logs.splitlines() if "=" in l and l.split("=", 1)[0].isupper())
+    assert lines.get("UID") not in (None, "0"), f"the course container runs as root:\n{logs}"
+    assert lines.get("SERVER") == dl.get_client().version()["Version"], logs  # the host's engine
+    assert "github.com/docker/buildx" in logs, logs
+    assert "Docker Compose version" in logs, logs
+    assert lines.get("DOCKERLAB") == str(ROOT / "src" / "dockerlab" / "__init__.py"), \
+        f"dockerlab is not imported from the mounted course folder:\n{logs}"
+    assert lines.get("ROOT") == str(ROOT), logs
+    assert lines.get("CLI") == "ok", logs
+
+
+def test_lesson_notebooks_pass_inside(lab, image, workspace_dir):
+    nbs = notebooks()
+    script = ("python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env "
+              "--nbval-sanitize-with tests/sanitize.cfg " + " ".join(nbs))
+    t0 = time.monotonic()
+    code, logs = run_inside(lab, image, "nbval", script, timeout=1500)
+    tail = "\n".join(logs.splitlines()[-60:])
+    print(f"\nnbval inside the course container ({', '.join(nbs)}): {time.monotonic() - t0:.1f} s: "
+          f"{tail.splitlines()[-1] if tail else '(no output)'}")
+    assert code == 0, f"nbval failed inside the course container:\n{tail}"
+    assert " passed" in tail and "failed" not in tail, tail
+    left = course_objects(ns=INNER_NS, kinds=("containers", "networks", "volumes"))
+    assert not any(left.values()), f"the notebooks left course objects behind: {left}"
