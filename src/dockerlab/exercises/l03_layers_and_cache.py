@@ -1,0 +1,122 @@
+"""Lesson 03 exercise: order a Dockerfile so that a code-only change rebuilds with every dependency step cached.
+
+The check builds the learner's Dockerfile, appends a comment line to the app's code, rebuilds, and reads
+which steps the builder took from its cache: ``RUN pip install …`` and every step before it must be cached.
+Then it starts the image and asks ``/health``.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from ..build import BuildFailed, BuildResult, Step
+from ..checks import Checker
+from ..run import ContainerExited, WaitTimeout, http_get, logs_tail, remove
+
+LESSON = "03_layers_and_cache"
+CONTAINER_PORT = 8000
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def pip_step(result: BuildResult) -> int | None:
+    """Index of the first ``RUN … pip install …`` step (None if there is none)."""
+    for i, s in enumerate(result.steps):
+        if s.keyword == "RUN" and "pip install" in s.instruction:
+            return i
+    return None
+
+
+def why_rebuilt(steps: list[Step], pip_index: int) -> str:
+    """Explain why the pip install step was rebuilt after a code-only change."""
+    pip = steps[pip_index]
+    first = next((s for s in steps[: pip_index + 1] if not s.cached), pip)
+    if first is pip:
+        return (f"`{_short(pip.instruction)}` was rebuilt although every step before it was cached "
+                "(does it depend on something that changes on each build?)")
+    return (f"`{_short(pip.instruction)}` was rebuilt because `{_short(first.instruction)}` comes before it, "
+            "and the files it copies changed when only the code changed (a rebuilt step invalidates every later one)")
+
+
+def _build(lab, c: Checker, app: Path, thing: str, dockerfile: str, what: str) -> BuildResult | None:
+    try:
+        return lab.build(app, thing, dockerfile=dockerfile)
+    except BuildFailed as exc:
+        fix = "read the build log above"
+        if "requirements" in exc.error.lower() or any("requirements" in l for l in exc.log_tail):
+            fix = "RUN pip install -r requirements.txt needs the file in the image: put `COPY requirements.txt .` before it"
+        c.fail(what, f"the build failed at `{_short(exc.step)}`: {_short(exc.error, 160)}", fix)
+        return None
+
+
+def check(lab, app: Path, dockerfile: str = "Dockerfile", code_file: str = "app.py", timeout: float = 30) -> Checker:
+    """Build ``app``, change only ``code_file``, rebuild, and check the dependency steps came from the cache."""
+    app = Path(app)
+    c = Checker(LESSON, "order for the cache")
+    thing = "exercise"
+    first = _build(lab, c, app, thing, dockerfile, "the image builds")
+    if first is None:
+        return c.report()
+    c.ok("the image builds", f"{len(first.steps)} steps")
+    idx = pip_step(first)
+    if idx is None:
+        c.fail("dependencies are installed by a RUN step",
+               "no `RUN pip install …` step in the Dockerfile",
+               "add `RUN pip install --no-cache-dir -r requirements.txt` after copying requirements.txt")
+        return c.report()
+
+    code = app / code_file
+    original = code.read_text()
+    marker = f"# edited by the lesson 03 check at {time.strftime('%H:%M:%S')} ({uuid.uuid4().hex[:8]})\n"
+    print(f"the check appends a comment line to {code_file} and rebuilds:")
+    try:
+        code.write_text(original + ("" if original.endswith("\n") else "\n") + marker)
+        second = _build(lab, c, app, thing, dockerfile, "the image rebuilds after a code change")
+    finally:
+        code.write_text(original)
+    if second is None:
+        return c.report()
+    idx = pip_step(second)
+    steps = second.steps
+    upto = steps[: idx + 1]
+    rebuilt = [s for s in upto if not s.cached]
+    if not rebuilt:
+        c.ok("pip install and every step before it come from the cache",
+             f"{len(upto)} of {len(upto)} steps up to `{_short(steps[idx].instruction, 50)}` cached")
+    else:
+        c.fail("pip install and every step before it come from the cache",
+               f"{len(upto) - len(rebuilt)} of {len(upto)} steps up to the install cached; " + why_rebuilt(steps, idx),
+               "copy requirements.txt alone first (`COPY requirements.txt .`), then `RUN pip install -r requirements.txt`, "
+               "and only then `COPY . .`")
+    after = [s for s in steps[idx + 1:] if not s.cached]
+    c.expect(bool(after) or bool(rebuilt), "the code change reaches the image",
+             f"no step was rebuilt after {code_file} changed, so the image does not contain the code",
+             "copy the code (`COPY . .`) after the install", 
+             detail_ok=f"rebuilt: {', '.join('`' + _short(s.instruction, 30) + '`' for s in (rebuilt or after))}")
+
+    # The app still runs.
+    port = lab.free_port()
+    container = None
+    try:
+        container = lab.run(second.tag, "exercise-app", ports={f"{CONTAINER_PORT}/tcp": port})
+        status, body = http_get(port, "/health", timeout=timeout, container=container)
+        c.expect(status == 200, "the app answers /health", f"HTTP {status}: {body[:100]}",
+                 "the app must listen on 0.0.0.0:8000", detail_ok=f"HTTP {status} {body.strip()[:60]}")
+    except (ContainerExited, WaitTimeout) as exc:
+        logs = logs_tail(container, 8) if container is not None else ""
+        hint = str(exc).splitlines()[0].rstrip(":")
+        if "No such file" in logs or "can't open file" in logs:
+            fix = f"the code is not in the image: `COPY . .` after installing the requirements"
+        elif "ModuleNotFoundError" in logs:
+            fix = "a dependency is missing: install requirements.txt with pip"
+        else:
+            fix = "keep `CMD [\"python\", \"app.py\"]` and copy the code into WORKDIR"
+        c.fail("the app answers /health", f"{hint}; logs: {_short(logs, 200)}", fix)
+    finally:
+        if container is not None:
+            remove(container, quiet=True)
+    return c.report()

@@ -1,0 +1,87 @@
+"""Lesson 03 exercise check: fails on the starter and on wrong orders, passes on good orders (real engine)."""
+from __future__ import annotations
+
+import pytest
+
+from dockerlab import CheckFailed, Lesson
+from dockerlab.exercises import l03_layers_and_cache as ex
+
+pytestmark = pytest.mark.engine
+
+HEAD = "FROM python:3.13.5-slim\nWORKDIR /app\n"
+TAIL = 'EXPOSE 8000\nCMD ["python", "app.py"]\n'
+
+STARTER = HEAD + "COPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n" + TAIL
+SOLUTION = HEAD + "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n" + TAIL
+OTHER_CORRECT = (HEAD + "COPY requirements.txt /tmp/requirements.txt\n"
+                 "RUN pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt\n"
+                 "COPY app.py ./\n" + TAIL)
+CODE_BEFORE_INSTALL = HEAD + "COPY requirements.txt .\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n" + TAIL
+NO_REQUIREMENTS = HEAD + "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n" + TAIL
+NO_CODE = HEAD + "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n" + TAIL
+BOTH_FILES_AT_ONCE = HEAD + "COPY requirements.txt app.py ./\nRUN pip install --no-cache-dir -r requirements.txt\n" + TAIL
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lesson = Lesson(ex.LESSON, quiet=True)
+    try:
+        yield lesson
+    finally:
+        lesson.cleanup(quiet=True)
+
+
+def run_check(lab, dockerfile: str):
+    app = lab.workspace("cache_demo")
+    (app / "Dockerfile").write_text(dockerfile)
+    return ex.check(lab, app)
+
+
+def failure_text(info) -> str:
+    return str(info.value)
+
+
+def test_starter_fails_naming_copy_all(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, STARTER)
+    text = failure_text(info)
+    assert "pip install and every step before it come from the cache" in text
+    assert "was rebuilt because `COPY . .` comes before it" in text
+    assert "copy requirements.txt alone first" in text
+
+
+def test_code_copied_before_install_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, CODE_BEFORE_INSTALL)
+    assert "was rebuilt because `COPY . .` comes before it" in failure_text(info)
+
+
+def test_requirements_and_code_in_one_copy_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, BOTH_FILES_AT_ONCE)
+    assert "was rebuilt because `COPY requirements.txt app.py ./` comes before it" in failure_text(info)
+
+
+def test_install_without_requirements_fails_the_build(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, NO_REQUIREMENTS)
+    text = failure_text(info)
+    assert "the image builds: the build failed at `RUN pip install" in text
+    assert "put `COPY requirements.txt .` before it" in text
+
+
+def test_code_never_copied_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, NO_CODE)
+    text = failure_text(info)
+    assert "the code change reaches the image" in text
+    assert "the app answers /health" in text
+    assert "the code is not in the image" in text
+
+
+def test_solution_passes(lab):
+    assert run_check(lab, SOLUTION).passed
+
+
+def test_other_correct_order_passes(lab):
+    assert run_check(lab, OTHER_CORRECT).passed

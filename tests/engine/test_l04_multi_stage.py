@@ -1,0 +1,85 @@
+"""Lesson 04 exercise check: fails on the single-stage starter and wrong multi-stage builds, passes on two correct ones."""
+from __future__ import annotations
+
+import pytest
+
+from dockerlab import CheckFailed, Lesson
+from dockerlab.exercises import l04_multi_stage as ex
+
+pytestmark = pytest.mark.engine
+
+PY = "python:3.13.5-slim"
+APT = ("RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev "
+       "&& rm -rf /var/lib/apt/lists/*\n")
+CMD = 'EXPOSE 8000\nCMD ["python", "-m", "nativedemo"]\n'
+
+STARTER = f"FROM {PY}\n{APT}WORKDIR /src\nCOPY . .\nRUN pip install --no-cache-dir .\n{CMD}"
+BUILDER = f"FROM {PY} AS builder\n{APT}WORKDIR /src\nCOPY . .\nRUN pip wheel --no-cache-dir --wheel-dir /wheels .\n\n"
+SOLUTION_WHEELS = (BUILDER + f"FROM {PY}\nCOPY --from=builder /wheels /wheels\n"
+                   "RUN pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD)
+SOLUTION_VENV = (f"FROM {PY} AS build\n{APT}RUN python -m venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
+                 "WORKDIR /src\nCOPY . .\nRUN pip install --no-cache-dir .\n\n"
+                 f"FROM {PY}\nCOPY --from=build /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n" + CMD)
+COPY_WHOLE_FS = BUILDER + f"FROM {PY}\nCOPY --from=builder / /\nRUN pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD
+FINAL_FROM_BUILDER = BUILDER + "FROM builder\nRUN pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD
+FORGOT_WHEELS = BUILDER + f"FROM {PY}\nWORKDIR /src\n" + CMD
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lesson = Lesson(ex.LESSON, quiet=True)
+    try:
+        yield lesson
+    finally:
+        lesson.cleanup(quiet=True)
+
+
+def run_check(lab, dockerfile: str):
+    app = lab.workspace("native_ext")
+    (app / "Dockerfile").write_text(dockerfile)
+    return ex.check(lab, app)
+
+
+def test_single_stage_starter_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, STARTER)
+    text = str(info.value)
+    assert "the Dockerfile has a builder and a runtime stage: 1 FROM line(s)" in text
+    assert "no C compiler in the final image: found /usr/bin/gcc" in text
+    assert "the final image is within its size budget" in text and "site-packages" in text
+    assert "the app answers" not in text  # the single-stage image does run
+
+
+def test_copying_the_whole_builder_filesystem_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, COPY_WHOLE_FS)
+    text = str(info.value)
+    assert "no C compiler in the final image: found /usr/bin/gcc" in text
+    assert "copies the builder's whole filesystem" in text
+    assert "is over the budget" in text
+
+
+def test_final_stage_from_builder_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, FINAL_FROM_BUILDER)
+    text = str(info.value)
+    assert "the final stage starts `FROM builder`, so it inherits the compiler" in text
+    assert "is over the budget" in text
+
+
+def test_runtime_without_the_wheels_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, FORGOT_WHEELS)
+    text = str(info.value)
+    assert "the app answers with the C extension's result" in text
+    assert "No module named nativedemo" in text
+    assert "the runtime stage does not have the built package" in text
+    assert "no C compiler" not in text
+
+
+def test_wheels_solution_passes(lab):
+    assert run_check(lab, SOLUTION_WHEELS).passed
+
+
+def test_venv_solution_passes(lab):
+    assert run_check(lab, SOLUTION_VENV).passed
