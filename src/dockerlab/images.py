@@ -65,9 +65,12 @@ def recipe_hash(key: str) -> str:
     import hashlib
 
     h = hashlib.sha256(DEBIAN_SUITE.encode())
-    for p in sorted((STANDINS / key).iterdir()):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
+    folders = [STANDINS / key] if key in ("uv", "base") else [STANDINS / "base", STANDINS / key]
+    for folder in folders:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                h.update(str(p.relative_to(STANDINS)).encode())
+                h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -107,7 +110,8 @@ def _pull(client, reference: str, timeout: int = 600) -> bool:
 
 def _debootstrap_base(client) -> None:
     """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs."""
-    if local_image(client, BASE_REF):
+    present = local_image(client, BASE_REF)
+    if present is not None and present.labels.get(LABEL_RECIPE) == recipe_hash("base"):
         return
     if os.geteuid() != 0:
         raise RuntimeError(
@@ -140,7 +144,16 @@ def _debootstrap_base(client) -> None:
             subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, check=False)
         (rootfs / "etc/apt/sources.list").write_text(f"deb {mirror} {DEBIAN_SUITE} main\n")
-        for junk in ("var/lib/apt/lists", "var/cache/apt/archives"):
+        # The apt and dpkg settings of the official Debian slim images (standins/base/).
+        for sub in ("apt.conf.d", "dpkg.cfg.d"):
+            target = rootfs / ("etc/apt" if sub.startswith("apt") else "etc/dpkg") / sub
+            target.mkdir(parents=True, exist_ok=True)
+            for f in (STANDINS / "base" / sub).iterdir():
+                shutil.copy(f, target / f.name)
+        for pattern in ("usr/share/man/*", "usr/share/info/*", "usr/share/locale/*", "usr/share/lintian/*"):
+            for p in rootfs.glob(pattern):
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        for junk in ("var/lib/apt/lists", "var/cache/apt/archives", "var/cache/apt"):
             for p in (rootfs / junk).glob("*"):
                 if p.is_file():
                     p.unlink()
@@ -150,6 +163,7 @@ def _debootstrap_base(client) -> None:
             ["docker", "import",
              "-c", f"LABEL {LABEL_STANDIN}=true",
              "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
+             "-c", f"LABEL {LABEL_RECIPE}={recipe_hash('base')}",
              "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
              "-c", 'CMD ["bash"]',
              "-", BASE_REF],
