@@ -99,6 +99,13 @@ class Lesson:
     published_port = staticmethod(_run.published_port)
     wait_exit = staticmethod(_run.wait_exit)
 
+    def __enter__(self) -> "Lesson":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """``with Lesson(...) as lab:`` removes what the block created, even when it fails."""
+        self.cleanup(quiet=True)
+
     def cleanup(self, quiet: bool = False) -> dict[str, int]:
         """Remove everything this lesson created in this namespace (idempotent)."""
         return _cleanup.cleanup(self.lesson, client=self.client, quiet=quiet)

@@ -12,11 +12,8 @@ SERVER = ["python", "-m", "http.server", "8000"]
 
 @pytest.fixture
 def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
+    with Lesson(ex.LESSON, quiet=True) as lesson:
         yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 def start(lab, command=SERVER, **kwargs):

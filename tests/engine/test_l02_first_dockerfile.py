@@ -19,11 +19,8 @@ def solution(base: str, cmd: str = '["python", "app.py"]', install: bool = True,
 
 @pytest.fixture
 def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
+    with Lesson(ex.LESSON, quiet=True) as lesson:
         yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 @pytest.fixture

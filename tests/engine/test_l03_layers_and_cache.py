@@ -24,11 +24,8 @@ BOTH_FILES_AT_ONCE = HEAD + "COPY requirements.txt app.py ./\nRUN pip install --
 
 @pytest.fixture(scope="module")
 def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
+    with Lesson(ex.LESSON, quiet=True) as lesson:
         yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 def run_check(lab, dockerfile: str):

@@ -27,11 +27,8 @@ FORGOT_WHEELS = BUILDER + f"FROM {PY}\nWORKDIR /src\n" + CMD
 
 @pytest.fixture(scope="module")
 def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
+    with Lesson(ex.LESSON, quiet=True) as lesson:
         yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 def run_check(lab, dockerfile: str):

@@ -9,11 +9,8 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture
 def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
+    with Lesson(ex.LESSON, quiet=True) as lesson:
         yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dockerlab import CheckFailed, Lesson, registry
+from dockerlab import CheckFailed, registry, Lesson
 from dockerlab.exercises import l11_registries_and_ci as ex
 from dockerlab.paths import sample_app
 
@@ -57,11 +57,8 @@ def test_workflow_builds_tests_in_the_container_and_pushes():
 
 @pytest.fixture(scope="module")
 def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
+    with Lesson(ex.LESSON, quiet=True) as lesson:
         yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 @pytest.fixture(scope="module")
