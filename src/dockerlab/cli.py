@@ -1,4 +1,4 @@
-"""The `dockerlab` command: doctor, prepare, clean, images save|load|status, leaks, run-all.
+"""The `dockerlab` command: doctor, prepare, clean, images save|load|status, leaks, run-all, bench, wheelhouse, report.
 
 Exit codes: 0 ok; 1 something to fix (doctor found a problem, leaks found, a step failed);
 2 usage error; 3 no Docker engine answers.
@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="folder for executed notebooks and the report (default: runs/<time>)")
     p.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
     p.set_defaults(fn=_run_all)
+    p = sub.add_parser("report", add_help=False,
+                       help="export your progress (every lesson's checks) as JSON and a one-page HTML file")
+    p.set_defaults(fn=None)
     p = sub.add_parser("wheelhouse", help="offline classroom: build DIR (day before), enable DIR (on the day), disable")
     p.add_argument("action", choices=["build", "enable", "disable"])
     p.add_argument("dir", nargs="?", default="wheelhouse")
@@ -146,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--show", action="store_true", help="show each build's steps")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.set_defaults(fn=_bench)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:  # its own options: dockerlab report --help
+        from .report import main as report_main
+
+        return report_main(argv[1:])
     args = ap.parse_args(argv)
     if args.cmd == "images" and args.action in ("save", "load") and not args.file:
         ap.error(f"images {args.action} needs a FILE")

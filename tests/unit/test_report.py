@@ -1,0 +1,74 @@
+"""`dockerlab report`: the progress file exported as JSON and as one self-contained HTML page."""
+import json
+
+from dockerlab import report
+from dockerlab.checks import Result, record_progress
+
+PROGRESS = {
+    "namespace": "ada",
+    "attempts": [
+        {"lesson": "12_debugging", "exercise": "broken-services", "time": "2025-01-01T10:00:00", "seconds": 20.5,
+         "passed": False, "results": [
+             {"name": "wrong_cmd is fixed", "passed": False, "detail": "exited with code 2", "fix": "fix CMD <path>"},
+             {"name": "missing_env is fixed", "passed": True, "detail": "200", "fix": ""}]},
+        {"lesson": "12_debugging", "exercise": "broken-services", "time": "2025-01-01T10:05:00", "seconds": 10.0,
+         "passed": True, "results": [{"name": "wrong_cmd is fixed", "passed": True, "detail": "200", "fix": ""}]},
+        {"lesson": "13_capstone", "exercise": "capstone", "time": "2025-01-01T11:00:00", "seconds": 30.0,
+         "passed": False, "results": [
+             {"name": "1. builds", "passed": True, "detail": "built", "fix": ""},
+             {"name": "3. runs as a non-root user", "passed": False, "detail": "runs as root", "fix": "add USER app"}]},
+    ],
+}
+
+
+def write_progress(tmp_path):
+    p = tmp_path / "progress.json"
+    p.write_text(json.dumps(PROGRESS))
+    return p
+
+
+def test_summary_per_lesson(tmp_path):
+    rep = report.summarize(report.load_progress(write_progress(tmp_path)))
+    assert rep["namespace"] == "ada"
+    assert rep["summary"] == {"exercises": 2, "passed": 1, "failing": 1, "attempts": 3, "check_seconds": 60.5}
+    l12, l13 = rep["lessons"]
+    assert (l12["lesson"], l12["status"], l12["attempts"], l12["check_seconds"]) == ("12_debugging", "passed", 2, 30.5)
+    assert l12["first_passed"] == "2025-01-01T10:05:00" and l12["failing"] == []
+    assert l13["status"] == "failing" and l13["checks_passed"] == 1 and l13["checks_total"] == 2
+    assert l13["failing"][0]["fix"] == "add USER app"
+    assert [h["passed"] for h in l12["history"]] == [False, True]
+
+
+def test_main_writes_both_by_default(tmp_path, monkeypatch, capsys):
+    src = write_progress(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert report.main(["--progress", str(src)]) == 0
+    data = json.loads((tmp_path / "dockerlab-report.json").read_text())
+    assert [l["lesson"] for l in data["lessons"]] == ["12_debugging", "13_capstone"]
+    page = (tmp_path / "dockerlab-report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page.split("<body>")[1]
+    assert "runs as root" in page and "add USER app" in page and "✔ passed" in page and "✘ failing" in page
+    assert "1/2 exercises passing" in capsys.readouterr().out
+
+
+def test_options_choose_the_files(tmp_path):
+    src = write_progress(tmp_path)
+    assert report.main(["--progress", str(src), "--json", str(tmp_path / "only.json")]) == 0
+    assert (tmp_path / "only.json").exists() and not (tmp_path / "dockerlab-report.html").exists()
+    assert report.main(["--progress", str(src), "--html", str(tmp_path / "page.html")]) == 0
+    assert "fix CMD &lt;path&gt;" not in (tmp_path / "page.html").read_text()  # latest attempt passed: no failing line
+    assert "13_capstone" in (tmp_path / "page.html").read_text()
+
+
+def test_reads_what_the_checks_record(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKERLAB_PROGRESS", str(tmp_path / "p.json"))
+    record_progress("13_capstone", "capstone", [Result("1. builds", False, "no Dockerfile", "write one")], 1.2)
+    rep = report.write_report(tmp_path / "r.json", tmp_path / "r.html")
+    assert rep["lessons"][0]["failing"][0]["detail"] == "no Dockerfile"
+    assert "write one" in (tmp_path / "r.html").read_text()
+
+
+def test_no_progress_yet(tmp_path):
+    rep = report.write_report(tmp_path / "r.json", tmp_path / "r.html", progress=tmp_path / "missing.json")
+    assert rep["summary"]["exercises"] == 0
+    assert "No check has run yet" in (tmp_path / "r.html").read_text()
