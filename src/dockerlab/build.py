@@ -104,13 +104,25 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _interactive() -> bool:
+    """A progress bar helps in Jupyter and in a terminal; in logs (CI, pipes) it only adds noise."""
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is not None and type(get_ipython()).__name__ == "ZMQInteractiveShell":
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    return sys.stdout.isatty()
+
+
 class _Progress:
     """A progress bar (a widget in Jupyter, text in a terminal) plus one printed line per finished step."""
 
     def __init__(self, tag: str, show: bool, echo_log: bool, hidden: set[str] | None = None):
         self.show, self.echo_log, self.bar = show, echo_log, None
         self.hidden = hidden or set()  # steps the learner did not write (labels the engine appends)
-        if show:
+        if show and _interactive():
             try:
                 from tqdm.auto import tqdm
 
@@ -137,7 +149,11 @@ class _Progress:
             state = "cached" if step.cached else f"{step.seconds:.1f} s"
             stage = f"{step.stage} " if step.stage else ""
             total = step.total - len(self.hidden)
-            print(f"  [{stage}{step.number}/{total}] {_short(step.instruction, 60)}  ... {state}", flush=True)
+            line = f"  [{stage}{step.number}/{total}] {_short(step.instruction, 60)}  ... {state}"
+            if self.bar is not None and hasattr(self.bar, "write"):
+                self.bar.write(line, file=sys.stdout)
+            else:
+                print(line, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
