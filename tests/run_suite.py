@@ -73,10 +73,12 @@ def leak_group() -> dict:
     from dockerlab.cleanup import cleanup, course_objects
     from dockerlab.namespace import LABEL_NAMESPACE
 
-    def ours(obj) -> bool:
+    def ns_of(obj) -> str:  # networks and volumes carry Labels at the top, containers and images in Config
         labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
-        value = labels.get(LABEL_NAMESPACE, "")
-        return value == ns or value.startswith(ns + "-")
+        return labels.get(LABEL_NAMESPACE, "")
+
+    def ours(obj) -> bool:
+        return ns_of(obj) == ns or ns_of(obj).startswith(ns + "-")
 
     kinds = ("containers", "networks", "volumes", "images")
     objs = course_objects(all_namespaces=True, kinds=kinds)
@@ -88,8 +90,7 @@ def leak_group() -> dict:
     found = {k: v for k, v in found.items() if v}
     if found:
         print("LEFT BEHIND: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items()))
-        spaces = {o.attrs.get("Labels", o.attrs.get("Config", {}).get("Labels", {}))[LABEL_NAMESPACE]
-                  for k in kinds for o in objs[k] if ours(o)}
+        spaces = {ns_of(o) for k in kinds for o in objs[k] if ours(o)}
         for space in spaces:  # leave the machine clean anyway
             cleanup(ns=space, quiet=True)
     else:

@@ -24,6 +24,7 @@ from docker.utils import build as docker_build_utils
 
 from .engine import get_client
 from .show import Table, cli, human_size
+from .show import short as _short
 
 LOG_TAIL = 25
 
@@ -99,11 +100,6 @@ class BuildFailed(RuntimeError):
         return [f"BuildFailed: {self}"]
 
 
-def _short(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _interactive() -> bool:
     """A progress bar helps in Jupyter and in a terminal; in logs (CI, pipes) it only adds noise."""
     try:
@@ -160,6 +156,11 @@ class _Progress:
             self.bar.close()
 
 
+def _counts_as_cached(instruction: str, cached: bool) -> bool:
+    """A FROM step runs nothing (the base image is used as it is): it counts as cached."""
+    return cached or instruction.split(None, 1)[0].upper() == "FROM"
+
+
 def _dockerignore_excludes(path: Path) -> list[str] | None:
     f = path / ".dockerignore"
     if not f.exists():
@@ -180,14 +181,20 @@ def context_files(path: str | os.PathLike, dockerfile: str = "Dockerfile") -> li
     return out
 
 
+def _context_tar(path: Path, dockerfile: str):
+    """The build context as the client sends it (.dockerignore applied): (open file at 0, its size in bytes)."""
+    tar = docker_build_utils.tar(str(path), exclude=_dockerignore_excludes(path), dockerfile=(dockerfile, None), gzip=False)
+    tar.seek(0, io.SEEK_END)
+    size = tar.tell()
+    tar.seek(0)
+    return tar, size
+
+
 def context_size(path: str | os.PathLike, dockerfile: str = "Dockerfile") -> int:
     """Bytes of the build context the engine receives (the tar the client sends), .dockerignore applied."""
-    path = Path(path)
-    tar = docker_build_utils.tar(str(path), exclude=_dockerignore_excludes(path), dockerfile=(dockerfile, None), gzip=False)
-    try:
-        return len(tar.read())
-    finally:
-        tar.close()
+    tar, size = _context_tar(Path(path), dockerfile)
+    tar.close()
+    return size
 
 
 _CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -219,9 +226,7 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
         args += ["-f", dockerfile]
     cli("DOCKER_BUILDKIT=0", *args, "-t", tag, str(path))
 
-    context = docker_build_utils.tar(str(path), exclude=_dockerignore_excludes(path), dockerfile=(dockerfile, None), gzip=False)
-    context_bytes = len(context.getvalue()) if isinstance(context, io.BytesIO) else os.fstat(context.fileno()).st_size
-    context.seek(0)
+    context, context_bytes = _context_tar(path, dockerfile)
 
     progress = _Progress(tag, show, log, hidden={f"LABEL {k}={v}" for k, v in (labels or {}).items()})
     lines: list[str] = []
@@ -232,14 +237,12 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     def finish_current(now: float) -> None:
         nonlocal current
         if current is not None:
-            kw = current["instruction"].split(None, 1)[0].upper()
-            cached = current["cached"] or kw == "FROM"
+            cached = _counts_as_cached(current["instruction"], current["cached"])
             step = Step(current["n"], current["total"], current["instruction"], cached, now - current["t0"])
             steps.append(step)
             progress.step_done(step)
             current = None
 
-    image_id = None
     try:
         stream = client.api.build(fileobj=context, custom_context=True, tag=tag, dockerfile=dockerfile,
                                   buildargs=buildargs or {}, target=target, labels=labels or {},
@@ -264,8 +267,6 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                     progress.step_started(current["n"], current["total"], current["instruction"])
                 elif current is not None and "Using cache" in line:
                     current["cached"] = True
-                elif line.startswith("Successfully built "):
-                    image_id = line.split()[-1]
         finish_current(time.monotonic())
     except BuildFailed:
         raise
@@ -339,8 +340,7 @@ def parse_buildkit_log(lines: Iterable[str]) -> tuple[list[Step], dict | None, i
     steps = []
     for vid in order:
         v = vertices[vid]
-        cached = v["cached"] or v["instr"].upper().startswith("FROM ")
-        steps.append(Step(v["n"], v["total"], v["instr"], cached, v["seconds"], v["stage"]))
+        steps.append(Step(v["n"], v["total"], v["instr"], _counts_as_cached(v["instr"], v["cached"]), v["seconds"], v["stage"]))
     return steps, error, context_bytes
 
 
@@ -377,7 +377,7 @@ def buildkit_build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dock
         progress = _Progress(tag, show, log)
         lines: list[str] = []
         t0 = time.monotonic()
-        seen_done: set[int] = set()
+        started: dict[str, tuple[int, int, str, str]] = {}  # vertex id -> (number, total, instruction, stage)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         try:
             assert proc.stdout is not None
@@ -391,14 +391,17 @@ def buildkit_build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dock
                 m = _BK_VERTEX.match(line)
                 if m:
                     sm = _BK_STEP.match(m.group(2))
-                    if sm:
-                        progress.step_started(int(sm.group("n")), int(sm.group("total")), sm.group("instr"))
-                if _BK_DONE.match(line) or _BK_CACHED.match(line):
-                    steps_so_far, _, _ = parse_buildkit_log(lines)
-                    for i, s in enumerate(steps_so_far):
-                        if i not in seen_done and (s.cached or s.seconds > 0 or line.endswith("0.0s")):
-                            seen_done.add(i)
-                            progress.step_done(s)
+                    if sm and m.group(1) not in started:
+                        started[m.group(1)] = (int(sm.group("n")), int(sm.group("total")), sm.group("instr"),
+                                               (sm.group("stage") or "").strip())
+                        progress.step_started(*started[m.group(1)][:3])
+                    continue
+                done, cached = _BK_DONE.match(line), _BK_CACHED.match(line)
+                finished = done or cached
+                if finished and finished.group(1) in started:
+                    n, total, instr, stage = started.pop(finished.group(1))
+                    progress.step_done(Step(n, total, instr, _counts_as_cached(instr, bool(cached)),
+                                            float(done.group(2)) if done else 0.0, stage))
             rc = proc.wait()
         finally:
             progress.close()

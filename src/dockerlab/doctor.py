@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 from . import images
-from .engine import EngineUnavailable, engine_address, get_client
+from .engine import engine_address, get_client
 from .namespace import namespace
 from .show import human_size
 

@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 
 import docker
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.errors import APIError, DockerException, ImageNotFound
 
 from .engine import get_client
 from .show import Table, cli, human_size
@@ -93,7 +93,7 @@ def registry_reachable(reference: str | None = None, client=None, timeout: int =
         api = docker.APIClient(base_url=client.api.base_url, timeout=timeout, version=client.api.api_version)
         api.inspect_distribution(reference)
         return True
-    except (APIError, DockerException, OSError, Exception):
+    except Exception:  # DNS, TLS, HTTP or API errors: all mean "not reachable from here"
         return False
 
 

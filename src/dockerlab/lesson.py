@@ -1,17 +1,13 @@
 """The Lesson object: one place in a notebook for its namespace, names, labels, builds, runs and cleanup."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import importlib
-
 from . import paths
-
-_build = importlib.import_module("dockerlab.build")
-_cleanup = importlib.import_module("dockerlab.cleanup")
-_ns = importlib.import_module("dockerlab.namespace")
-_run = importlib.import_module("dockerlab.run")
+from .build import BuildResult, build, buildkit_build
+from .cleanup import cleanup
+from .namespace import image_name, labels, lesson_id, namespace as current_namespace, resource_name, set_namespace
+from .run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_health
 from .engine import get_client
 from .images import ref as image_ref
 
@@ -28,28 +24,28 @@ class Lesson:
 
     def __init__(self, lesson: str, namespace: str | None = None, clean: bool = True, quiet: bool = False):
         if namespace:
-            _ns.set_namespace(namespace)
+            set_namespace(namespace)
         self.lesson = lesson
-        self.id = _ns.lesson_id(lesson)
+        self.id = lesson_id(lesson)
         self.client = get_client()
-        self.ns = _ns.namespace()
+        self.ns = current_namespace()
         if not quiet:
             print(f"lesson {lesson} · namespace {self.ns} · engine {self.client.version().get('Version', '?')}")
         if clean:
-            _cleanup.cleanup(lesson, client=self.client, quiet=True)
+            cleanup(lesson, client=self.client, quiet=True)
 
     # names and labels
     @property
     def labels(self) -> dict[str, str]:
-        return _ns.labels(self.lesson)
+        return labels(self.lesson)
 
     def name(self, thing: str) -> str:
         """Container, network or volume name: ``dl-<ns>-<lesson>-<thing>``."""
-        return _ns.resource_name(self.lesson, thing)
+        return resource_name(self.lesson, thing)
 
     def image(self, thing: str, tag: str = "latest") -> str:
         """Image name: ``dl-<ns>/<lesson>-<thing>:<tag>``."""
-        return _ns.image_name(self.lesson, thing, tag)
+        return image_name(self.lesson, thing, tag)
 
     @staticmethod
     def base(key: str = "python") -> str:
@@ -61,16 +57,16 @@ class Lesson:
         return paths.workspace(self.ns, self.id, app, fresh=fresh)
 
     # acting
-    def build(self, path, thing: str, tag: str = "latest", buildkit: bool = False, **kwargs) -> _build.BuildResult:
+    def build(self, path, thing: str, tag: str = "latest", buildkit: bool = False, **kwargs) -> BuildResult:
         """Build ``path`` as ``lab.image(thing, tag)`` with the course labels (``buildkit=True``: the CLI path)."""
         labels = dict(self.labels)
         labels.update(kwargs.pop("labels", None) or {})
-        fn = _build.buildkit_build if buildkit else _build.build
+        fn = buildkit_build if buildkit else build
         return fn(path, self.image(thing, tag), labels=labels, client=self.client, **kwargs)
 
     def run(self, image: str, thing: str, command=None, **kwargs):
         """Start a container ``lab.name(thing)`` with the course labels (kwargs as ``containers.run``)."""
-        return _run.run(image, self.lesson, thing, command, client=self.client, **kwargs)
+        return run(image, self.lesson, thing, command, client=self.client, **kwargs)
 
     def network(self, thing: str, **kwargs):
         """Create (or reuse) a labelled network. CLI: ``docker network create NAME``."""
@@ -92,12 +88,13 @@ class Lesson:
         cli("docker", "volume", "create", name)
         return self.client.volumes.create(name, labels=self.labels, **kwargs)
 
-    stop = staticmethod(_run.stop)
-    wait_for_health = staticmethod(_run.wait_for_health)
-    http_get = staticmethod(_run.http_get)
-    free_port = staticmethod(_run.free_port)
-    published_port = staticmethod(_run.published_port)
-    wait_exit = staticmethod(_run.wait_exit)
+    # The run helpers, reachable as lab.stop(…) etc. (the module-level functions of dockerlab.run).
+    stop = staticmethod(stop)
+    wait_for_health = staticmethod(wait_for_health)
+    http_get = staticmethod(http_get)
+    free_port = staticmethod(free_port)
+    published_port = staticmethod(published_port)
+    wait_exit = staticmethod(wait_exit)
 
     def __enter__(self) -> "Lesson":
         return self
@@ -108,4 +105,4 @@ class Lesson:
 
     def cleanup(self, quiet: bool = False) -> dict[str, int]:
         """Remove everything this lesson created in this namespace (idempotent)."""
-        return _cleanup.cleanup(self.lesson, client=self.client, quiet=quiet)
+        return cleanup(self.lesson, client=self.client, quiet=quiet)

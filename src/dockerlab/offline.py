@@ -96,10 +96,8 @@ def enable(wheelhouse: str | Path, client=None) -> str:
     client = client or get_client()
     py = ref("python")
     current = client.images.get(py)
-    if (current.labels or {}).get(LABEL_WHEELHOUSE) == "true":
-        original = py + ORIGINAL_SUFFIX
-    else:
-        original = py + ORIGINAL_SUFFIX
+    original = py + ORIGINAL_SUFFIX
+    if (current.labels or {}).get(LABEL_WHEELHOUSE) != "true":  # keep the real original, not an earlier variant
         repo, tag = original.rsplit(":", 1)
         current.tag(repo, tag)
     build_variant(wheelhouse, original, py, client=client)

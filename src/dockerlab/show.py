@@ -27,6 +27,12 @@ def cli(*args: str | Sequence[str]) -> str:
     return line
 
 
+def short(text, n: int = 60) -> str:
+    """Fold white space and cut ``text`` to ``n`` characters with an ellipsis (for tables and messages)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def human_size(n: float | int | None) -> str:
     """1234567 -> '1.2 MB' (decimal units, as `docker images` prints)."""
     if n is None:

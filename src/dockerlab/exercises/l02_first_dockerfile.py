@@ -7,7 +7,6 @@ from pathlib import Path
 from ..build import BuildFailed
 from ..checks import Checker
 from ..run import ContainerExited, WaitTimeout, free_port, http_get, logs_tail, remove
-from ..show import cli
 
 LESSON = "02_first_dockerfile"
 APP = "quote_api"

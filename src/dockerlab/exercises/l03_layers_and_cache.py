@@ -13,14 +13,10 @@ from pathlib import Path
 from ..build import BuildFailed, BuildResult, Step
 from ..checks import Checker
 from ..run import ContainerExited, WaitTimeout, http_get, logs_tail, remove
+from ..show import short as _short
 
 LESSON = "03_layers_and_cache"
 CONTAINER_PORT = 8000
-
-
-def _short(text: str, n: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def pip_step(result: BuildResult) -> int | None:
@@ -110,7 +106,7 @@ def check(lab, app: Path, dockerfile: str = "Dockerfile", code_file: str = "app.
         logs = logs_tail(container, 8) if container is not None else ""
         hint = str(exc).splitlines()[0].rstrip(":")
         if "No such file" in logs or "can't open file" in logs:
-            fix = f"the code is not in the image: `COPY . .` after installing the requirements"
+            fix = "the code is not in the image: `COPY . .` after installing the requirements"
         elif "ModuleNotFoundError" in logs:
             fix = "a dependency is missing: install requirements.txt with pip"
         else:

@@ -14,6 +14,7 @@ from ..checks import Checker
 from ..images import ref as image_ref
 from ..run import ContainerExited, WaitTimeout, http_get, logs_tail, remove, wait_exit
 from ..show import human_size
+from ..show import short as _short
 
 LESSON = "04_multi_stage"
 CONTAINER_PORT = 8000
@@ -23,11 +24,6 @@ COMPILERS = ("gcc", "cc", "c99", "x86_64-linux-gnu-gcc", "aarch64-linux-gnu-gcc"
 # Every site-packages / dist-packages directory in the image, with its size in bytes.
 SITE_PACKAGES_SCRIPT = ("find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type d "
                         "\\( -name site-packages -o -name dist-packages \\) -print -prune | xargs -r du -sb")
-
-
-def _short(text: str, n: int = 80) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def sh(lab, image: str, thing: str, script: str, timeout: float = 60) -> tuple[int, str]:
