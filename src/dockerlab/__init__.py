@@ -6,7 +6,7 @@ Notebooks use it through a Lesson object::
     lab = Lesson("01_images_and_containers", namespace=namespace)
     lab.run(...), lab.build(...), lab.cleanup()
 """
-from .build import BuildFailed, BuildResult, Step, build, buildkit_build, context_files, context_size
+from .build import BuildFailed, BuildResult, Step, build, context_files, context_size
 from .checks import CheckFailed, Checker
 from .cleanup import cleanup, leaks
 from .engine import EngineUnavailable, get_client
@@ -21,7 +21,7 @@ from .show import Table, cli, human_size
 from .widgets import hints, size_bars
 
 __all__ = [
-    "BuildFailed", "BuildResult", "Step", "build", "buildkit_build", "context_files", "context_size",
+    "BuildFailed", "BuildResult", "Step", "build", "context_files", "context_size",
     "CheckFailed", "Checker", "cleanup", "leaks", "EngineUnavailable", "get_client", "image_ref", "layers",
     "Lesson", "image_name", "labels", "namespace", "resource_name", "set_namespace", "ContainerExited",
     "StopResult", "WaitTimeout", "free_port", "http_get", "published_port", "run", "stop", "wait_exit",

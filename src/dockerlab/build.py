@@ -1,28 +1,30 @@
-"""Building images: stream the log with progress, return the parsed steps, fail with the failing step shown.
+"""Building images with BuildKit: the steps as BuildKit reports them, a live display, the failing step shown.
 
-Two paths with one return shape (:class:`BuildResult`):
-
-* :func:`build` uses the SDK (``client.api.build``: the engine's classic builder).
-* :func:`buildkit_build` runs ``docker build`` (BuildKit through buildx) for what only BuildKit does:
-  ``RUN --mount=type=secret``, ``--mount=type=cache``, ``--secret``.
+Every build the course makes runs ``docker build`` (BuildKit, through the buildx plugin) with
+``--progress=rawjson``: one JSON object per line, whose *vertexes* are the build's steps (name, started,
+completed, cached, error) and whose *logs* are each step's output. Steps, timings and the cache verdict
+come from there, not from reading text meant for people. The image is then inspected through the SDK.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
+import json
 import os
+import queue
 import re
 import subprocess
-import sys
 import tempfile
+import threading
 import time
+from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
-from docker.errors import APIError, DockerException
 from docker.utils import build as docker_build_utils
 
 from .engine import get_client
+from .progressbar import StepProgress
 from .show import Table, cli, human_size
 from .show import short as _short
 
@@ -54,8 +56,8 @@ class BuildResult:
     steps: list[Step]
     seconds: float
     log: list[str]
-    builder: str
     context_bytes: int | None = None
+    warnings: list[dict] = dataclasses.field(default_factory=list)  # build checks (docker build --check rules)
 
     @property
     def size(self) -> int:
@@ -71,7 +73,7 @@ class BuildResult:
         return Table(
             [{"step": f"{s.stage + ' ' if s.stage else ''}{s.number}/{s.total}", "instruction": _short(s.instruction, 70),
               "cached": "yes" if s.cached else "no", "seconds": f"{s.seconds:.1f}"} for s in self.steps],
-            title=f"{self.tag}: {human_size(self.size)}, built in {self.seconds:.1f} s ({self.builder})",
+            title=f"{self.tag}: {human_size(self.size)}, built in {self.seconds:.1f} s",
         )
 
     def _repr_html_(self) -> str:
@@ -82,7 +84,7 @@ class BuildResult:
 
     def __repr__(self) -> str:
         return (f"<BuildResult {self.tag}: {len(self.steps)} steps, {len(self.cached())} cached, "
-                f"{human_size(self.size)}, {self.seconds:.1f} s ({self.builder})>")
+                f"{human_size(self.size)}, {self.seconds:.1f} s>")
 
 
 class BuildFailed(RuntimeError):
@@ -98,62 +100,6 @@ class BuildFailed(RuntimeError):
 
     def _render_traceback_(self):  # IPython: show the message, not a wall of traceback
         return [f"BuildFailed: {self}"]
-
-
-def _interactive() -> bool:
-    """A progress bar helps in Jupyter and in a terminal; in logs (CI, pipes) it only adds noise."""
-    try:
-        from IPython import get_ipython
-
-        if get_ipython() is not None and type(get_ipython()).__name__ == "ZMQInteractiveShell":
-            return True
-    except ImportError:  # pragma: no cover
-        pass
-    return sys.stdout.isatty()
-
-
-class _Progress:
-    """A progress bar (a widget in Jupyter, text in a terminal) plus one printed line per finished step."""
-
-    def __init__(self, tag: str, show: bool, echo_log: bool, hidden: set[str] | None = None):
-        self.show, self.echo_log, self.bar = show, echo_log, None
-        self.hidden = hidden or set()  # steps the learner did not write (labels the engine appends)
-        if show and _interactive():
-            try:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=1, desc=f"build {tag}", file=sys.stdout, leave=False)
-            except ImportError:  # pragma: no cover
-                self.bar = None
-
-    def log(self, line: str) -> None:
-        if self.echo_log:
-            print(line, flush=True)
-
-    def step_started(self, number: int, total: int, instruction: str) -> None:
-        total -= len(self.hidden)
-        if instruction in self.hidden:
-            return
-        if self.bar is not None:
-            self.bar.total = total
-            self.bar.n = number - 1
-            self.bar.set_postfix_str(_short(instruction, 40))
-            self.bar.refresh()
-
-    def step_done(self, step: Step) -> None:
-        if self.show and step.instruction not in self.hidden:
-            state = "cached" if step.cached else f"{step.seconds:.1f} s"
-            stage = f"{step.stage} " if step.stage else ""
-            total = step.total - len(self.hidden)
-            line = f"  [{stage}{step.number}/{total}] {_short(step.instruction, 60)}  ... {state}"
-            if self.bar is not None and hasattr(self.bar, "write"):
-                self.bar.write(line, file=sys.stdout)
-            else:
-                print(line, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _counts_as_cached(instruction: str, cached: bool) -> bool:
@@ -197,17 +143,157 @@ def context_size(path: str | os.PathLike, dockerfile: str = "Dockerfile") -> int
     return size
 
 
-_CLASSIC_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+# --- BuildKit's structured progress (docker build --progress=rawjson) ----------------------------------
+
+_STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]]*?) )?(?P<n>\d+)/(?P<total>\d+)\] (?P<instr>.*)$", re.S)
+_FROM_LINE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+(?:\s+AS\s+(\S+))?", re.I | re.M)
+
+
+def _ts(value: str | None) -> float | None:
+    """RFC 3339 with nanoseconds (BuildKit's timestamps) -> seconds since the epoch."""
+    if not value:
+        return None
+    m = re.match(r"^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", value)
+    if not m:
+        return None
+    base = datetime.fromisoformat(m.group(1) + ("+00:00" if m.group(3) == "Z" else m.group(3)))
+    return base.timestamp() + (float("0." + m.group(2)) if m.group(2) else 0.0)
+
+
+def stage_order(dockerfile_text: str) -> dict[str, int]:
+    """Stage names in Dockerfile order, as BuildKit names them (``AS name``, else ``stage-N``)."""
+    order = {}
+    for i, m in enumerate(_FROM_LINE.finditer(dockerfile_text)):
+        order[(m.group(1) or f"stage-{i}").lower()] = i
+        order[f"stage-{i}"] = i
+    return order
+
+
+class RawProgress:
+    """Folds BuildKit's rawjson stream (one SolveStatus object per line) into steps, logs, errors, warnings."""
+
+    def __init__(self, stages: dict[str, int] | None = None):
+        self.vertices: dict[str, dict] = {}
+        self.order: list[str] = []
+        self.warnings: list[dict] = []
+        self.context_bytes: int | None = None
+        self.other: list[str] = []  # lines that are not JSON (the CLI's own error summary)
+        self.stages = stages or {}
+
+    def feed(self, line: str) -> list[str]:
+        """Take one line; return the digests of steps that finished with it."""
+        line = line.strip()
+        if not line:
+            return []
+        try:
+            status = json.loads(line)
+        except ValueError:
+            self.other.append(line)
+            return []
+        if not isinstance(status, dict):
+            self.other.append(line)
+            return []
+        finished = []
+        for v in status.get("vertexes") or []:
+            d = v.get("digest", "")
+            rec = self.vertices.get(d)
+            if rec is None:
+                rec = self.vertices[d] = {"name": v.get("name", ""), "started": None, "completed": None,
+                                          "cached": False, "error": "", "log": [], "chunks": []}
+                self.order.append(d)
+            was_done = rec["completed"] is not None and not rec["error"]
+            if v.get("started") and rec["started"] is None:
+                rec["started"] = _ts(v["started"])
+            if v.get("completed"):
+                rec["completed"] = _ts(v["completed"])
+            if v.get("cached"):
+                rec["cached"] = True
+            if v.get("error"):
+                rec["error"] = v["error"]
+            if rec["completed"] is not None and not was_done and _STEP_NAME.match(rec["name"]):
+                finished.append(d)
+        for entry in status.get("logs") or []:
+            rec = self.vertices.get(entry.get("vertex", ""))
+            if rec is not None:
+                text = base64.b64decode(entry.get("data") or b"").decode("utf-8", "replace")
+                rec["chunks"].append((entry.get("timestamp", ""), text))
+                rec["log"] = "".join(t for _, t in sorted(rec["chunks"], key=lambda c: c[0])).splitlines()
+        for s in status.get("statuses") or []:
+            if str(s.get("id", "")).startswith("transferring context") and s.get("current") is not None:
+                self.context_bytes = int(s["current"])
+        for w in status.get("warnings") or []:
+            self.warnings.append(_warning(w))
+        return finished
+
+    def step(self, digest: str) -> Step | None:
+        rec = self.vertices[digest]
+        m = _STEP_NAME.match(rec["name"])
+        if not m:
+            return None
+        seconds = 0.0
+        if rec["started"] is not None and rec["completed"] is not None and not rec["cached"]:
+            seconds = max(0.0, rec["completed"] - rec["started"])
+        instr = " ".join(m.group("instr").split()) if "\n" in m.group("instr") else m.group("instr")
+        return Step(int(m.group("n")), int(m.group("total")), instr, _counts_as_cached(instr, rec["cached"]),
+                    seconds, (m.group("stage") or "").strip())
+
+    def steps(self) -> list[Step]:
+        """Every step BuildKit ran or took from its cache, in Dockerfile order (skipped stages do not appear)."""
+        out = [s for s in (self.step(d) for d in self.order) if s is not None]
+        out = list({(s.stage, s.number): s for s in out}.values())
+        return sorted(out, key=lambda s: (self.stages.get(s.stage.lower(), 0), s.number))
+
+    def running(self) -> tuple[str, float] | None:
+        """The step that started last and is still running: (name, its start time)."""
+        best = None
+        for d in self.order:
+            rec = self.vertices[d]
+            if rec["started"] is not None and rec["completed"] is None and _STEP_NAME.match(rec["name"]):
+                if best is None or rec["started"] > best[1]:
+                    best = (_STEP_NAME.match(rec["name"]).group("instr"), rec["started"])
+        return best
+
+    def failure(self) -> dict | None:
+        """The step that failed: its instruction, BuildKit's error and the last lines of its output."""
+        failed = [d for d in self.order if self.vertices[d]["error"]]
+        if not failed:
+            return None
+        # prefer a Dockerfile step over internal vertices, and the one that has output
+        failed.sort(key=lambda d: (not _STEP_NAME.match(self.vertices[d]["name"]), not self.vertices[d]["log"]))
+        rec = self.vertices[failed[0]]
+        m = _STEP_NAME.match(rec["name"])
+        step = (f"[{m.group('stage')} {m.group('n')}/{m.group('total')}] " if m and m.group("stage") else "") + (
+            m.group("instr") if m else rec["name"])
+        return {"step": step, "message": rec["error"], "log": rec["log"]}
+
+
+def _warning(w: dict) -> dict:
+    def dec(x):
+        try:
+            return base64.b64decode(x).decode("utf-8", "replace")
+        except (ValueError, TypeError):
+            return str(x)
+    short = dec(w.get("short", ""))
+    rule = short.split(":", 1)[0] if ":" in short else ""
+    lines = [r.get("start", {}).get("line") for r in w.get("range") or []]
+    return {"rule": rule, "message": short.split(":", 1)[1].strip() if ":" in short else short,
+            "line": lines[0] if lines else None, "url": w.get("url", "")}
+
+
+def _missing_buildx(text: str) -> bool:
+    return "buildx component is missing" in text or "unknown flag: --progress" in text
 
 
 def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", buildargs: dict | None = None,
-          target: str | None = None, labels: dict | None = None, nocache: bool = False, pull: bool = False,
-          network_mode: str | None = None, show: bool = True, log: bool = False, client=None) -> BuildResult:
-    """Build ``path`` into ``tag`` with the SDK (classic builder) and return a :class:`BuildResult`.
+          target: str | None = None, labels: dict | None = None, secrets: dict | None = None,
+          nocache: bool = False, pull: bool = False, network: str | None = None, platform: str | None = None,
+          show: bool = True, log: bool = False, timeout: float = 1800, client=None) -> BuildResult:
+    """Build ``path`` into ``tag`` with BuildKit (``docker build``) and return a :class:`BuildResult`.
 
-    ``show`` prints a progress bar and one line per step; ``log`` also echoes every log line.
-    Raises :class:`BuildFailed` with the failing step and the last lines of its log.
-    CLI twin: ``DOCKER_BUILDKIT=0 docker build -t TAG PATH``.
+    ``secrets`` maps a secret id to a file (``--secret id=ID,src=PATH``); ``network="none"`` builds
+    without a network. ``show`` draws a live display and prints one line per finished step; ``log`` also
+    prints each step's output. Raises :class:`BuildFailed` naming the failing instruction, with the last
+    lines of its output. CLI twin: ``docker build -t TAG PATH`` (printed before the build starts).
     """
     client = client or get_client()
     path = Path(path)
@@ -216,202 +302,146 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     args = ["docker", "build"]
     for k, v in (buildargs or {}).items():
         args.append(f"--build-arg={k}={v}")
-    if target:
-        args += ["--target", target]
-    if nocache:
-        args.append("--no-cache")
-    if network_mode:
-        args += ["--network", network_mode]
-    if dockerfile != "Dockerfile":
-        args += ["-f", dockerfile]
-    cli("DOCKER_BUILDKIT=0", *args, "-t", tag, str(path))
-
-    context, context_bytes = _context_tar(path, dockerfile)
-
-    progress = _Progress(tag, show, log, hidden={f"LABEL {k}={v}" for k, v in (labels or {}).items()})
-    lines: list[str] = []
-    steps: list[Step] = []
-    current: dict | None = None
-    t_start = time.monotonic()
-
-    def finish_current(now: float) -> None:
-        nonlocal current
-        if current is not None:
-            cached = _counts_as_cached(current["instruction"], current["cached"])
-            step = Step(current["n"], current["total"], current["instruction"], cached, now - current["t0"])
-            steps.append(step)
-            progress.step_done(step)
-            current = None
-
-    try:
-        stream = client.api.build(fileobj=context, custom_context=True, tag=tag, dockerfile=dockerfile,
-                                  buildargs=buildargs or {}, target=target, labels=labels or {},
-                                  nocache=nocache, pull=pull, rm=True, forcerm=True, decode=True,
-                                  network_mode=network_mode)
-        for chunk in stream:
-            if "error" in chunk:
-                finish_failed = current["instruction"] if current else ""
-                raise BuildFailed(tag, finish_failed, chunk["error"].strip(), _tail(lines), lines)
-            text = chunk.get("stream")
-            if not text:
-                continue
-            for line in text.splitlines():
-                lines.append(line)
-                progress.log(line)
-                m = _CLASSIC_STEP.match(line.strip())
-                now = time.monotonic()
-                if m:
-                    finish_current(now)
-                    current = {"n": int(m.group(1)), "total": int(m.group(2)), "instruction": m.group(3),
-                               "cached": False, "t0": now}
-                    progress.step_started(current["n"], current["total"], current["instruction"])
-                elif current is not None and "Using cache" in line:
-                    current["cached"] = True
-        finish_current(time.monotonic())
-    except BuildFailed:
-        raise
-    except (APIError, DockerException) as exc:
-        raise BuildFailed(tag, current["instruction"] if current else "", str(exc), _tail(lines), lines) from None
-    finally:
-        progress.close()
-        context.close()
-    # The engine appends one LABEL step per label= entry: not part of the learner's Dockerfile.
-    added = {f"LABEL {k}={v}" for k, v in (labels or {}).items()}
-    steps = [s for s in steps if s.instruction not in added]
-    for s in steps:
-        s.total = len(steps)
-    image = client.images.get(tag)
-    return BuildResult(image, tag, steps, time.monotonic() - t_start, lines, "classic", context_bytes)
-
-
-def _tail(lines: list[str], n: int = LOG_TAIL) -> list[str]:
-    return [l for l in lines if l.strip()][-n:]
-
-
-# --- BuildKit (docker build through buildx) -----------------------------------------------------------
-
-_BK_VERTEX = re.compile(r"^#(\d+) (\[.*)$")
-_BK_STEP = re.compile(r"^\[(?:(?P<stage>[^\]]*?) )?(?P<n>\d+)/(?P<total>\d+)\] (?P<instr>.*)$")
-_BK_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
-_BK_CACHED = re.compile(r"^#(\d+) CACHED$")
-_BK_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
-_BK_CONTEXT = re.compile(r"^#\d+ transferring context: ([\d.]+)([kMG]?B)")
-
-
-def parse_buildkit_log(lines: Iterable[str]) -> tuple[list[Step], dict | None, int | None]:
-    """Parse ``docker build --progress=plain`` output into steps, the error (if any) and the context size."""
-    vertices: dict[str, dict] = {}
-    order: list[str] = []
-    error = None
-    context_bytes = None
-    for raw in lines:
-        line = raw.rstrip()
-        m = _BK_VERTEX.match(line)
-        if m:
-            vid, name = m.group(1), m.group(2)
-            sm = _BK_STEP.match(name)
-            if sm and vid not in vertices:
-                vertices[vid] = {"n": int(sm.group("n")), "total": int(sm.group("total")),
-                                 "stage": (sm.group("stage") or "").strip(), "instr": sm.group("instr"),
-                                 "cached": False, "seconds": 0.0, "log": []}
-                order.append(vid)
-            continue
-        m = _BK_CACHED.match(line)
-        if m and m.group(1) in vertices:
-            vertices[m.group(1)]["cached"] = True
-            continue
-        m = _BK_DONE.match(line)
-        if m and m.group(1) in vertices:
-            vertices[m.group(1)]["seconds"] = float(m.group(2))
-            continue
-        m = _BK_ERROR.match(line)
-        if m:
-            v = vertices.get(m.group(1))
-            if error is None:
-                error = {"step": v["instr"] if v else "", "message": m.group(2), "log": list(v["log"]) if v else []}
-            continue
-        m = _BK_CONTEXT.match(line)
-        if m:
-            mult = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m.group(2)]
-            context_bytes = int(float(m.group(1)) * mult)
-        lm = re.match(r"^#(\d+) \d+\.\d+ (.*)$", line)
-        if lm and lm.group(1) in vertices:
-            vertices[lm.group(1)]["log"].append(lm.group(2))
-    steps = []
-    for vid in order:
-        v = vertices[vid]
-        steps.append(Step(v["n"], v["total"], v["instr"], _counts_as_cached(v["instr"], v["cached"]), v["seconds"], v["stage"]))
-    return steps, error, context_bytes
-
-
-def buildkit_build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile",
-                   buildargs: dict | None = None, target: str | None = None, labels: dict | None = None,
-                   secrets: dict | None = None, nocache: bool = False, show: bool = True, log: bool = False,
-                   timeout: float = 1800, client=None) -> BuildResult:
-    """Build with BuildKit (``docker build``), for secret and cache mounts. Same return shape as :func:`build`.
-
-    ``secrets`` maps a secret id to a file path (``--secret id=ID,src=PATH``).
-    """
-    client = client or get_client()
-    path = Path(path)
-    if not (path / dockerfile).exists():
-        raise FileNotFoundError(f"no {dockerfile} in {path}")
-    args = ["docker", "build", "--progress=plain"]
-    for k, v in (buildargs or {}).items():
-        args.append(f"--build-arg={k}={v}")
-    for k, v in (labels or {}).items():
-        args += ["--label", f"{k}={v}"]
     for sid, src in (secrets or {}).items():
         args += ["--secret", f"id={sid},src={src}"]
     if target:
         args += ["--target", target]
     if nocache:
         args.append("--no-cache")
+    if pull:
+        args.append("--pull")
+    if network:
+        args += ["--network", network]
+    if platform:
+        args += ["--platform", platform]
     if dockerfile != "Dockerfile":
         args += ["-f", str(path / dockerfile)]
-    cli(*args, "-t", tag, str(path))
+    label_args = [a for k, v in (labels or {}).items() for a in ("--label", f"{k}={v}")]
+    if show:  # the course's labels are left out of the twin: every lesson says once that it labels what it makes
+        cli(args + ["-t", tag, str(path)])
+    raw = RawProgress(stage_order((path / dockerfile).read_text(errors="replace")))
+    progress = StepProgress(f"build {tag}", enabled=None if show else False)
+    lines: list[str] = []
+    t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dockerlab-iid-") as tmp:
         iidfile = Path(tmp) / "iid"
-        cmd = args + ["--iidfile", str(iidfile), "-t", tag, str(path)]
-        env = dict(os.environ, DOCKER_BUILDKIT="1", BUILDKIT_PROGRESS="plain")
-        progress = _Progress(tag, show, log)
-        lines: list[str] = []
-        t0 = time.monotonic()
-        started: dict[str, tuple[int, int, str, str]] = {}  # vertex id -> (number, total, instruction, stage)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        cmd = args + label_args + ["--progress=rawjson", "--iidfile", str(iidfile), "-t", tag, str(path)]
+        env = dict(os.environ, DOCKER_BUILDKIT="1")  # never fall back to the deprecated classic builder
+        env.pop("BUILDKIT_PROGRESS", None)
         try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                line = line.rstrip("\n")
-                lines.append(line)
-                progress.log(line)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        except FileNotFoundError:
+            raise BuildFailed(tag, "", "the docker command is not installed (it runs BuildKit builds)", [], []) from None
+        q: queue.Queue = queue.Queue()
+
+        def reader():
+            for line in proc.stdout:  # type: ignore[union-attr]
+                q.put(line)
+            q.put(None)
+
+        threading.Thread(target=reader, daemon=True).start()
+        ok = False
+        try:
+            while True:
+                try:
+                    line = q.get(timeout=0.5)
+                except queue.Empty:
+                    line = ""
+                if line is None:
+                    break
                 if time.monotonic() - t0 > timeout:
                     proc.kill()
-                    raise BuildFailed(tag, "", f"build did not finish within {timeout:.0f} s", _tail(lines), lines)
-                m = _BK_VERTEX.match(line)
-                if m:
-                    sm = _BK_STEP.match(m.group(2))
-                    if sm and m.group(1) not in started:
-                        started[m.group(1)] = (int(sm.group("n")), int(sm.group("total")), sm.group("instr"),
-                                               (sm.group("stage") or "").strip())
-                        progress.step_started(*started[m.group(1)][:3])
-                    continue
-                done, cached = _BK_DONE.match(line), _BK_CACHED.match(line)
-                finished = done or cached
-                if finished and finished.group(1) in started:
-                    n, total, instr, stage = started.pop(finished.group(1))
-                    progress.step_done(Step(n, total, instr, _counts_as_cached(instr, bool(cached)),
-                                            float(done.group(2)) if done else 0.0, stage))
+                    raise BuildFailed(tag, (raw.running() or ("",))[0],
+                                      f"the build did not finish within {timeout:.0f} s", _tail(lines), lines)
+                if line:
+                    lines.append(line.rstrip("\n"))
+                    for d in raw.feed(line):
+                        step = raw.step(d)
+                        if step is not None and show:
+                            _print_step(progress, step, raw.vertices[d]["log"] if log else [],
+                                        failed=bool(raw.vertices[d]["error"]))
+                steps = raw.steps()
+                running = raw.running()
+                total = _total(steps, raw)
+                progress.update(done=len([s for s in steps if raw_done(raw, s)]), total=total,
+                                running=running[0] if running else "",
+                                elapsed=(time.time() - running[1]) if running else None)
             rc = proc.wait()
+            ok = rc == 0
         finally:
-            progress.close()
             if proc.poll() is None:
                 proc.kill()
-        steps, error, context_bytes = parse_buildkit_log(lines)
+            failure = raw.failure()
+            progress.finish(ok, "" if ok else f"build {tag} failed" + (f" at {_short(failure['step'], 50)}" if failure else ""))
         if rc != 0:
-            if error:
-                tail = error["log"][-LOG_TAIL:] or _tail(lines)
-                raise BuildFailed(tag, error["step"], error["message"], tail, lines)
-            raise BuildFailed(tag, "", f"docker build exited with {rc}", _tail(lines), lines)
+            if failure:
+                tail = [l for l in failure["log"] if l.strip()][-LOG_TAIL:] or _tail(raw.other)
+                raise BuildFailed(tag, failure["step"], failure["message"], tail, lines)
+            text = "\n".join(raw.other)
+            if _missing_buildx(text):
+                raise BuildFailed(tag, "", "BuildKit is not available: install the docker buildx plugin "
+                                  "(Docker Desktop has it; Debian: docker-buildx, Docker's repo: docker-buildx-plugin)",
+                                  _tail(raw.other), lines)
+            raise BuildFailed(tag, "", f"docker build exited with {rc}", _tail(raw.other), lines)
         image = client.images.get(iidfile.read_text().strip())
-    return BuildResult(image, tag, steps, time.monotonic() - t0, lines, "buildkit", context_bytes)
+    return BuildResult(image, tag, raw.steps(), time.monotonic() - t0, lines, raw.context_bytes, raw.warnings)
+
+
+def raw_done(raw: RawProgress, step: Step) -> bool:
+    for d in raw.order:
+        rec = raw.vertices[d]
+        m = _STEP_NAME.match(rec["name"])
+        if m and int(m.group("n")) == step.number and (m.group("stage") or "").strip() == step.stage:
+            return rec["completed"] is not None
+    return False
+
+
+def _total(steps: list[Step], raw: RawProgress) -> int:
+    """Steps BuildKit announced (each stage's n/total), counted once per stage."""
+    per_stage: dict[str, int] = {}
+    for d in raw.order:
+        m = _STEP_NAME.match(raw.vertices[d]["name"])
+        if m:
+            per_stage[(m.group("stage") or "").strip()] = int(m.group("total"))
+    return sum(per_stage.values()) or len(steps)
+
+
+def _print_step(progress: StepProgress, step: Step, log_lines: list[str], failed: bool = False) -> None:
+    progress.clear_line()
+    state = "FAILED" if failed else "cached" if step.cached else f"{step.seconds:.1f} s"
+    stage = f"{step.stage} " if step.stage else ""
+    print(f"  [{stage}{step.number}/{step.total}] {_short(step.instruction, 60)}  ... {state}", flush=True)
+    for l in log_lines:
+        print(f"      | {l}", flush=True)
+
+
+def _tail(lines: list[str], n: int = LOG_TAIL) -> list[str]:
+    return [l for l in lines if l.strip()][-n:]
+
+
+def check(path: str | os.PathLike, *, dockerfile: str = "Dockerfile", show: bool = True) -> Table:
+    """BuildKit's build checks (rules such as SecretsUsedInArgOrEnv) for a Dockerfile, as a table.
+
+    Nothing is built. CLI twin: ``docker build --check PATH``; the helper asks for the same result as JSON
+    (``--call=check,format=json``) so each row is a rule, the Dockerfile line it points at and its message.
+    """
+    path = Path(path)
+    args = ["docker", "build"]
+    if dockerfile != "Dockerfile":
+        args += ["-f", str(path / dockerfile)]
+    if show:
+        cli(args[:2] + ["--check"] + args[2:] + [str(path)])
+    proc = subprocess.run(args + ["--call=check,format=json", "--progress=quiet", str(path)], capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, DOCKER_BUILDKIT="1"))
+    try:
+        found = json.loads(proc.stdout or "{}").get("warnings") or []
+    except ValueError:
+        found = None
+    if found is None or (proc.returncode != 0 and not found):
+        raise BuildFailed(str(path / dockerfile), "", "docker build --check did not run", _tail(proc.stderr.splitlines()),
+                          proc.stderr.splitlines())
+    rows = [{"rule": w.get("ruleName", ""),
+             "line": ((w.get("location") or {}).get("ranges") or [{}])[0].get("start", {}).get("line", ""),
+             "message": w.get("detail") or w.get("description", "")} for w in found]
+    return Table(rows, columns=["rule", "line", "message"],
+                 title=f"docker build --check {dockerfile}: {len(rows)} warning(s)")

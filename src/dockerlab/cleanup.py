@@ -92,6 +92,25 @@ def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bo
     return removed
 
 
+def prune_build_cache(client=None, quiet: bool = False) -> dict:
+    """Remove BuildKit's unused build cache (``docker builder prune --force``): the next builds start cold.
+
+    ``cleanup`` keeps this cache on purpose, so that running a lesson again takes its steps from the cache.
+    BuildKit's cache carries no labels, so this prunes every unused cache record of the engine, not only the
+    course's: on an engine shared by a room, leave it to the instructor.
+    """
+    client = client or get_client()
+    if not quiet:
+        cli("docker builder prune --force")
+    result = client.api.prune_builds() or {}
+    reclaimed = int(result.get("SpaceReclaimed") or 0)
+    records = len(result.get("CachesDeleted") or [])
+    if not quiet:
+        from .show import human_size
+        print(f"build cache: {records} record(s) removed, {human_size(reclaimed)} reclaimed")
+    return {"records": records, "bytes": reclaimed}
+
+
 def leaks(ns: str | None = None, all_namespaces: bool = False, client=None) -> dict[str, list[str]]:
     """Names of course-labelled containers, networks and volumes still on the engine (empty lists: no leak)."""
     objs = course_objects(None, ns, all_namespaces, client, kinds=("containers", "networks", "volumes"))

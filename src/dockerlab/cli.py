@@ -40,6 +40,10 @@ def _clean(args) -> int:
     if args.namespace:
         set_namespace(args.namespace)
     cleanup(lesson=args.lesson, all_namespaces=args.all_namespaces)
+    if args.build_cache:
+        from .cleanup import prune_build_cache
+
+        prune_build_cache()
     return EXIT_OK
 
 
@@ -121,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-namespaces", action="store_true", help="every learner's course objects (instructors)")
     p.add_argument("--namespace", help="another namespace than yours")
     p.add_argument("--lesson", help="only this lesson, e.g. 03")
+    p.add_argument("--build-cache", action="store_true",
+                   help="also prune BuildKit's build cache (kept by default so lessons rebuild from cache; engine-wide)")
     p.set_defaults(fn=_clean)
     p = sub.add_parser("leaks", help="exit 1 if any course container, network or volume is left (any namespace)")
     p.set_defaults(fn=_leaks)

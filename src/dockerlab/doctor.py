@@ -21,6 +21,7 @@ class Item:
     value: str
     ok: bool = True
     hint: str = ""
+    warning: str = ""  # works, but differs from what learners commonly run: the reason
 
 
 @dataclasses.dataclass
@@ -40,15 +41,17 @@ class Report:
 
     def __str__(self) -> str:
         w = max(len(i.name) for i in self.items)
-        lines = [f"{'ok ' if i.ok else 'NO '} {i.name.ljust(w)}  {i.value}" + (f"  ({i.hint})" if i.hint and not i.ok else "")
+        lines = [f"{'ok ' if i.ok and not i.warning else '!! ' if i.ok else 'NO '} {i.name.ljust(w)}  {i.value}"
+                 + (f"  ({i.hint})" if i.hint and not i.ok else "") + (f"  (warning: {i.warning})" if i.warning else "")
                  for i in self.items]
         lines.append("ready for the course" if self.ok else f"{len(self.problems)} problem(s): see the NO lines")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{'✅' if i.ok else '❌'}</td><td>{html.escape(i.name)}</td><td>{html.escape(i.value)}</td>"
-            f"<td>{html.escape(i.hint if not i.ok else '')}</td></tr>" for i in self.items)
+            f"<tr><td>{'❌' if not i.ok else '⚠️' if i.warning else '✅'}</td><td>{html.escape(i.name)}</td>"
+            f"<td>{html.escape(i.value)}</td><td>{html.escape(i.hint if not i.ok else i.warning)}</td></tr>"
+            for i in self.items)
         verdict = "ready for the course" if self.ok else f"{len(self.problems)} problem(s)"
         return f"<table><caption style='text-align:left'><b>dockerlab doctor: {verdict}</b></caption><tbody>{rows}</tbody></table>"
 
@@ -61,6 +64,39 @@ def _cli_version(args: list[str]) -> str | None:
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
 
 
+# What learners commonly run in 2026 (Docker Desktop 4.4x, Docker Engine 28/29). Older still works for most
+# lessons, but shows other output and lacks what some lessons teach; the doctor says which.
+CURRENT = {
+    "engine": ((27, 0), "engines before 27 ship an older BuildKit: no `docker build --check`, no `RUN --mount=type=secret,env=`"),
+    "buildx": ((0, 17), "buildx before 0.17 lacks `docker build --check` and prints other progress output"),
+    "compose": ((2, 24), "Compose before 2.24 lacks `develop.watch` as taught, `include:` and `--wait-timeout`"),
+}
+
+
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    """'28.5.2+dfsg4' -> (28, 5, 2); 'github.com/docker/buildx v0.29.1 …' -> (0, 29, 1); None -> ()."""
+    import re
+
+    m = re.search(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    return tuple(int(x) for x in m.groups() if x is not None) if m else ()
+
+
+def older_than_current(kind: str, text: str | None) -> str:
+    """The reason a version is older than what learners commonly run, or ''."""
+    minimum, why = CURRENT[kind]
+    v = version_tuple(text)
+    return f"older than {'.'.join(map(str, minimum))}: {why}" if v and v < minimum else ""
+
+
+def image_store(info: dict) -> str:
+    """'containerd' when the engine stores images in containerd (Docker Desktop's and Engine 29's default), else the
+    graph driver ('overlay2', the classic store)."""
+    status = dict((k, v) for k, v in (info.get("DriverStatus") or []) if isinstance(k, str))
+    if "containerd" in str(status.get("driver-type", "")) or str(info.get("Driver", "")).startswith("overlayfs"):
+        return "containerd"
+    return str(info.get("Driver") or "?")
+
+
 def doctor(check_registry: bool = True) -> Report:
     """Engine and API version, buildx, compose, architecture, free disk, registry, course images, namespace.
 
@@ -70,18 +106,23 @@ def doctor(check_registry: bool = True) -> Report:
     items: list[Item] = []
     v = client.version()
     info = client.info()
-    items.append(Item("engine", f"{v.get('Version')} (API {v.get('ApiVersion')}) at {engine_address()}"))
+    items.append(Item("engine", f"{v.get('Version')} (API {v.get('ApiVersion')}) at {engine_address()}",
+                      warning=older_than_current("engine", v.get("Version"))))
     items.append(Item("SDK", f"docker {__import__('docker').__version__}, API used {client.api.api_version}"))
     items.append(Item("architecture", f"{info.get('Architecture')} ({info.get('OSType')}), host {platform.machine()}"))
-    items.append(Item("storage driver", str(info.get("Driver"))))
+    store = image_store(info)
+    items.append(Item("image store", "containerd (image ID = manifest digest; multi-platform images)" if store == "containerd"
+                      else f"classic ({store}; image ID = config digest)"))
     cli_v = _cli_version(["docker", "version", "--format", "{{.Client.Version}}"])
     items.append(Item("docker CLI", cli_v or "missing", bool(cli_v), "install the docker CLI: lessons show and run its commands"))
     bx = _cli_version(["docker", "buildx", "version"])
     items.append(Item("buildx (BuildKit)", bx or "missing", bool(bx),
-                      "install the buildx plugin (Debian: docker-buildx): lessons 03, 05, 06 need BuildKit"))
+                      "install the buildx plugin (Debian: docker-buildx): every build of the course uses BuildKit",
+                      warning=older_than_current("buildx", bx)))
     cp = _cli_version(["docker", "compose", "version", "--short"])
     items.append(Item("compose v2", cp or "missing", bool(cp),
-                      "install the compose plugin (Debian: docker-compose): lessons 06, 08, 13 need it"))
+                      "install the compose plugin (Debian: docker-compose): lessons 06, 08, 13 need it",
+                      warning=older_than_current("compose", cp)))
     root = info.get("DockerRootDir") or "/"
     try:
         free = shutil.disk_usage(root).free

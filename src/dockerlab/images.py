@@ -20,6 +20,8 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 
+from .build import BuildFailed, build
+from .progressbar import StepProgress
 from .engine import get_client
 from .show import Table, cli, human_size
 
@@ -242,17 +244,10 @@ def build_standin(img: CourseImage, client=None) -> None:
         cli("docker", "build", *[f"--build-arg={k}={v}" for k, v in buildargs.items()],
             "-t", img.ref, f"standins/{img.key}")
         t0 = time.monotonic()
-        log: list[str] = []
         try:
-            for chunk in client.api.build(path=str(ctx), tag=img.ref, buildargs=buildargs, labels=labels,
-                                          rm=True, forcerm=True, decode=True):
-                if "stream" in chunk:
-                    log.append(chunk["stream"].rstrip())
-                if "error" in chunk:
-                    raise RuntimeError(chunk["error"])
-        except Exception as exc:
-            tail = "\n".join(l for l in log[-25:] if l)
-            raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}\n{tail}") from None
+            build(ctx, img.ref, buildargs=buildargs, labels=labels, show=False, client=client)
+        except BuildFailed as exc:
+            raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}") from None
         print(f"  stand-in {img.ref} built in {time.monotonic() - t0:.0f} s", flush=True)
 
 
@@ -269,7 +264,7 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
     bar = _progress(len(images), "preparing course images") if progress else None
     for img in images:
         if bar is not None:
-            bar.set_postfix_str(img.ref)
+            bar.update(running=img.ref)
         action = "present"
         present = local_image(client, img.ref)
         if present is not None and is_standin(present) and present.labels.get(LABEL_RECIPE) != recipe_hash(img.key):
@@ -295,9 +290,9 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
             "used for": img.why,
         })
         if bar is not None:
-            bar.update(1)
+            bar.update(done=bar.done + 1)
     if bar is not None:
-        bar.close()
+        bar.finish(ok=True)
     return Table(rows, title="Course images")
 
 
@@ -346,9 +341,5 @@ def load(path: str | os.PathLike) -> list[str]:
     return [l.split(":", 1)[1].strip() for l in proc.stdout.splitlines() if l.startswith("Loaded image")]
 
 
-def _progress(total: int, desc: str):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=total, desc=desc, file=sys.stdout)
+def _progress(total: int, desc: str) -> StepProgress:
+    return StepProgress(desc, total=total)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import paths
-from .build import BuildResult, build, buildkit_build
+from .build import BuildResult, build
 from .cleanup import cleanup
 from .namespace import image_name, labels, lesson_id, namespace as current_namespace, resource_name, set_namespace
 from .run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_health
@@ -57,12 +57,11 @@ class Lesson:
         return paths.workspace(self.ns, self.id, app, fresh=fresh)
 
     # acting
-    def build(self, path, thing: str, tag: str = "latest", buildkit: bool = False, **kwargs) -> BuildResult:
-        """Build ``path`` as ``lab.image(thing, tag)`` with the course labels (``buildkit=True``: the CLI path)."""
+    def build(self, path, thing: str, tag: str = "latest", **kwargs) -> BuildResult:
+        """Build ``path`` with BuildKit as ``lab.image(thing, tag)``, with the course labels (kwargs as :func:`build`)."""
         labels = dict(self.labels)
         labels.update(kwargs.pop("labels", None) or {})
-        fn = buildkit_build if buildkit else build
-        return fn(path, self.image(thing, tag), labels=labels, client=self.client, **kwargs)
+        return build(path, self.image(thing, tag), labels=labels, client=self.client, **kwargs)
 
     def run(self, image: str, thing: str, command=None, **kwargs):
         """Start a container ``lab.name(thing)`` with the course labels (kwargs as ``containers.run``)."""

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .build import build
 from .engine import get_client
 from .images import ref
 from .paths import repo_root
@@ -85,10 +86,8 @@ def build_variant(wheelhouse: str | Path, base: str, tag: str, labels: dict | No
         for w in wheels:
             shutil.copy(w, tmp)
         (Path(tmp) / "Dockerfile").write_text(variant_dockerfile(base))
-        cli("docker", "build", "-t", tag, "WHEELHOUSE_CONTEXT")
-        image, _ = client.images.build(path=tmp, tag=tag, rm=True, forcerm=True,
-                                       labels={LABEL_WHEELHOUSE: "true", **(labels or {})})
-    return image
+        result = build(tmp, tag, labels={LABEL_WHEELHOUSE: "true", **(labels or {})}, client=client)
+    return result.image
 
 
 def enable(wheelhouse: str | Path, client=None) -> str:

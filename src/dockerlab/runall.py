@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from .progressbar import StepProgress
 from .figures import read_figures
 from .paths import repo_root
 
@@ -67,13 +68,11 @@ def run_all(lessons: list[str] | None = None, namespace: str = "runall", solutio
     runs: list[NotebookRun] = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(notebooks), desc="course run", file=sys.stdout)
+        bar = StepProgress("course run", total=len(notebooks))
     for nb in notebooks:
         rel = nb.relative_to(root)
         if bar is not None:
-            bar.set_postfix_str(str(rel))
+            bar.update(running=str(rel))
         executed = out / rel.parent.name / nb.name
         executed.parent.mkdir(parents=True, exist_ok=True)
         figures_file = out / "figures" / f"{rel.parent.name}-{nb.stem}.jsonl"
@@ -98,9 +97,9 @@ def run_all(lessons: list[str] | None = None, namespace: str = "runall", solutio
         runs.append(NotebookRun(str(rel), passed, time.monotonic() - t0, error, read_figures(str(figures_file)),
                                 str(executed) if executed.exists() else ""))
         if bar is not None:
-            bar.update(1)
+            bar.update(done=len(runs))
     if bar is not None:
-        bar.close()
+        bar.finish(ok=all(r.passed for r in runs), text=f"course run: {sum(r.passed for r in runs)}/{len(runs)} notebooks passed")
     write_report(runs, out)
     return runs, out
 

@@ -159,7 +159,7 @@ def moving_base(lab, tmp_path_factory):
     """A course-labelled local image under a moving tag (`…:latest`): no registry, so no real python:3."""
     d = tmp_path_factory.mktemp("base")
     (d / "Dockerfile").write_text(f"FROM {lab.base('python')}\n")
-    lab.build(d, "base", buildkit=True, show=False)
+    lab.build(d, "base", show=False)
     return lab.image("base")
 
 

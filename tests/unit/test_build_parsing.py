@@ -1,37 +1,69 @@
-from dockerlab.build import BuildFailed, parse_buildkit_log
+"""BuildKit's rawjson progress, folded into steps. The data file is real output of Engine 28.5 / Buildx 0.29
+for data/Dockerfile.rawjson (three stages, one unused; the last step fails), recorded once."""
+import base64
+import json
+from pathlib import Path
 
-PLAIN = """#0 building with "default" instance using docker driver
-#1 [internal] load build definition from Dockerfile
-#1 transferring dockerfile: 136B done
-#1 DONE 0.0s
-#3 [internal] load build context
-#3 transferring context: 2.50MB done
-#3 DONE 0.1s
-#4 [builder 1/3] FROM docker.io/library/python:3.13.5-slim
-#4 CACHED
-#5 [builder 2/3] RUN pip install -r requirements.txt
-#5 CACHED
-#6 [stage-1 3/3] COPY app.py .
-#6 DONE 0.2s
-#7 [builder 3/3] RUN false
-#7 0.118 something went wrong
-#7 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1
-""".splitlines()
+from dockerlab.build import BuildFailed, RawProgress, stage_order
+
+DATA = Path(__file__).parent / "data"
 
 
-def test_steps_cached_seconds_and_stages():
-    steps, error, ctx = parse_buildkit_log(PLAIN)
-    assert [(s.stage, s.number, s.keyword, s.cached) for s in steps] == [
-        ("builder", 1, "FROM", True), ("builder", 2, "RUN", True), ("stage-1", 3, "COPY", False), ("builder", 3, "RUN", False)]
-    assert steps[2].seconds == 0.2
-    assert ctx == 2_500_000
+def folded() -> RawProgress:
+    raw = RawProgress(stage_order((DATA / "Dockerfile.rawjson").read_text()))
+    for line in (DATA / "rawjson_failed.jsonl").read_text().splitlines():
+        raw.feed(line)
+    return raw
 
 
-def test_error_names_the_failing_step_and_its_log():
-    _, error, _ = parse_buildkit_log(PLAIN)
-    assert error["step"] == "RUN false"
-    assert "exit code: 1" in error["message"]
-    assert error["log"] == ["something went wrong"]
+def test_steps_in_dockerfile_order_and_unused_stage_skipped():
+    steps = folded().steps()
+    assert [(s.stage, s.number, s.keyword) for s in steps] == [
+        ("builder", 1, "FROM"), ("builder", 2, "RUN"),
+        ("stage-2", 2, "COPY"), ("stage-2", 3, "COPY"), ("stage-2", 4, "RUN")]
+    # stage-2's FROM is the same base as builder's: BuildKit runs one vertex for both, named once
+    assert not [s for s in steps if s.stage == "unused"]  # BuildKit never ran the stage nothing needs
+
+
+def test_seconds_come_from_started_and_completed():
+    steps = {(s.stage, s.number): s for s in folded().steps()}
+    assert steps[("builder", 2)].seconds >= 1.0  # RUN … && sleep 1
+    assert steps[("builder", 1)].cached  # a FROM counts as cached
+
+
+def test_failure_names_the_step_and_its_output_in_order():
+    failure = folded().failure()
+    assert failure["step"].endswith("RUN echo out; echo err >&2; exit 3")
+    assert "exit code: 3" in failure["message"]
+    assert failure["log"] == ["out", "err"]
+
+
+def test_non_json_lines_are_kept_for_the_error_summary():
+    assert any("ERROR" in line for line in folded().other)
+
+
+def test_cached_vertex_and_context_size():
+    raw = RawProgress()
+    name = "[2/2] COPY app.py ."
+    raw.feed(json.dumps({"vertexes": [{"digest": "sha256:a", "name": name, "started": "2026-11-21T09:00:00.5Z",
+                                       "completed": "2026-11-21T09:00:00.5Z", "cached": True}]}))
+    raw.feed(json.dumps({"statuses": [{"id": "transferring context:", "vertex": "sha256:b", "current": 2048}]}))
+    raw.feed(json.dumps({"logs": [{"vertex": "sha256:a", "data": base64.b64encode(b"x\n").decode()}]}))
+    (step,) = raw.steps()
+    assert step.cached and step.seconds == 0.0 and raw.context_bytes == 2048
+
+
+def test_running_step_reports_its_start():
+    raw = RawProgress()
+    raw.feed(json.dumps({"vertexes": [{"digest": "sha256:a", "name": "[1/1] RUN sleep 60",
+                                       "started": "2026-11-21T09:00:00.25Z"}]}))
+    instr, started = raw.running()
+    assert instr == "RUN sleep 60" and started % 1 == 0.25
+
+
+def test_stage_order_names_unnamed_stages_like_buildkit():
+    order = stage_order("FROM a AS builder\nFROM b\nFROM --platform=$BUILDPLATFORM c as Tools\n")
+    assert order["builder"] == 0 and order["stage-1"] == 1 and order["tools"] == 2
 
 
 def test_build_failed_message_shows_step_and_tail():

@@ -100,10 +100,10 @@ def check_uv_dockerfile(lab, app) -> Checker:
     print(f"checking a copy of your project whose uv.lock pins flask=={OLD_FLASK} (pyproject.toml allows it)")
 
     try:
-        first = lab.build(work, "check-uv", buildkit=True, show=False)
+        first = lab.build(work, "check-uv", show=False)
     except BuildFailed as exc:
         chk.fail("image builds", f"the build failed at `{exc.step}`: {exc.error}",
-                 "fix that step (build it yourself with lab.build(app, 'uv', buildkit=True) to see the log)")
+                 "fix that step (build it yourself with lab.build(app, 'uv') to see the log)")
         return chk.report()
     chk.ok("image builds", f"{len(first.steps)} steps")
 
@@ -126,7 +126,7 @@ def check_uv_dockerfile(lab, app) -> Checker:
     # a change no earlier build has seen (a fixed text would hit BuildKit's cache from the last check run)
     (work / "app.py").write_text((work / "app.py").read_text() + f"\n# a code change made by the check: {uuid.uuid4()}\n")
     try:
-        second = lab.build(work, "check-uv", buildkit=True, show=False)
+        second = lab.build(work, "check-uv", show=False)
     except BuildFailed as exc:
         second = None
         chk.fail("dependencies cached on a code change", f"the rebuild failed at `{exc.step}`: {exc.error}", "")

@@ -29,7 +29,7 @@ def check_no_token_leak(lab, app, token_file) -> Checker:
     chk = Checker(LESSON, "private package without leaking the token")
     token = token_file.read_text().strip()
     try:
-        result = lab.build(app, "check-private", buildkit=True, secrets={SECRET_ID: token_file},
+        result = lab.build(app, "check-private", secrets={SECRET_ID: token_file},
                            buildargs={"INDEX_TOKEN": token}, show=False)
     except BuildFailed as exc:
         log = " | ".join(exc.log_tail[-3:])[-300:]

@@ -321,7 +321,7 @@ def build_image(lab, app_dir, thing: str = "capstone", tag: str = "latest", reus
                 return img, None
         except Exception:  # noqa: BLE001 - not there: build it
             pass
-    result = lab.build(app_dir, thing, tag=tag, buildkit=True, show=False, labels={INPUTS_LABEL: h})
+    result = lab.build(app_dir, thing, tag=tag, show=False, labels={INPUTS_LABEL: h})
     return result.image, result.steps
 
 
@@ -456,7 +456,7 @@ def _grade(lab, app: Path, sc: Scorecard, database: Database | None, reuse: bool
             sc.ok(1, f"built {lab.image('capstone')} ({human_size(image.attrs.get('Size'))}) in {time.monotonic() - t:.1f} s")
         except BuildFailed as exc:
             sc.fail(1, f"the build failed at `{exc.step or '?'}`: {exc.error.splitlines()[0][:200] if exc.error else ''}",
-                    "fix that step (read the plain log: lab.build(app, 'x', buildkit=True, log=True))")
+                    "fix that step (read the plain log: lab.build(app, 'x', log=True))")
             return _did_not_build(sc)
         parsed = parse_dockerfile(dockerfile.read_text())
         _line2(lab, app, sc, parsed)
