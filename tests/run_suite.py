@@ -1,73 +1,193 @@
 #!/usr/bin/env python3
-"""The whole test run behind `make test`: one pytest run per group, a summary line per group, one verdict.
+"""The whole test run behind `make test`: every group, a summary line per group, the wall time, one verdict.
 
-Groups, in order: unit, sync, engine (helpers, stand-ins, exercise-check proofs), notebooks and solutions
-(nbval, lax), exercises (each unsolved exercise must fail its checks, papermill), leaks (no course container,
-network or volume may be left). Exit 0 only when every group passes. Extra arguments after `--` go to pytest.
+Groups: unit, sync, engine (helpers, stand-ins, exercise-check proofs), notebooks and solutions (nbval, lax),
+exercises (each unsolved exercise must fail its checks, papermill), leaks (nothing course-labelled may be left).
+
+The suite mostly waits (containers starting, health checks, stop timings), so it runs side by side: every
+test file and notebook is a *unit* (one pytest process) with a namespace of its own, and DOCKERLAB_TEST_JOBS
+units (default 4) run at once, the longest first (durations of the last run are kept in
+build/test-results/durations.json). Namespaces keep units apart on the one engine, as they keep learners apart.
+
+    tests/run_suite.py                      everything
+    tests/run_suite.py engine notebooks     only these groups (leaks is checked whenever engine units ran)
+    tests/run_suite.py -- -x                extra arguments after -- go to every pytest run
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "test-results"
 PY = sys.executable
 NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]
-
-GROUPS = [
-    ("unit", ["tests/unit"]),
-    ("sync", ["tests/test_sync.py"]),
-    ("engine", ["tests/engine"]),
-    ("notebooks", NBVAL + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*.ipynb"))),
-    ("solutions", NBVAL + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "solutions").glob("*.ipynb"))),
-    ("exercises", ["tests/test_exercises.py"]),
-]
+UNIT_TIMEOUT = 1500  # seconds: one unit that hangs fails alone instead of stalling the run
+GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks"]
 
 
-def parse_junit(path: Path) -> tuple[dict, dict]:
+@dataclass
+class Unit:
+    group: str
+    name: str  # a file or notebook stem, unique in its group
+    args: list[str]
+    ns: str = ""
+    seconds: float = 0.0
+    rc: int = -1
+    counts: dict = field(default_factory=lambda: {"passed": 0, "failed": 0, "skipped": 0})
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.name}"
+
+    @property
+    def lesson(self) -> str:
+        """The lesson a unit builds ("03"), or "": units of one lesson never run at the same time. BuildKit runs
+        an identical step once for builds that ask at the same moment, and reports it as run (not cached) to
+        each; a cache check would then see a neighbour's build instead of its own."""
+        s = short(self.group, self.name)[1:]
+        return s if s[:2].isdigit() else ""
+
+    @property
+    def ok(self) -> bool:
+        return self.rc in (0, 5) and self.counts["failed"] == 0
+
+
+def short(group: str, name: str) -> str:
+    """A short namespace suffix per unit: e03, n03, s03, x03, efoundation…"""
+    stem = name.removeprefix("test_")
+    if stem[:1] == "l" and stem[1:3].isdigit():
+        stem = stem[1:3]
+    elif stem[:2].isdigit():
+        stem = stem[:2]
+    return {"engine": "e", "notebooks": "n", "solutions": "s", "exercises": "x"}.get(group, group[0]) + stem.split("_")[0]
+
+
+def units(base_ns: str) -> list[Unit]:
+    out = [Unit("unit", "unit", ["tests/unit"]), Unit("sync", "sync", ["tests/test_sync.py"])]
+    for f in sorted((ROOT / "tests" / "engine").glob("test_*.py")):
+        out.append(Unit("engine", f.stem, [str(f.relative_to(ROOT))]))
+    for group, folder in (("notebooks", "notebooks"), ("solutions", "solutions")):
+        for nb in sorted((ROOT / folder).glob("*.ipynb")):
+            out.append(Unit(group, nb.stem, NBVAL + [str(nb.relative_to(ROOT))]))
+    for nb in sorted((ROOT / "exercises").glob("*.ipynb")):
+        out.append(Unit("exercises", nb.stem,
+                        [f"tests/test_exercises.py::test_unsolved_exercise_fails_its_checks[{nb.stem}]"]))
+    out.append(Unit("exercises", "every-lesson", ["tests/test_exercises.py::test_every_lesson_has_an_exercise"]))
+    for u in out:
+        u.ns = f"{base_ns}-{short(u.group, u.name)}" if u.group not in ("unit", "sync") else base_ns
+    return out
+
+
+def parse_junit(path: Path) -> tuple[dict, list[str]]:
     counts = {"passed": 0, "failed": 0, "skipped": 0}
-    per_file: dict[str, float] = defaultdict(float)
+    failures: list[str] = []
     if not path.exists():
-        return counts, per_file
-    for case in ET.parse(path).getroot().iter("testcase"):
+        return counts, failures
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return counts, ["junit report unreadable"]
+    for case in root.iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             counts["failed"] += 1
+            failures.append(f"{case.get('classname', '')}::{case.get('name', '')}")
         elif case.find("skipped") is not None:
             counts["skipped"] += 1
         else:
             counts["passed"] += 1
-        key = case.get("file") or case.get("classname", "?")
-        per_file[key] += float(case.get("time") or 0)
-    return counts, per_file
+    return counts, failures
 
 
-def run_group(name: str, args: list[str], extra: list[str]) -> dict:
-    junit = OUT / f"{name}.xml"
-    junit.unlink(missing_ok=True)
-    cmd = [PY, "-m", "pytest", "-q", "-rfE", f"--junitxml={junit}", "-o", "junit_family=xunit1", *args, *extra]
-    print(f"\n=== {name}: {' '.join(cmd[2:])}", flush=True)
-    t0 = time.monotonic()
-    rc = subprocess.call(cmd, cwd=ROOT)
-    seconds = time.monotonic() - t0
-    counts, per_file = parse_junit(junit)
-    if rc not in (0, 5) and counts["failed"] == 0:  # pytest crashed or collection failed
-        counts["failed"] += 1
-    return {"name": name, "rc": rc, "seconds": seconds, "per_file": per_file, **counts}
+class Runner:
+    def __init__(self, todo: list[Unit], jobs: int, extra: list[str]):
+        self.todo, self.jobs, self.extra = todo, jobs, extra
+        self.lock = threading.Lock()
+        self.done: list[Unit] = []
+        (OUT / "logs").mkdir(parents=True, exist_ok=True)
+        (OUT / "junit").mkdir(parents=True, exist_ok=True)
+        (OUT / "progress").mkdir(parents=True, exist_ok=True)
+
+    def run_one(self, u: Unit) -> None:
+        safe = u.key.replace("/", "-")
+        junit = OUT / "junit" / f"{safe}.xml"
+        log = OUT / "logs" / f"{safe}.log"
+        junit.unlink(missing_ok=True)
+        env = dict(os.environ, DOCKERLAB_NAMESPACE=u.ns, DOCKERLAB_PROGRESS=str(OUT / "progress" / f"{safe}.json"))
+        cmd = [PY, "-m", "pytest", "-q", "-rfE", f"--junitxml={junit}", "-o", "junit_family=xunit1", *u.args, *self.extra]
+        t0 = time.monotonic()
+        with open(log, "w") as fh:
+            fh.write(f"$ DOCKERLAB_NAMESPACE={u.ns} {' '.join(cmd[2:])}\n")
+            fh.flush()
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
+            try:
+                u.rc = proc.wait(timeout=UNIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                u.rc = 124
+                fh.write(f"\nKILLED: the unit did not finish within {UNIT_TIMEOUT} s\n")
+        u.seconds = time.monotonic() - t0
+        u.counts, u.failures = parse_junit(junit)
+        if u.rc not in (0, 5) and u.counts["failed"] == 0:  # pytest crashed, collection failed, or killed
+            u.counts["failed"] += 1
+            u.failures.append(f"{u.key}: pytest exited with {u.rc}")
+        with self.lock:
+            self.done.append(u)
+            c = u.counts
+            print(f"{'ok  ' if u.ok else 'FAIL'} {u.group:<9} {u.name:<38} {c['passed']:>3} passed {c['failed']:>2} failed"
+                  f" {c['skipped']:>2} skipped {u.seconds:6.1f} s   [{len(self.done)}/{self.total}]", flush=True)
+            if not u.ok:
+                lines = log.read_text(errors="replace").splitlines()
+                print("     | " + "\n     | ".join(lines[-60:]), flush=True)
+
+    def run(self) -> list[Unit]:
+        self.total = len(self.todo)
+        queue = list(self.todo)
+
+        busy: set[str] = set()
+
+        def lane():
+            while True:
+                with self.lock:
+                    if not queue:
+                        return
+                    u = next((x for x in queue if not x.lesson or x.lesson not in busy), None)
+                    if u is not None:
+                        queue.remove(u)
+                        busy.add(u.lesson)
+                if u is None:
+                    time.sleep(0.5)
+                    continue
+                try:
+                    self.run_one(u)
+                finally:
+                    with self.lock:
+                        busy.discard(u.lesson)
+
+        threads = [threading.Thread(target=lane) for _ in range(max(1, self.jobs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return self.done
 
 
-def leak_group() -> dict:
-    """Course-labelled containers, networks, volumes left in this run's namespaces (NS and NS-*).
+def leak_check(base_ns: str) -> Unit:
+    """Course-labelled containers, networks, volumes, images left in this run's namespaces (NS and NS-*).
 
     Other namespaces (other learners on a shared engine) are neither reported nor touched.
     """
-    ns = os.environ["DOCKERLAB_NAMESPACE"]
-    print(f"\n=== leaks: course-labelled containers, networks, volumes, images left in namespaces {ns}, {ns}-*", flush=True)
+    u = Unit("leaks", "leaks", [])
     t0 = time.monotonic()
     sys.path.insert(0, str(ROOT / "src"))
     from dockerlab.cleanup import cleanup, course_objects
@@ -78,7 +198,7 @@ def leak_group() -> dict:
         return labels.get(LABEL_NAMESPACE, "")
 
     def ours(obj) -> bool:
-        return ns_of(obj) == ns or ns_of(obj).startswith(ns + "-")
+        return ns_of(obj) == base_ns or ns_of(obj).startswith(base_ns + "-")
 
     kinds = ("containers", "networks", "volumes", "images")
     objs = course_objects(all_namespaces=True, kinds=kinds)
@@ -86,53 +206,78 @@ def leak_group() -> dict:
     def name(o) -> str:
         return getattr(o, "name", None) or ((o.tags or [o.short_id])[0])
 
-    found = {k: [name(o) for o in objs[k] if ours(o)] for k in kinds}
+    found = {k: [f"{name(o)} ({ns_of(o)})" for o in objs[k] if ours(o)] for k in kinds}
     found = {k: v for k, v in found.items() if v}
+    print(f"\n=== leaks: course-labelled objects left in namespaces {base_ns}, {base_ns}-*", flush=True)
     if found:
         print("LEFT BEHIND: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items()))
-        spaces = {ns_of(o) for k in kinds for o in objs[k] if ours(o)}
-        for space in spaces:  # leave the machine clean anyway
+        for space in {ns_of(o) for k in kinds for o in objs[k] if ours(o)}:  # leave the machine clean anyway
             cleanup(ns=space, quiet=True)
     else:
         print("nothing left behind")
-    return {"name": "leaks", "rc": 1 if found else 0, "seconds": time.monotonic() - t0, "per_file": {},
-            "passed": 0 if found else 1, "failed": 1 if found else 0, "skipped": 0}
+    u.rc = 1 if found else 0
+    u.counts = {"passed": 0 if found else 1, "failed": 1 if found else 0, "skipped": 0}
+    u.seconds = time.monotonic() - t0
+    return u
 
 
 def main() -> int:
-    extra = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
-    only = [a for a in sys.argv[1:sys.argv.index("--") if "--" in sys.argv else None]]
-    os.environ.setdefault("DOCKERLAB_NAMESPACE", "test")
-    os.environ.setdefault("DOCKERLAB_PROGRESS", str(OUT / "progress.json"))
+    wall0 = time.monotonic()
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    only = argv[: argv.index("--")] if "--" in argv else argv
+    base_ns = os.environ.setdefault("DOCKERLAB_NAMESPACE", "test")
+    jobs = int(os.environ.get("DOCKERLAB_TEST_JOBS", "4"))
     OUT.mkdir(parents=True, exist_ok=True)
-    results = []
-    for name, args in GROUPS:
-        if only and name not in only:
-            continue
-        if name in ("notebooks", "solutions") and len(args) == len(NBVAL):
-            continue
-        results.append(run_group(name, args, extra))
-    if not only or "leaks" in only:
-        results.append(leak_group())
+    durations_file = OUT / "durations.json"
+    try:
+        known = json.loads(durations_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    todo = [u for u in units(base_ns) if not only or u.group in only]
+    # Fast, engine-free groups first and alone: a broken helper shows in seconds. Then the rest, longest first.
+    first = [u for u in todo if u.group in ("unit", "sync")]
+    rest = [u for u in todo if u.group not in ("unit", "sync")]
+    default = {"engine": 60.0, "notebooks": 20.0, "solutions": 15.0, "exercises": 15.0}
+    rest.sort(key=lambda u: -known.get(u.key, default.get(u.group, 10.0)))
+    print(f"=== {len(todo)} units: {len(first)} first, then {len(rest)} side by side in {jobs} lanes "
+          f"(namespaces {base_ns}-*; logs in {OUT.relative_to(ROOT)}/logs)", flush=True)
+    done = Runner(first, 1, extra).run() if first else []
+    done += Runner(rest, jobs, extra).run() if rest else []
+    if any(u.group in ("engine", "notebooks", "solutions", "exercises") for u in done):
+        done.append(leak_check(base_ns))
+    known.update({u.key: round(u.seconds, 1) for u in done if u.group != "leaks"})
+    durations_file.write_text(json.dumps(known, indent=1, sort_keys=True))
+    wall = time.monotonic() - wall0
 
-    print("\n=== summary")
-    for r in results:
-        verdict = "ok  " if r["failed"] == 0 and r["rc"] in (0, 5) else "FAIL"
-        print(f"{verdict} {r['name']:<10} {r['passed']:>4} passed, {r['failed']:>3} failed, {r['skipped']:>3} skipped   {r['seconds']:7.1f} s")
+    print("\n=== summary (unit time is the sum of its units' times; they ran side by side)")
+    for g in GROUP_ORDER:
+        us = [u for u in done if u.group == g]
+        if not us:
+            continue
+        c = {k: sum(u.counts[k] for u in us) for k in ("passed", "failed", "skipped")}
+        ok = all(u.ok for u in us)
+        print(f"{'ok  ' if ok else 'FAIL'} {g:<10} {c['passed']:>4} passed, {c['failed']:>3} failed, {c['skipped']:>3} skipped"
+              f"   {sum(u.seconds for u in us):7.1f} s")
     lesson_times: dict[str, float] = defaultdict(float)
-    for r in results:
-        if r["name"] in ("notebooks", "solutions"):
-            for f, s in r["per_file"].items():
-                lesson_times[Path(f).stem] += s
+    for u in done:
+        if u.group in ("notebooks", "solutions"):
+            lesson_times[u.name] += u.seconds
     if lesson_times:
         print("\nper lesson (notebook + solution, this run):")
         for lesson, s in sorted(lesson_times.items()):
             print(f"  {lesson:<34} {s:6.1f} s")
-    passed = sum(r["passed"] for r in results)
-    failed = sum(r["failed"] for r in results)
-    skipped = sum(r["skipped"] for r in results)
+    failures = [f for u in done for f in u.failures]
+    if failures:
+        print("\nfailed:")
+        for f in failures:
+            print(f"  {f}")
+    passed = sum(u.counts["passed"] for u in done)
+    failed = sum(u.counts["failed"] for u in done)
+    skipped = sum(u.counts["skipped"] for u in done)
+    print(f"\nwall time {wall / 60:.0f} min {wall % 60:02.0f} s with {jobs} lanes")
     print(f"\n{passed} passed, {failed} failed, {skipped} skipped")
-    return 0 if failed == 0 and all(r["rc"] in (0, 5) for r in results) else 1
+    return 0 if failed == 0 and all(u.ok for u in done) else 1
 
 
 if __name__ == "__main__":

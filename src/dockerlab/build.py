@@ -169,10 +169,18 @@ def stage_order(dockerfile_text: str) -> dict[str, int]:
     return order
 
 
+def _from_stages(dockerfile_text: str) -> list[tuple[str, str]]:
+    """(stage label as BuildKit prints it, base reference) per FROM line; one stage is printed without a label."""
+    found = [(m.group(1) or f"stage-{i}", m.group(0).split()[-3] if m.group(1) else m.group(0).split()[-1])
+             for i, m in enumerate(_FROM_LINE.finditer(dockerfile_text))]
+    return [("" if len(found) == 1 else label, ref) for label, ref in found]
+
+
 class RawProgress:
     """Folds BuildKit's rawjson stream (one SolveStatus object per line) into steps, logs, errors, warnings."""
 
-    def __init__(self, stages: dict[str, int] | None = None):
+    def __init__(self, stages: dict[str, int] | None = None, dockerfile_text: str = ""):
+        self.from_stages = _from_stages(dockerfile_text) if dockerfile_text else []
         self.vertices: dict[str, dict] = {}
         self.order: list[str] = []
         self.warnings: list[dict] = []
@@ -240,8 +248,22 @@ class RawProgress:
     def steps(self) -> list[Step]:
         """Every step BuildKit ran or took from its cache, in Dockerfile order (skipped stages do not appear)."""
         out = [s for s in (self.step(d) for d in self.order) if s is not None]
+        out = [self._own_from(s, out) if s.keyword == "FROM" else s for s in out]
         out = list({(s.stage, s.number): s for s in out}.values())
         return sorted(out, key=lambda s: (self.stages.get(s.stage.lower(), 0), s.number))
+
+    def _own_from(self, step: Step, steps: list[Step]) -> Step:
+        """BuildKit runs one vertex for identical FROMs, also across builds that run at the same time, and names
+        it after whichever build asked first ("[build 1/7] FROM …" in a one-stage Dockerfile). Name it after
+        this Dockerfile's first stage with that base."""
+        if not self.from_stages:
+            return step
+        ref = step.instruction.split()[-1]
+        for label, base in self.from_stages:
+            if ref == base or ref.endswith("/" + base) or ref.endswith("/library/" + base):
+                totals = [s.total for s in steps if s.stage == label and s.keyword != "FROM"]
+                return dataclasses.replace(step, stage=label, number=1, total=max(totals) if totals else step.total)
+        return step
 
     def running(self) -> tuple[str, float] | None:
         """The step that started last and is still running: (name, its start time)."""
@@ -319,7 +341,8 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     label_args = [a for k, v in (labels or {}).items() for a in ("--label", f"{k}={v}")]
     if show:  # the course's labels are left out of the twin: every lesson says once that it labels what it makes
         cli(args + ["-t", tag, str(path)])
-    raw = RawProgress(stage_order((path / dockerfile).read_text(errors="replace")))
+    text = (path / dockerfile).read_text(errors="replace")
+    raw = RawProgress(stage_order(text), text)
     progress = StepProgress(f"build {tag}", enabled=None if show else False)
     lines: list[str] = []
     t0 = time.monotonic()
@@ -357,6 +380,8 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                     lines.append(line.rstrip("\n"))
                     for d in raw.feed(line):
                         step = raw.step(d)
+                        if step is not None and step.keyword == "FROM":
+                            step = raw._own_from(step, raw.steps())
                         if step is not None and show:
                             _print_step(progress, step, raw.vertices[d]["log"] if log else [],
                                         failed=bool(raw.vertices[d]["error"]))

@@ -70,3 +70,13 @@ def test_build_failed_message_shows_step_and_tail():
     e = BuildFailed("t:1", "RUN false", "exit code: 1", ["a", "b"], ["a", "b"])
     assert "failed at step: RUN false" in str(e) and "  | b" in str(e)
     assert e._render_traceback_()[0].startswith("BuildFailed:")
+
+
+def test_a_from_named_by_another_build_gets_this_dockerfiles_stage():
+    text = "FROM python:3.13.5-slim\nWORKDIR /app\nCOPY . .\n"
+    raw = RawProgress(stage_order(text), text)
+    for name in ("[build 1/7] FROM docker.io/library/python:3.13.5-slim", "[2/3] WORKDIR /app", "[3/3] COPY . ."):
+        raw.feed(json.dumps({"vertexes": [{"digest": name, "name": name, "started": "2026-11-21T09:00:00Z",
+                                           "completed": "2026-11-21T09:00:01Z"}]}))
+    assert [(s.stage, s.number, s.total, s.keyword) for s in raw.steps()] == [
+        ("", 1, 3, "FROM"), ("", 2, 3, "WORKDIR"), ("", 3, 3, "COPY")]
