@@ -85,10 +85,11 @@ def _run_all(args) -> int:
 
 
 def _bench(args) -> int:
-    from .bench import bench, markdown
+    from .bench import bench, markdown, verdicts
 
     table, claims = bench(which=args.only or None, show=args.show)
     print(table)
+    print("\n".join(["", *verdicts(claims)]))
     if args.markdown:
         from pathlib import Path
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-registry", action="store_true", help="skip the registry probe")
     p.set_defaults(fn=_doctor)
     p = sub.add_parser("prepare", help="pull the course images, or build stand-ins where no registry answers")
-    p.add_argument("--only", nargs="*", help="image keys (python, uv, postgres, redis, registry)")
+    p.add_argument("--only", nargs="*", help="image keys (python, python-full, uv, postgres, redis, registry)")
     p.add_argument("--no-pull", action="store_true", help="do not try the registry; build stand-ins")
     p.set_defaults(fn=_prepare)
     p = sub.add_parser("clean", help="remove the course's containers, networks, volumes and images of your namespace")

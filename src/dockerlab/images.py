@@ -11,7 +11,6 @@ import dataclasses
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -48,12 +47,17 @@ def manifest() -> list[CourseImage]:
     return [CourseImage(key, v["ref"], v.get("why", "")) for key, v in data.items()]
 
 
+def override_var(key: str) -> str:
+    """The environment variable that overrides a course image: ``python-full`` -> ``DOCKERLAB_IMAGE_PYTHON_FULL``."""
+    return "DOCKERLAB_IMAGE_" + key.upper().replace("-", "_")
+
+
 def ref(key: str) -> str:
     """The pinned reference of a course image: ``ref("python")`` -> ``python:3.13.5-slim``.
 
-    ``DOCKERLAB_IMAGE_<KEY>`` overrides it (``dockerlab run-all --image python=…``).
+    ``DOCKERLAB_IMAGE_<KEY>`` (dashes as underscores) overrides it (``dockerlab run-all --image python=…``).
     """
-    override = os.environ.get(f"DOCKERLAB_IMAGE_{key.upper()}")
+    override = os.environ.get(override_var(key))
     if override:
         return override
     for img in manifest():

@@ -17,7 +17,6 @@ from .build import build
 from .engine import get_client
 from .images import ref
 from .paths import repo_root
-from .show import cli
 
 LABEL_WHEELHOUSE = "org.dockerlab.wheelhouse"
 ORIGINAL_SUFFIX = "-dockerlab-original"

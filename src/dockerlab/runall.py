@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import html
 import os
-import sys
 import time
 from pathlib import Path
 
 from .progressbar import StepProgress
 from .figures import read_figures
+from .images import override_var
 from .paths import repo_root
 
 
@@ -61,7 +61,7 @@ def run_all(lessons: list[str] | None = None, namespace: str = "runall", solutio
     out = Path(out_dir) if out_dir else root / "runs" / stamp
     out.mkdir(parents=True, exist_ok=True)
     for key, value in (images or {}).items():
-        os.environ[f"DOCKERLAB_IMAGE_{key.upper()}"] = value
+        os.environ[override_var(key)] = value
     notebooks = select(lessons, solutions)
     if not notebooks:
         raise RuntimeError(f"no notebooks match {lessons}")

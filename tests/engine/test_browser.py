@@ -2,7 +2,8 @@
 
 Drives Debian's Chromium (/usr/bin/chromium, see scripts/install-browser) through Playwright's Python API; no
 browser is downloaded. The lesson notebook is opened and run but never saved: its bytes on disk must not change.
-The screenshot lands in build/artifacts/browser-lesson01.png.
+Screenshots land in build/artifacts/: browser-lesson01.png (a widget), browser-lesson03-build.png (a build's
+progress display, which must end full and green, never red, after a successful build).
 """
 from __future__ import annotations
 
@@ -117,72 +118,112 @@ def jupyter_server(tmp_path):
         cleanup_objects(ns=NS, quiet=True)
 
 
-def test_lesson_runs_in_jupyterlab_and_shows_a_widget(jupyter_server, tmp_path):
+def open_and_start(page, base: str, token: str, nb: str):
+    """Open ``nb`` in JupyterLab, wait for its kernel, run its parameters cell and its Lesson cell."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/lab/tree/{nb}?token={token}")
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+    expect(notebook.locator(".jp-Cell").first).to_be_visible()
+    # The kernel is up when the status bar says Idle. Rarely the page's first kernel connection stalls
+    # at "Connecting" (the server has the kernel up): one reload reconnects to the same kernel.
+    idle = page.get_by_role("button", name=re.compile(r"\|\s*Idle"))
+    try:
+        expect(idle).to_be_visible(timeout=45_000)
+    except AssertionError:
+        page.reload()
+        expect(idle).to_be_visible()
+    # Run the parameters cell and the cell that makes the Lesson (Shift+Enter twice, as a learner does).
+    code_cells = notebook.locator(".jp-CodeCell")
+    code_cells.nth(0).locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("Shift+Enter")
+    expect(code_cells.nth(1).locator(".jp-OutputArea-output").first).to_contain_text("namespace " + NS)
+    return code_cells
+
+
+def new_cell_below(page, code: str) -> None:
+    """A new cell above the active one (command mode, "a"), run; never saved."""
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")
+
+
+@pytest.fixture
+def browser_page(tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no {CHROMIUM}: run scripts/install-browser (Debian's chromium package)")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=UI_TIMEOUT_MS)
-
-    base, token = jupyter_server
-    nb = lesson_notebook()
-    before = (ROOT / nb).read_bytes()
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-
     with sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 900})
         ctx.set_default_timeout(UI_TIMEOUT_MS)
         try:
-            page = ctx.pages[0] if ctx.pages else ctx.new_page()
-            page.goto(f"{base}/lab/tree/{nb}?token={token}")
-            notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
-            expect(notebook.locator(".jp-Cell").first).to_be_visible()
-            # The kernel is up when the status bar says Idle. Rarely the page's first kernel connection stalls
-            # at "Connecting" (the server has the kernel up): one reload reconnects to the same kernel.
-            idle = page.get_by_role("button", name=re.compile(r"\|\s*Idle"))
-            try:
-                expect(idle).to_be_visible(timeout=45_000)
-            except AssertionError:
-                page.reload()
-                expect(idle).to_be_visible()
-
-            # Run the parameters cell and the cell that makes the Lesson (Shift+Enter twice, as a learner does).
-            code_cells = notebook.locator(".jp-CodeCell")
-            code_cells.nth(0).locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Shift+Enter")
-            page.keyboard.press("Shift+Enter")
-            lesson_out = code_cells.nth(1).locator(".jp-OutputArea-output")
-            if nb.startswith("notebooks/01_"):
-                expect(lesson_out.first).to_contain_text("namespace " + NS)  # Lesson(...) prints its namespace
-            else:
-                expect(lesson_out.first).to_be_visible()
-
-            # A new cell (command mode, "a": insert above the now-active next cell), never saved.
-            page.keyboard.press("Escape")
-            page.keyboard.press("a")
-            page.keyboard.press("Enter")
-            page.keyboard.insert_text('import dockerlab; dockerlab.hints("a first hint", "a second hint")')
-            page.keyboard.press("Shift+Enter")
-            widget = code_cells.nth(2).locator(".jupyter-widgets")
-            expect(widget.first).to_be_visible()
-            # hints() displays its widget once and returns None: exactly one button must be shown.
-            expect(code_cells.nth(2).locator(".widget-button")).to_have_count(1)
-            button = code_cells.nth(2).locator(".widget-button").first
-            expect(button).to_contain_text("Show hint 1 of 2")
-            button.click()  # the widget talks to the kernel: the first hint appears, the button moves on
-            expect(code_cells.nth(2).get_by_text("a first hint").first).to_be_visible()
-            expect(button).to_contain_text("Show hint 2 of 2")
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACT))
-        except Exception:
-            page.screenshot(path=str(ARTIFACT.with_name("browser-lesson01-failed.png")))
-            raise
+            yield ctx.pages[0] if ctx.pages else ctx.new_page()
         finally:
             ctx.close()
+
+
+def test_lesson_runs_in_jupyterlab_and_shows_a_widget(jupyter_server, browser_page):
+    from playwright.sync_api import expect
+
+    base, token = jupyter_server
+    page = browser_page
+    nb = lesson_notebook()
+    before = (ROOT / nb).read_bytes()
+    try:
+        code_cells = open_and_start(page, base, token, nb)
+        new_cell_below(page, 'import dockerlab; dockerlab.hints("a first hint", "a second hint")')
+        widget = code_cells.nth(2).locator(".jupyter-widgets")
+        expect(widget.first).to_be_visible()
+        # hints() displays its widget once and returns None: exactly one button must be shown.
+        expect(code_cells.nth(2).locator(".widget-button")).to_have_count(1)
+        button = code_cells.nth(2).locator(".widget-button").first
+        expect(button).to_contain_text("Show hint 1 of 2")
+        button.click()  # the widget talks to the kernel: the first hint appears, the button moves on
+        expect(code_cells.nth(2).get_by_text("a first hint").first).to_be_visible()
+        expect(button).to_contain_text("Show hint 2 of 2")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACT))
+    except Exception:
+        page.screenshot(path=str(ARTIFACT.with_name("browser-lesson01-failed.png")))
+        raise
 
     assert ARTIFACT.stat().st_size > 10_000
     assert (ROOT / nb).read_bytes() == before, f"{nb} was modified on disk"
     left = course_objects(ns=NS, kinds=("containers", "networks", "volumes"))
     assert not any(left.values()), f"left behind: {left}"
+
+
+def test_a_successful_build_ends_with_a_full_green_bar(jupyter_server, browser_page):
+    """Lesson 03, a build of its sample app: the progress display must end full and 'success', never 'danger'."""
+    from playwright.sync_api import expect
+
+    base, token = jupyter_server
+    page = browser_page
+    nb = "notebooks/03_layers_and_cache.ipynb"
+    before = (ROOT / nb).read_bytes()
+    shot = ARTIFACT.with_name("browser-lesson03-build.png")
+    try:
+        code_cells = open_and_start(page, base, token, nb)
+        new_cell_below(page, 'built = lab.build(lab.workspace("cache_demo"), "browser-build"); built')
+        cell = code_cells.nth(2)
+        expect(cell.locator(".jp-OutputArea-output").get_by_text("built in").first).to_be_visible()  # the step table
+        bar = cell.locator(".widget-hprogress .progress-bar").first
+        expect(bar).to_be_visible()
+        classes = bar.get_attribute("class") or ""
+        width = bar.evaluate("el => el.style.width || el.style.flexBasis || el.style.height")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shot))
+    except Exception:
+        page.screenshot(path=str(shot.with_name("browser-lesson03-build-failed.png")))
+        raise
+    assert "progress-bar-success" in classes and "danger" not in classes, classes
+    assert width in ("100%", ""), width
+    assert (ROOT / nb).read_bytes() == before, f"{nb} was modified on disk"

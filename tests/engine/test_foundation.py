@@ -53,6 +53,21 @@ def test_python_image_runs_python_and_pip(lab):
     assert "Python 3.13" in logs and "pip " in logs
 
 
+def test_full_python_image_has_the_toolchain_and_is_larger_than_slim(lab):
+    client = lab.client
+    full, slim = client.images.get(dl.image_ref("python-full")), client.images.get(dl.image_ref("python"))
+    assert full.attrs["Size"] > slim.attrs["Size"]
+    c = lab.run(dl.image_ref("python-full"), "full", ["sh", "-c", "gcc --version && git --version && python --version"],
+                detach=True)
+    state = lab.wait_exit(c, timeout=60)
+    logs = c.logs().decode()
+    assert state["ExitCode"] == 0, logs
+    assert "gcc" in logs and "git version" in logs and "Python 3.13" in logs
+    c = lab.run(dl.image_ref("python"), "slim-gcc", ["sh", "-c", "command -v gcc || echo no-gcc"], detach=True)
+    lab.wait_exit(c, timeout=60)
+    assert "no-gcc" in c.logs().decode()
+
+
 def test_uv_image_holds_uv_at_root(lab):
     c = lab.run(dl.image_ref("uv"), "uv", ["--version"])
     assert lab.wait_exit(c, timeout=30)["ExitCode"] == 0

@@ -43,20 +43,20 @@ def test_starter_fails_naming_copy_all(lab):
         run_check(lab, STARTER)
     text = failure_text(info)
     assert "pip install and every step before it come from the cache" in text
-    assert "was rebuilt because `COPY . .` comes before it" in text
+    assert "ran again because `COPY . .` comes before it" in text
     assert "copy requirements.txt alone first" in text
 
 
 def test_code_copied_before_install_fails(lab):
     with pytest.raises(CheckFailed) as info:
         run_check(lab, CODE_BEFORE_INSTALL)
-    assert "was rebuilt because `COPY . .` comes before it" in failure_text(info)
+    assert "ran again because `COPY . .` comes before it" in failure_text(info)
 
 
 def test_requirements_and_code_in_one_copy_fails(lab):
     with pytest.raises(CheckFailed) as info:
         run_check(lab, BOTH_FILES_AT_ONCE)
-    assert "was rebuilt because `COPY requirements.txt app.py ./` comes before it" in failure_text(info)
+    assert "ran again because `COPY requirements.txt app.py ./` comes before it" in failure_text(info)
 
 
 def test_install_without_requirements_fails_the_build(lab):

@@ -6,36 +6,22 @@ Then it starts the image and asks ``/health``.
 """
 from __future__ import annotations
 
-import time
-import uuid
 from pathlib import Path
 
-from ..build import BuildFailed, BuildResult, Step
+from ..build import BuildFailed, BuildResult
 from ..checks import Checker
 from ..run import ContainerExited, WaitTimeout, http_get, logs_tail, remove
 from ..show import short as _short
+from .common import install_steps, rebuild_after_code_change
 
 LESSON = "03_layers_and_cache"
 CONTAINER_PORT = 8000
 
 
 def pip_step(result: BuildResult) -> int | None:
-    """Index of the first ``RUN … pip install …`` step (None if there is none)."""
-    for i, s in enumerate(result.steps):
-        if s.keyword == "RUN" and "pip install" in s.instruction:
-            return i
-    return None
-
-
-def why_rebuilt(steps: list[Step], pip_index: int) -> str:
-    """Explain why the pip install step was rebuilt after a code-only change."""
-    pip = steps[pip_index]
-    first = next((s for s in steps[: pip_index + 1] if not s.cached), pip)
-    if first is pip:
-        return (f"`{_short(pip.instruction)}` was rebuilt although every step before it was cached "
-                "(does it depend on something that changes on each build?)")
-    return (f"`{_short(pip.instruction)}` was rebuilt because `{_short(first.instruction)}` comes before it, "
-            "and the files it copies changed when only the code changed (a rebuilt step invalidates every later one)")
+    """Index of the first step that installs dependencies (None if there is none)."""
+    deps = install_steps(result.steps)
+    return result.steps.index(deps[0]) if deps else None
 
 
 def _build(lab, c: Checker, app: Path, thing: str, dockerfile: str, what: str) -> BuildResult | None:
@@ -65,33 +51,33 @@ def check(lab, app: Path, dockerfile: str = "Dockerfile", code_file: str = "app.
                "add `RUN pip install --no-cache-dir -r requirements.txt` after copying requirements.txt")
         return c.report()
 
-    code = app / code_file
-    original = code.read_text()
-    marker = f"# edited by the lesson 03 check at {time.strftime('%H:%M:%S')} ({uuid.uuid4().hex[:8]})\n"
     print(f"the check appends a comment line to {code_file} and rebuilds:")
-    try:
-        code.write_text(original + ("" if original.endswith("\n") else "\n") + marker)
-        second = _build(lab, c, app, thing, dockerfile, "the image rebuilds after a code change")
-    finally:
-        code.write_text(original)
-    if second is None:
+    change = rebuild_after_code_change(lab, app, thing, code_file=code_file, dockerfile=dockerfile)
+    if change.error:
+        c.fail("the image rebuilds after a code change", change.error, "read the build log: lab.build(app, 'x', log=True)")
         return c.report()
-    idx = pip_step(second)
+    second = change.result
     steps = second.steps
+    if change.dependency_step is None:
+        c.fail("dependencies are installed by a RUN step", "the rebuild has no step that installs dependencies",
+               "keep `RUN pip install --no-cache-dir -r requirements.txt` after copying requirements.txt")
+        return c.report()
+    idx = steps.index(change.dependency_step)
     upto = steps[: idx + 1]
-    rebuilt = [s for s in upto if not s.cached]
-    if not rebuilt:
+    if change.cached:
+        retried = " (on the second try: the first rebuild shared the base with another build)" if change.attempts > 1 else ""
         c.ok("pip install and every step before it come from the cache",
-             f"{len(upto)} of {len(upto)} steps up to `{_short(steps[idx].instruction, 50)}` cached")
+             f"{len(upto)} of {len(upto)} steps up to `{_short(change.dependency_step.instruction, 50)}` cached{retried}")
     else:
         c.fail("pip install and every step before it come from the cache",
-               f"{len(upto) - len(rebuilt)} of {len(upto)} steps up to the install cached; " + why_rebuilt(steps, idx),
+               f"{len(upto) - len(change.rebuilt)} of {len(upto)} steps up to the install cached; " + change.why(),
                "copy requirements.txt alone first (`COPY requirements.txt .`), then `RUN pip install -r requirements.txt`, "
                "and only then `COPY . .`")
+    rebuilt = change.rebuilt
     after = [s for s in steps[idx + 1:] if not s.cached]
     c.expect(bool(after) or bool(rebuilt), "the code change reaches the image",
              f"no step was rebuilt after {code_file} changed, so the image does not contain the code",
-             "copy the code (`COPY . .`) after the install", 
+             "copy the code (`COPY . .`) after the install",
              detail_ok=f"rebuilt: {', '.join('`' + _short(s.instruction, 30) + '`' for s in (rebuilt or after))}")
 
     # The app still runs.

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 from ..build import BuildFailed
 from ..checks import Checker
 from ..paths import workspace_root
 from ..run import ContainerExited, WaitTimeout, http_get, remove, wait_exit
+from ..show import short
+from .common import rebuild_after_code_change
 
 LESSON = "05_uv"
 OLD_FLASK = "3.0.3"
@@ -44,7 +45,6 @@ wheels = [
 ]
 '''
 _FLASK_BLOCK = re.compile(r'\[\[package\]\]\nname = "flask"\n.*?(?=\n\[\[package\]\]|\Z)', re.S)
-INSTALL = re.compile(r"\b(uv\s+sync|uv\s+pip\s+install|pip3?\s+install|python3?\s+-m\s+pip\s+install)\b")
 PROBE = (
     "import json, os, importlib.metadata as m\n"
     "try:\n    v = m.version('flask')\nexcept Exception:\n    v = None\n"
@@ -122,25 +122,18 @@ def check_uv_dockerfile(lab, app) -> Checker:
                    "install from the lock with `uv sync --frozen --no-dev` (or --locked), not pip / uv pip install",
                    f"flask {probe['flask']}, exactly as uv.lock says")
 
-    # 2. the dependency layer survives a code change
-    # a change no earlier build has seen (a fixed text would hit BuildKit's cache from the last check run)
-    (work / "app.py").write_text((work / "app.py").read_text() + f"\n# a code change made by the check: {uuid.uuid4()}\n")
-    try:
-        second = lab.build(work, "check-uv", show=False)
-    except BuildFailed as exc:
-        second = None
-        chk.fail("dependencies cached on a code change", f"the rebuild failed at `{exc.step}`: {exc.error}", "")
-    if second is not None:
-        installs = [s for s in second.steps if s.keyword == "RUN" and INSTALL.search(s.instruction)]
-        if not installs:
-            chk.fail("dependencies cached on a code change", "no RUN step installs dependencies (uv sync …)",
-                     "add RUN uv sync --frozen --no-dev --no-install-project after COPY pyproject.toml uv.lock ./")
-        else:
-            dep = installs[0]
-            chk.expect(dep.cached, "dependencies cached on a code change",
-                       f"after editing app.py, `{' '.join(dep.instruction.split())[:80]}` ran again",
-                       "COPY only pyproject.toml and uv.lock, run uv sync --no-install-project, then COPY the code",
-                       f"`{' '.join(dep.instruction.split())[:60]}…` came from the cache")
+    # 2. the dependency layer survives a code change (the first install; uv's second `uv sync` may re-run)
+    change = rebuild_after_code_change(lab, work, "check-uv")
+    if change.error:
+        chk.fail("dependencies cached on a code change", change.error, "")
+    elif change.dependency_step is None:
+        chk.fail("dependencies cached on a code change", "no RUN step installs dependencies (uv sync …)",
+                 "add RUN uv sync --locked --no-dev --no-install-project after COPY pyproject.toml uv.lock ./")
+    else:
+        dep = short(change.dependency_step.instruction, 60)
+        chk.expect(change.cached, "dependencies cached on a code change", change.why(),
+                   "COPY only pyproject.toml and uv.lock, run uv sync --no-install-project, then COPY the code",
+                   f"`{dep}` came from the cache")
 
     # 3. no uv cache shipped
     if probe and "uv_cache_files" in probe:

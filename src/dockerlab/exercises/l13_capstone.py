@@ -23,7 +23,6 @@ import json
 import os
 import re
 import time
-import uuid
 from pathlib import Path
 
 from ..build import BuildFailed, context_files
@@ -31,6 +30,8 @@ from ..checks import CheckFailed, Result, record_progress
 from ..images import ref as image_ref
 from ..run import logs_tail, remove, wait_exit
 from ..show import human_size
+from ..show import short as short_text
+from .common import INSTALL, rebuild_after_code_change
 
 LESSON = "13_capstone"
 STOP_TIMEOUT = 10
@@ -266,7 +267,6 @@ def pin_problem(ref: str) -> str | None:
     return None
 
 
-INSTALL = re.compile(r"\b(pip3?\s+install|uv\s+sync|uv\s+pip\s+install|poetry\s+install|pipenv\s+install)\b")
 
 PROBE_SCRIPT = r"""
 import json, os, sys
@@ -486,29 +486,18 @@ def _line2(lab, app: Path, sc: Scorecard, parsed: dict) -> None:
         sc.fail(2, "no RUN step installs the dependencies (pip install / uv sync)",
                 "install requirements.txt in its own RUN step, before copying the code")
         return
-    code = app / "app.py"
-    if not code.exists():
-        pys = sorted(app.glob("*.py"))
-        if not pys:
-            sc.fail(2, "no .py file to edit for the cache test", "keep app.py in the app folder")
-            return
-        code = pys[0]
-    original = code.read_bytes()
-    try:
-        code.write_bytes(original + f"\n# scorecard cache probe {uuid.uuid4().hex}\n".encode())
-        try:
-            _, steps = build_image(lab, app, tag="cache-probe", reuse=False)
-        except BuildFailed as exc:
-            sc.fail(2, f"the rebuild after editing {code.name} failed: {exc.error[:160]}", "fix the build")
-            return
-    finally:
-        code.write_bytes(original)
-    install_steps = [s for s in steps if s.keyword == "RUN" and INSTALL.search(s.instruction)]
-    rebuilt = [s for s in install_steps if not s.cached]
+    change = rebuild_after_code_change(lab, app, "cache-probe")
+    if change.error:
+        sc.fail(2, change.error, "fix the build, and keep the service's code in .py files of the app folder")
+        return
+    if change.dependency_step is None:
+        sc.fail(2, "the build ran no step that installs the dependencies (pip install / uv sync)",
+                "install requirements.txt in its own RUN step, before copying the code")
+        return
+    rebuilt = change.rebuilt
     kind = "multi-stage" if multi else ("uv-based" if uv else "")
     if rebuilt:
-        sc.fail(2, f"after editing {code.name}, `{rebuilt[0].instruction[:80]}` ran again (not cached): "
-                   "the code is copied before the dependencies are installed",
+        sc.fail(2, change.why(),
                 "COPY requirements.txt (or pyproject.toml + uv.lock) first, install, and COPY the code after")
     elif not kind:
         sc.fail(2, "single stage, installing with pip: build tools and caches end up in the runtime image "
@@ -516,8 +505,8 @@ def _line2(lab, app: Path, sc: Scorecard, parsed: dict) -> None:
                 "install into a venv in a builder stage and COPY --from=builder the venv into a clean "
                 "runtime stage, or install with uv")
     else:
-        sc.ok(2, f"{kind}; after editing {code.name} the dependency step(s) were cached "
-                 f"({len(install_steps)} of {len(install_steps)}), only later steps re-ran")
+        sc.ok(2, f"{kind}; after editing {change.code_file} the dependency install "
+                 f"`{short_text(change.dependency_step.instruction, 50)}` came from the cache, only later steps re-ran")
 
 
 def _line3(sc: Scorecard, image) -> None:

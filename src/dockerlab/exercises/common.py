@@ -1,0 +1,94 @@
+"""What several exercise checks judge the same way: one definition each.
+
+* :data:`INSTALL` and :func:`install_steps`: which build steps install dependencies (pip, uv, poetry, pipenv),
+  recognised in the steps BuildKit reports, whatever the spelling around the command.
+* :func:`rebuild_after_code_change`: does a code-only change keep the dependency install in the cache?
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from pathlib import Path
+
+from ..build import BuildFailed, BuildResult, Step
+from ..show import short
+
+INSTALL = re.compile(
+    r"(?:^|[\s;&|(/])(?:uv\s+sync|uv\s+pip\s+(?:install|sync)|(?:python3?(?:\.\d+)?\s+-m\s+)?pip3?\s+install"
+    r"|poetry\s+install|pipenv\s+(?:install|sync))\b")
+
+
+def install_steps(steps: list[Step]) -> list[Step]:
+    """The RUN steps that install Python dependencies, in build order."""
+    return [s for s in steps if s.keyword == "RUN" and INSTALL.search(s.instruction)]
+
+
+@dataclasses.dataclass
+class CodeChangeRebuild:
+    """The outcome of :func:`rebuild_after_code_change`."""
+
+    code_file: str
+    result: BuildResult | None = None  # the rebuild that was judged
+    dependency_step: Step | None = None  # the first step that installs dependencies
+    rebuilt: list[Step] = dataclasses.field(default_factory=list)  # steps up to it that ran again
+    attempts: int = 0
+    error: str = ""  # the rebuild failed: why
+
+    @property
+    def cached(self) -> bool:
+        return self.result is not None and self.dependency_step is not None and not self.rebuilt
+
+    def why(self) -> str:
+        """Why the dependency step ran again: the first step before it that did (a rebuilt step invalidates the
+        rest), named as the builder reported it."""
+        if not self.rebuilt or self.dependency_step is None:
+            return ""
+        first = self.rebuilt[0]
+        dep = short(self.dependency_step.instruction, 70)
+        if first is self.dependency_step or first.instruction == self.dependency_step.instruction:
+            return f"after editing {self.code_file}, `{dep}` ran again although every step before it came from the cache"
+        return (f"after editing {self.code_file}, `{dep}` ran again because `{short(first.instruction, 60)}` comes before it and re-ran: "
+                f"it copies {self.code_file}, which changed")
+
+
+def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | None = None,
+                              dockerfile: str = "Dockerfile", attempts: int = 2, **build_kwargs) -> CodeChangeRebuild:
+    """Append a unique comment to the app's code, rebuild, and see whether the dependency install came from the cache.
+
+    The first step that installs dependencies and every step before it must be cached; later installs (uv's second
+    ``uv sync`` that installs the project itself) may re-run by design. A unique comment each time, so no earlier
+    build has seen that code. When the install ran again, it tries once more with another change: BuildKit can
+    re-run a cached step while another build on the same engine shares its base image (moby/buildkit#4674),
+    and a correct Dockerfile passes on the second try, a wrong order fails both. The code file is restored.
+    """
+    app = Path(app)
+    if code_file is None:
+        code_file = "app.py" if (app / "app.py").exists() else next((p.name for p in sorted(app.glob("*.py"))), "app.py")
+    code = app / code_file
+    out = CodeChangeRebuild(code_file)
+    if not code.exists():
+        out.error = f"no {code_file} to change in {app}"
+        return out
+    original = code.read_bytes()
+    try:
+        for _ in range(max(1, attempts)):
+            out.attempts += 1
+            code.write_bytes(original + f"\n# a code change made by the check: {uuid.uuid4().hex}\n".encode())
+            try:
+                result = lab.build(app, thing, dockerfile=dockerfile, show=False, **build_kwargs)
+            except BuildFailed as exc:
+                out.error = f"the rebuild after changing {code_file} failed at `{short(exc.step, 60)}`: {short(exc.error, 160)}"
+                return out
+            deps = install_steps(result.steps)
+            out.result = result
+            if not deps:
+                return out
+            idx = result.steps.index(deps[0])
+            out.dependency_step = deps[0]
+            out.rebuilt = [s for s in result.steps[: idx + 1] if not s.cached]
+            if not out.rebuilt:
+                return out
+    finally:
+        code.write_bytes(original)
+    return out
