@@ -41,6 +41,7 @@ class Step:
     cached: bool
     seconds: float
     stage: str = ""
+    output: list[str] = dataclasses.field(default_factory=list, repr=False)  # what the step printed
 
     @property
     def keyword(self) -> str:
@@ -55,7 +56,7 @@ class BuildResult:
     tag: str
     steps: list[Step]
     seconds: float
-    log: list[str]
+    log: list[str]  # the build as --progress=plain prints it (each step's output under it)
     context_bytes: int | None = None
     warnings: list[dict] = dataclasses.field(default_factory=list)  # build checks (docker build --check rules)
 
@@ -169,18 +170,58 @@ def stage_order(dockerfile_text: str) -> dict[str, int]:
     return order
 
 
-def _from_stages(dockerfile_text: str) -> list[tuple[str, str]]:
-    """(stage label as BuildKit prints it, base reference) per FROM line; one stage is printed without a label."""
-    found = [(m.group(1) or f"stage-{i}", m.group(0).split()[-3] if m.group(1) else m.group(0).split()[-1])
-             for i, m in enumerate(_FROM_LINE.finditer(dockerfile_text))]
-    return [("" if len(found) == 1 else label, ref) for label, ref in found]
+_VERTEX_KEYWORDS = ("FROM", "RUN", "COPY", "ADD", "WORKDIR")  # the instructions BuildKit numbers as steps
+
+
+def _norm(instruction: str) -> str:
+    return " ".join(instruction.replace("\\\n", " ").split())
+
+
+def dockerfile_stages(dockerfile_text: str) -> list[tuple[str, list[str]]]:
+    """Per stage, as BuildKit labels it ("" for a one-stage file), the instructions it numbers as steps.
+
+    Continuation lines are joined and comments dropped; heredoc bodies are not parsed (rare in the course).
+    """
+    stages: list[tuple[str, list[str]]] = []
+    logical, buf = [], ""
+    for raw in dockerfile_text.splitlines():
+        line = raw.rstrip()
+        if not buf and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        logical.append(buf + line)
+        buf = ""
+    if buf:
+        logical.append(buf)
+    for line in logical:
+        words = line.split()
+        kw = words[0].upper()
+        if kw == "FROM":
+            m = re.search(r"\s+AS\s+(\S+)\s*$", line, re.I)
+            stages.append((m.group(1) if m else f"stage-{len(stages)}", [_norm(line)]))
+        elif kw in _VERTEX_KEYWORDS and stages:
+            stages[-1][1].append(_norm(line))
+    if len(stages) == 1:
+        stages = [("", stages[0][1])]
+    return stages
+
+
+def _same_base(printed: str, written: str) -> bool:
+    """'FROM docker.io/library/python:3.13.5-slim' (as BuildKit prints it) vs 'FROM python:3.13.5-slim AS x'."""
+    ref = printed.split()[-1]
+    words = [w for w in written.split()[1:] if not w.startswith("--")]
+    base = words[0] if words else ""
+    return bool(base) and (ref == base or ref.endswith("/" + base) or ref.endswith("/library/" + base)
+                           or ref.split("@")[0] == base.split("@")[0])
 
 
 class RawProgress:
     """Folds BuildKit's rawjson stream (one SolveStatus object per line) into steps, logs, errors, warnings."""
 
     def __init__(self, stages: dict[str, int] | None = None, dockerfile_text: str = ""):
-        self.from_stages = _from_stages(dockerfile_text) if dockerfile_text else []
+        self.own_stages = dockerfile_stages(dockerfile_text) if dockerfile_text else []
         self.vertices: dict[str, dict] = {}
         self.order: list[str] = []
         self.warnings: list[dict] = []
@@ -243,27 +284,55 @@ class RawProgress:
             seconds = max(0.0, rec["completed"] - rec["started"])
         instr = " ".join(m.group("instr").split()) if "\n" in m.group("instr") else m.group("instr")
         return Step(int(m.group("n")), int(m.group("total")), instr, _counts_as_cached(instr, rec["cached"]),
-                    seconds, (m.group("stage") or "").strip())
+                    seconds, (m.group("stage") or "").strip(), list(rec["log"]))
 
     def steps(self) -> list[Step]:
         """Every step BuildKit ran or took from its cache, in Dockerfile order (skipped stages do not appear)."""
-        out = [s for s in (self.step(d) for d in self.order) if s is not None]
-        out = [self._own_from(s, out) if s.keyword == "FROM" else s for s in out]
-        out = list({(s.stage, s.number): s for s in out}.values())
+        out: list[Step] = []
+        taken: set[tuple[str, int]] = set()
+        for d in self.order:
+            step = self.step(d)
+            if step is not None:
+                step = self.own(step, taken)
+                if (step.stage, step.number) not in taken:
+                    taken.add((step.stage, step.number))
+                    out.append(step)
         return sorted(out, key=lambda s: (self.stages.get(s.stage.lower(), 0), s.number))
 
-    def _own_from(self, step: Step, steps: list[Step]) -> Step:
-        """BuildKit runs one vertex for identical FROMs, also across builds that run at the same time, and names
-        it after whichever build asked first ("[build 1/7] FROM …" in a one-stage Dockerfile). Name it after
-        this Dockerfile's first stage with that base."""
-        if not self.from_stages:
+    def own(self, step: Step, taken: set | None = None) -> Step:
+        """BuildKit runs one vertex for identical steps, also of builds that run at the same time on the engine,
+        and names it after whichever build asked first ("[build 1/7] FROM …" in a one-stage Dockerfile, "[2/4]
+        WORKDIR /app" in a five-step one). Name it after this Dockerfile: its stage, number and total."""
+        if not self.own_stages:
             return step
-        ref = step.instruction.split()[-1]
-        for label, base in self.from_stages:
-            if ref == base or ref.endswith("/" + base) or ref.endswith("/library/" + base):
-                totals = [s.total for s in steps if s.stage == label and s.keyword != "FROM"]
-                return dataclasses.replace(step, stage=label, number=1, total=max(totals) if totals else step.total)
-        return step
+        candidates = []
+        for label, instrs in self.own_stages:
+            for i, written in enumerate(instrs):
+                same = (_same_base(step.instruction, written) if step.keyword == "FROM" and written.upper().startswith("FROM")
+                        else _norm(step.instruction) == written)
+                if same:
+                    candidates.append((label, i + 1, len(instrs)))
+        if not candidates:
+            return step
+        exact = [c for c in candidates if c[0] == step.stage and c[1] == step.number]
+        free = [c for c in candidates if (c[0], c[1]) not in (taken or set())]
+        label, number, total = (exact or free or candidates)[0]
+        return dataclasses.replace(step, stage=label, number=number, total=total)
+
+    def readable(self) -> list[str]:
+        """The build as ``--progress=plain`` would print it: each step, its output, CACHED / DONE / ERROR."""
+        lines = []
+        for i, d in enumerate(self.order, 1):
+            rec = self.vertices[d]
+            lines.append(f"#{i} {rec['name']}")
+            lines.extend(f"#{i} {l}" for l in rec["log"])
+            if rec["error"]:
+                lines.append(f"#{i} ERROR: {rec['error']}")
+            elif rec["cached"]:
+                lines.append(f"#{i} CACHED")
+            elif rec["completed"] is not None and rec["started"] is not None:
+                lines.append(f"#{i} DONE {max(0.0, rec['completed'] - rec['started']):.1f}s")
+        return lines + self.other
 
     def running(self) -> tuple[str, float] | None:
         """The step that started last and is still running: (name, its start time)."""
@@ -380,8 +449,8 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                     lines.append(line.rstrip("\n"))
                     for d in raw.feed(line):
                         step = raw.step(d)
-                        if step is not None and step.keyword == "FROM":
-                            step = raw._own_from(step, raw.steps())
+                        if step is not None:
+                            step = raw.own(step)
                         if step is not None and show:
                             _print_step(progress, step, raw.vertices[d]["log"] if log else [],
                                         failed=bool(raw.vertices[d]["error"]))
@@ -401,15 +470,15 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
         if rc != 0:
             if failure:
                 tail = [l for l in failure["log"] if l.strip()][-LOG_TAIL:] or _tail(raw.other)
-                raise BuildFailed(tag, failure["step"], failure["message"], tail, lines)
+                raise BuildFailed(tag, failure["step"], failure["message"], tail, raw.readable())
             text = "\n".join(raw.other)
             if _missing_buildx(text):
                 raise BuildFailed(tag, "", "BuildKit is not available: install the docker buildx plugin "
                                   "(Docker Desktop has it; Debian: docker-buildx, Docker's repo: docker-buildx-plugin)",
-                                  _tail(raw.other), lines)
-            raise BuildFailed(tag, "", f"docker build exited with {rc}", _tail(raw.other), lines)
+                                  _tail(raw.other), raw.readable())
+            raise BuildFailed(tag, "", f"docker build exited with {rc}", _tail(raw.other), raw.readable())
         image = client.images.get(iidfile.read_text().strip())
-    return BuildResult(image, tag, raw.steps(), time.monotonic() - t0, lines, raw.context_bytes, raw.warnings)
+    return BuildResult(image, tag, raw.steps(), time.monotonic() - t0, raw.readable(), raw.context_bytes, raw.warnings)
 
 
 def raw_done(raw: RawProgress, step: Step) -> bool:

@@ -93,7 +93,7 @@ def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bo
 
 
 def prune_build_cache(client=None, quiet: bool = False) -> dict:
-    """Remove BuildKit's unused build cache (``docker builder prune --force``): the next builds start cold.
+    """Remove BuildKit's unused build cache (``docker builder prune --all --force``): the next builds start cold.
 
     ``cleanup`` keeps this cache on purpose, so that running a lesson again takes its steps from the cache.
     BuildKit's cache carries no labels, so this prunes every unused cache record of the engine, not only the
@@ -101,8 +101,8 @@ def prune_build_cache(client=None, quiet: bool = False) -> dict:
     """
     client = client or get_client()
     if not quiet:
-        cli("docker builder prune --force")
-    result = client.api.prune_builds() or {}
+        cli("docker builder prune --all --force")
+    result = client.api.prune_builds(all=True) or {}
     reclaimed = int(result.get("SpaceReclaimed") or 0)
     records = len(result.get("CachesDeleted") or [])
     if not quiet:

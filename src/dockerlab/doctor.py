@@ -69,7 +69,7 @@ def _cli_version(args: list[str]) -> str | None:
 CURRENT = {
     "engine": ((27, 0), "engines before 27 ship an older BuildKit: no `docker build --check`, no `RUN --mount=type=secret,env=`"),
     "buildx": ((0, 17), "buildx before 0.17 lacks `docker build --check` and prints other progress output"),
-    "compose": ((2, 24), "Compose before 2.24 lacks `develop.watch` as taught, `include:` and `--wait-timeout`"),
+    "compose": ((2, 22), "Compose before 2.22 has no `docker compose watch` (`develop.watch`)"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Lesson 04 exercise check: fails on the single-stage starter and wrong multi-stage builds, passes on two correct ones."""
+"""Lesson 04 exercise check: fails on the single-stage starter and wrong multi-stage builds, passes on three correct ones."""
 from __future__ import annotations
 
 import pytest
@@ -17,12 +17,17 @@ STARTER = f"FROM {PY}\n{APT}WORKDIR /src\nCOPY . .\nRUN pip install --no-cache-d
 BUILDER = f"FROM {PY} AS builder\n{APT}WORKDIR /src\nCOPY . .\nRUN pip wheel --no-cache-dir --wheel-dir /wheels .\n\n"
 SOLUTION_WHEELS = (BUILDER + f"FROM {PY}\nCOPY --from=builder /wheels /wheels\n"
                    "RUN pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD)
+SOLUTION_BIND = (BUILDER + f"FROM {PY}\n"
+                 "RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \\\n"
+                 "    pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD)
 SOLUTION_VENV = (f"FROM {PY} AS build\n{APT}RUN python -m venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
                  "WORKDIR /src\nCOPY . .\nRUN pip install --no-cache-dir .\n\n"
                  f"FROM {PY}\nCOPY --from=build /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n" + CMD)
 COPY_WHOLE_FS = BUILDER + f"FROM {PY}\nCOPY --from=builder / /\nRUN pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD
 FINAL_FROM_BUILDER = BUILDER + "FROM builder\nRUN pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD
 FORGOT_WHEELS = BUILDER + f"FROM {PY}\nWORKDIR /src\n" + CMD
+BIND_WITHOUT_FROM = (BUILDER + f"FROM {PY}\nRUN --mount=type=bind,source=/wheels,target=/wheels "
+                     "pip install --no-cache-dir --no-index /wheels/*.whl\n" + CMD)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +77,21 @@ def test_runtime_without_the_wheels_fails(lab):
     assert "No module named nativedemo" in text
     assert "the runtime stage does not have the built package" in text
     assert "no C compiler" not in text
+
+
+def test_bind_mount_from_the_build_context_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, BIND_WITHOUT_FROM)
+    text = str(info.value)
+    assert "the image builds: the build failed at `" in text and "/wheels" in text
+    assert "a bind mount without `from=` mounts the build context" in text
+
+
+def test_bind_mount_solution_passes(lab):
+    result = run_check(lab, SOLUTION_BIND)
+    assert result.passed
+    image = lab.client.images.get(lab.image("exercise"))
+    assert not any("COPY /wheels" in (h.get("CreatedBy") or "") for h in image.history())  # no layer holds the wheels
 
 
 def test_wheels_solution_passes(lab):

@@ -80,3 +80,19 @@ def test_a_from_named_by_another_build_gets_this_dockerfiles_stage():
                                            "completed": "2026-11-21T09:00:01Z"}]}))
     assert [(s.stage, s.number, s.total, s.keyword) for s in raw.steps()] == [
         ("", 1, 3, "FROM"), ("", 2, 3, "WORKDIR"), ("", 3, 3, "COPY")]
+
+
+def test_every_step_named_after_this_dockerfile_when_another_build_named_it():
+    text = "FROM python:3.13.5-slim AS build\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install \\\n  -r requirements.txt\nCOPY . .\nCMD [\"python\"]\n"
+    raw = RawProgress(stage_order(text), text)
+    for name in ("[stage-0 1/3] FROM docker.io/library/python:3.13.5-slim", "[2/4] WORKDIR /app",
+                 "[build 3/5] COPY requirements.txt .", "[build 4/5] RUN pip install   -r requirements.txt",
+                 "[build 5/5] COPY . ."):
+        raw.feed(json.dumps({"vertexes": [{"digest": name, "name": name, "started": "2026-11-21T09:00:00Z",
+                                           "completed": "2026-11-21T09:00:01Z"}]}))
+    raw.feed(json.dumps({"logs": [{"vertex": "[build 4/5] RUN pip install   -r requirements.txt",
+                                   "data": base64.b64encode(b"Collecting flask\n").decode(), "timestamp": "t"}]}))
+    steps = raw.steps()
+    assert [(s.stage, s.number, s.total) for s in steps] == [("", n, 5) for n in range(1, 6)]  # one stage: no label
+    assert steps[3].output == ["Collecting flask"]
+    assert "#4 Collecting flask" in raw.readable()

@@ -69,3 +69,17 @@ def test_doctor_with_no_socket_exits_3(tmp_path):
 def test_cli_usage_errors_exit_2():
     proc, _ = run_cli(["images", "save"], "unix:///nonexistent")
     assert proc.returncode == 2
+
+
+def test_doctor_versions_and_warnings():
+    from dockerlab.doctor import image_store, older_than_current, version_tuple
+
+    assert version_tuple("28.5.2+dfsg4") == (28, 5, 2)
+    assert version_tuple("github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4") == (0, 29, 1)
+    assert version_tuple("v2.40.3") == (2, 40, 3) and version_tuple(None) == ()
+    assert older_than_current("engine", "28.5.2") == ""
+    assert "older than 27.0" in older_than_current("engine", "26.1.5+dfsg1") and "--check" in older_than_current("engine", "26.1.5")
+    assert "older than 0.17" in older_than_current("buildx", "github.com/docker/buildx 0.13.1")
+    assert older_than_current("compose", "2.40.3-3") == "" and older_than_current("compose", "2.20.3")
+    assert image_store({"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"]]}) == "overlay2"
+    assert image_store({"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}) == "containerd"

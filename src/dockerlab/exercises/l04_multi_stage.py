@@ -92,6 +92,15 @@ def compiler_fix(dockerfile_text: str) -> str:
     return "install gcc only in the builder stage; the final stage must not apt-get install it"
 
 
+def build_fix(step: str) -> str:
+    """How to fix a build that failed at ``step``."""
+    m = re.search(r"--mount=(\S+)", step or "")
+    if m and "type=bind" in m.group(1) and "from=" not in m.group(1):
+        return ("a bind mount without `from=` mounts the build context, which has no wheels: mount the builder's "
+                "(`RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels pip install …`)")
+    return "read the build log above; gcc is needed where the wheel is built (apt-get install gcc libc6-dev)"
+
+
 def check(lab, app: Path, dockerfile: str = "Dockerfile", timeout: float = 30) -> Checker:
     """Build ``app`` and check the final image: the app answers, no compiler, size under the derived budget."""
     app = Path(app)
@@ -101,7 +110,7 @@ def check(lab, app: Path, dockerfile: str = "Dockerfile", timeout: float = 30) -
         result: BuildResult = lab.build(app, "exercise", dockerfile=dockerfile)
     except BuildFailed as exc:
         c.fail("the image builds", f"the build failed at `{_short(exc.step, 60)}`: {_short(exc.error, 160)}",
-               "read the build log above; gcc is needed where the wheel is built (apt-get install gcc libc6-dev)")
+               build_fix(exc.step))
         return c.report()
     n = len(stages(text))
     c.expect(n >= 2, "the Dockerfile has a builder and a runtime stage", f"{n} FROM line(s)",
@@ -120,8 +129,9 @@ def check(lab, app: Path, dockerfile: str = "Dockerfile", timeout: float = 30) -
     except (ContainerExited, WaitTimeout) as exc:
         logs = logs_tail(container, 8) if container is not None else ""
         if "No module named" in logs or "ModuleNotFoundError" in logs:
-            fix = ("the runtime stage does not have the built package: COPY --from=builder the wheels and "
-                   "pip install them, or COPY --from=builder the whole venv and put its bin on PATH")
+            fix = ("the runtime stage does not have the built package: pip install the builder's wheels "
+                   "(`RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels pip install …`, or "
+                   "COPY --from=builder the wheels first), or COPY --from=builder the whole venv and put its bin on PATH")
         else:
             fix = "the final image must start the app: CMD [\"python\", \"-m\", \"nativedemo\"] on port 8000"
         c.fail("the app answers with the C extension's result", f"{str(exc).splitlines()[0].rstrip(':')}; "
@@ -140,6 +150,7 @@ def check(lab, app: Path, dockerfile: str = "Dockerfile", timeout: float = 30) -
     size = result.size
     c.expect(size <= limit, "the final image is within its size budget",
              f"final image {human_size(size)} is over the {how}",
-             compiler_fix(text) if found else "copy only the built wheels or venv into a fresh python stage",
+             compiler_fix(text) if found else ("install only the built wheels (bind-mounted or copied from the "
+                                               "builder) or copy only the venv into a fresh python stage"),
              detail_ok=f"final image {human_size(size)} is within the {how}")
     return c.report()
