@@ -32,6 +32,8 @@ PY = sys.executable
 NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]
 UNIT_TIMEOUT = 1500  # seconds: one unit that hangs fails alone instead of stalling the run
 GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks"]
+# Test files whose tests are many long, independent gradings: split into this many units (own namespaces).
+SHARDS = {"test_l13_capstone": 3}
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Unit:
     name: str  # a file or notebook stem, unique in its group
     args: list[str]
     ns: str = ""
+    shard: str = ""  # "1of3" when a file is split
     seconds: float = 0.0
     rc: int = -1
     counts: dict = field(default_factory=lambda: {"passed": 0, "failed": 0, "skipped": 0})
@@ -54,6 +57,8 @@ class Unit:
         """The lesson a unit builds ("03"), or "": units of one lesson never run at the same time. BuildKit runs
         an identical step once for builds that ask at the same moment, and reports it as run (not cached) to
         each; a cache check would then see a neighbour's build instead of its own."""
+        if self.shard:  # shards of one file are made to run side by side (their checks tolerate it)
+            return ""
         s = short(self.group, self.name)[1:]
         return s if s[:2].isdigit() else ""
 
@@ -75,7 +80,14 @@ def short(group: str, name: str) -> str:
 def units(base_ns: str) -> list[Unit]:
     out = [Unit("unit", "unit", ["tests/unit"]), Unit("sync", "sync", ["tests/test_sync.py"])]
     for f in sorted((ROOT / "tests" / "engine").glob("test_*.py")):
-        out.append(Unit("engine", f.stem, [str(f.relative_to(ROOT))]))
+        rel = str(f.relative_to(ROOT))
+        n = SHARDS.get(f.stem, 1)
+        ids = collect(rel) if n > 1 else []
+        if len(ids) < 2:
+            out.append(Unit("engine", f.stem, [rel]))
+            continue
+        for k in range(n):
+            out.append(Unit("engine", f"{f.stem}[{k + 1}of{n}]", ids[k::n], shard=f"{k + 1}of{n}"))
     for group, folder in (("notebooks", "notebooks"), ("solutions", "solutions")):
         for nb in sorted((ROOT / folder).glob("*.ipynb")):
             out.append(Unit(group, nb.stem, NBVAL + [str(nb.relative_to(ROOT))]))
@@ -84,8 +96,14 @@ def units(base_ns: str) -> list[Unit]:
                         [f"tests/test_exercises.py::test_unsolved_exercise_fails_its_checks[{nb.stem}]"]))
     out.append(Unit("exercises", "every-lesson", ["tests/test_exercises.py::test_every_lesson_has_an_exercise"]))
     for u in out:
-        u.ns = f"{base_ns}-{short(u.group, u.name)}" if u.group not in ("unit", "sync") else base_ns
+        u.ns = f"{base_ns}-{short(u.group, u.name)}{u.shard.split('of')[0] if u.shard else ''}" if u.group not in ("unit", "sync") else base_ns
     return out
+
+
+def collect(rel: str) -> list[str]:
+    """The test ids of one file (pytest --collect-only), to split it into shards."""
+    out = subprocess.run([PY, "-m", "pytest", "-q", "--collect-only", rel], cwd=ROOT, capture_output=True, text=True)
+    return [l.strip() for l in out.stdout.splitlines() if l.startswith(rel + "::")]
 
 
 def parse_junit(path: Path) -> tuple[dict, list[str]]:
