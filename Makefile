@@ -13,8 +13,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: lab test env engine images browser doctor clean exercises strip nb unit help
 
-help:
+help:  ## this list
 	@sed -n '2,3p' Makefile
+	@grep -E '^[a-z]+:.*## ' Makefile | sed -E 's/^([a-z]+):.*## /  make \1\t/' | expand -t 22
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: found " + sys.version.split()[0])'
@@ -33,7 +34,7 @@ images: env engine  ## pull the course images, or build stand-ins where no regis
 browser:  ## Debian's Chromium for the browser test (root on Debian; otherwise says how)
 	@if [ -x scripts/install-browser ]; then scripts/install-browser; fi
 
-doctor: env
+doctor: env  ## is this machine ready? (engine, BuildKit, Compose, images)
 	$(VENV)/bin/dockerlab doctor
 
 lab: images  ## start JupyterLab on the notebooks
@@ -42,7 +43,7 @@ lab: images  ## start JupyterLab on the notebooks
 test: env engine images browser  ## every test; a summary line per group
 	$(PY) tests/run_suite.py
 
-unit: env
+unit: env  ## the unit tests alone (no engine)
 	$(PY) -m pytest -q tests/unit
 
 nb: env  ## one lesson's notebooks through nbval: make nb NB=01_images_and_containers
@@ -50,7 +51,7 @@ nb: env  ## one lesson's notebooks through nbval: make nb NB=01_images_and_conta
 	  $(wildcard notebooks/$(NB).ipynb solutions/$(NB).ipynb)
 
 exercises: env  ## regenerate exercises/ from solutions/
-	$(PY) scripts/make_exercises.py
+	$(PY) -m dockerlab.authoring
 
 strip: env  ## remove outputs from every notebook
 	$(PY) scripts/strip_outputs.py notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb

@@ -1,9 +1,8 @@
-import importlib.util
-from pathlib import Path
+"""The exercise generator (dockerlab.authoring): answers removed, starter kept, broken markers refused
+(the cases of nbgrader's tests/preprocessors/test_clearsolutions.py)."""
+import pytest
 
-spec = importlib.util.spec_from_file_location("make_exercises", Path(__file__).parents[2] / "scripts/make_exercises.py")
-gen = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gen)
+from dockerlab import authoring as gen
 
 
 def nb(*cells):
@@ -14,16 +13,48 @@ def code(src, tags=()):
     return {"cell_type": "code", "source": src, "metadata": {"tags": list(tags)}, "outputs": [{"x": 1}], "execution_count": 3}
 
 
+def md(src):
+    return {"cell_type": "markdown", "metadata": {}, "source": src}
+
+
 def test_solution_block_replaced_and_starter_kept():
     out = gen.exercise_from_solution(nb(code("x = 1\n    ### BEGIN SOLUTION\n    x = 2\n    ### END SOLUTION\nprint(x)\n")))
     assert out["cells"][0]["source"] == "x = 1\n    # YOUR CODE HERE\nprint(x)\n"
     assert out["cells"][0]["outputs"] == [] and out["cells"][0]["execution_count"] is None
 
 
+def test_two_blocks_in_one_cell():
+    out = gen.exercise_from_solution(nb(code("### BEGIN SOLUTION\na\n### END SOLUTION\nb\n### BEGIN SOLUTION\nc\n### END SOLUTION\n")))
+    assert out["cells"][0]["source"] == "# YOUR CODE HERE\nb\n# YOUR CODE HERE\n"
+
+
 def test_solution_only_cells_and_markdown_answers_removed():
-    md = {"cell_type": "markdown", "metadata": {}, "source": "Q?\n<!-- BEGIN SOLUTION -->A!\n<!-- END SOLUTION -->\n"}
-    out = gen.exercise_from_solution(nb(md, code("secret()", tags=["solution-only"])))
+    out = gen.exercise_from_solution(nb(md("Q?\n<!-- BEGIN SOLUTION -->A!\n<!-- END SOLUTION -->\n"),
+                                        code("secret()", tags=["solution-only"])))
     assert len(out["cells"]) == 1 and out["cells"][0]["source"] == "Q?\n"
+
+
+@pytest.mark.parametrize("src, words", [
+    ("x = 1\n### BEGIN SOLUTION\nanswer = 42\n", "never closed"),  # the answer must not ship
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\nx\n### END SOLUTION\n### END SOLUTION\n", "nested"),
+    ("x\n### END SOLUTION\n", "without a ### BEGIN SOLUTION"),
+])
+def test_broken_code_markers_are_refused(src, words):
+    with pytest.raises(gen.MarkerError, match=words):
+        gen.exercise_from_solution(nb(code(src)), "solutions/99.ipynb")
+
+
+@pytest.mark.parametrize("src", ["Q <!-- BEGIN SOLUTION --> A", "Q <!-- END SOLUTION -->",
+                                 "<!-- BEGIN SOLUTION --> <!-- BEGIN SOLUTION --> x <!-- END SOLUTION -->"])
+def test_broken_markdown_markers_are_refused(src):
+    with pytest.raises(gen.MarkerError):
+        gen.exercise_from_solution(nb(md(src)))
+
+
+def test_error_names_notebook_cell_and_line():
+    with pytest.raises(gen.MarkerError) as info:
+        gen.exercise_from_solution(nb(code("ok\n"), code("a\nb\n### BEGIN SOLUTION\nanswer\n")), "solutions/07_x.ipynb")
+    assert "solutions/07_x.ipynb cell 1: line 3" in str(info.value)
 
 
 def test_markers_detected():
