@@ -57,3 +57,49 @@ def test_notebooks_have_a_parameters_cell_and_clean_up():
         assert "namespace = None" in src, f"{p.name}: the parameters cell must define namespace = None"
         all_src = "\n".join("".join(c["source"]) for c in code)
         assert "Lesson(" in all_src and ".cleanup()" in all_src, f"{p.name}: must create a Lesson and end with lab.cleanup()"
+
+
+def _manifest() -> dict[str, set[str]]:
+    """Repository (without tag) -> its pinned references, from src/dockerlab/images.toml."""
+    data = tomllib.loads((ROOT / "src" / "dockerlab" / "images.toml").read_text())
+    pins: dict[str, set[str]] = {}
+    for entry in data.values():
+        pins.setdefault(entry["ref"].rsplit(":", 1)[0], set()).add(entry["ref"])
+    return pins
+
+
+def _image_refs():
+    """Every FROM, COPY --from=IMAGE and Compose image: of the sample apps and the course's own files."""
+    files = [p for p in ROOT.glob("sample_apps/**/*") if p.is_file() and (p.name.startswith("Dockerfile")
+             or p.suffix in (".yaml", ".yml") and "compose" in p.name)]
+    files += [ROOT / "Dockerfile", ROOT / "compose.yaml"]
+    for f in files:
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            m = (re.match(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", line, re.I) or re.search(r"--from=(\S+)", line)
+                 or re.match(r"^\s*image:\s*['\"]?([^'\"\s#]+)", line))
+            if m:
+                yield f.relative_to(ROOT), n, m.group(1)
+
+
+def test_every_image_reference_agrees_with_the_manifest():
+    pins = _manifest()
+    wrong = []
+    for f, n, ref in _image_refs():
+        if "$" in ref or ":" not in ref.split("/")[-1]:
+            continue  # a stage name, a build arg, or a local image of the app
+        repo = ref.rsplit(":", 1)[0]
+        if repo in pins and ref not in pins[repo]:
+            wrong.append(f"{f}:{n}: {ref} (images.toml pins {', '.join(sorted(pins[repo]))})")
+    assert not wrong, "image references that differ from src/dockerlab/images.toml:\n" + "\n".join(wrong)
+
+
+def test_build_arg_defaults_agree_with_the_manifest():
+    """ARG PYTHON_VERSION=… defaults must name the manifest's Python version."""
+    version = sorted(_manifest()["python"])[0].split(":")[1].split("-")[0]
+    wrong = []
+    for f in ROOT.glob("sample_apps/**/Dockerfile*"):
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            m = re.match(r"^\s*ARG\s+PYTHON_VERSION=(\S+)", line)
+            if m and m.group(1) != version:
+                wrong.append(f"{f.relative_to(ROOT)}:{n}: PYTHON_VERSION={m.group(1)} (images.toml: {version})")
+    assert not wrong, "\n".join(wrong)
