@@ -23,7 +23,7 @@ RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-install-proj
 RUN site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
  && printf '%s\n' "import os, sys; r = os.environ.get('DOCKERLAB_ROOT'); r and os.path.isdir(os.path.join(r, 'src', 'dockerlab')) and sys.path.insert(0, os.path.join(r, 'src'))" \
       > "$site/dockerlab_mounted_src.pth" \
- && printf '%s\n' '#!/opt/venv/bin/python' 'import sys' 'from dockerlab.cli import main' 'sys.exit(main())' > /opt/venv/bin/dockerlab \
+ && printf '%s\n' '#!/opt/venv/bin/python' 'import sys' 'from dockerlab.commands import main' 'sys.exit(main())' > /opt/venv/bin/dockerlab \
  && chmod 755 /opt/venv/bin/dockerlab
 
 # The entrypoint: DOCKERLAB_ROOT defaults to the working directory (the mounted course folder); a HOME that

@@ -200,7 +200,10 @@ def dockerfile_stages(dockerfile_text: str) -> list[tuple[str, list[str]]]:
         kw = words[0].upper()
         if kw == "FROM":
             m = re.search(r"\s+AS\s+(\S+)\s*$", line, re.I)
-            stages.append((m.group(1) if m else f"stage-{len(stages)}", [_norm(line)]))
+            base = next((w for w in words[1:] if not w.startswith("--")), "").lower()
+            # BuildKit prints no step for FROM <an earlier stage> (or scratch): "[test 1/4] COPY …" after FROM base
+            own_from = [] if base == "scratch" or base in {label.lower() for label, _ in stages} else [_norm(line)]
+            stages.append((m.group(1) if m else f"stage-{len(stages)}", own_from))
         elif kw in _VERTEX_KEYWORDS and stages:
             stages[-1][1].append(_norm(line))
     if len(stages) == 1:
@@ -315,8 +318,9 @@ class RawProgress:
         if not candidates:
             return step
         exact = [c for c in candidates if c[0] == step.stage and c[1] == step.number]
+        same_stage = [c for c in candidates if c[0] == step.stage]  # "COPY app.py ." in both test and runtime
         free = [c for c in candidates if (c[0], c[1]) not in (taken or set())]
-        label, number, total = (exact or free or candidates)[0]
+        label, number, total = (exact or same_stage or free or candidates)[0]
         return dataclasses.replace(step, stage=label, number=number, total=total)
 
     def readable(self) -> list[str]:

@@ -6,6 +6,7 @@ import os
 import pytest
 
 import dockerlab as dl
+from dockerlab.cleanup import cleanup
 from dockerlab.bench import bench, markdown, verdicts
 
 pytestmark = pytest.mark.engine
@@ -42,5 +43,5 @@ def test_bench_measures_every_claim_and_leaves_nothing():
         assert not any(dl.leaks(ns=ns).values())
         assert not client.images.list(filters={"label": f"org.dockerlab.namespace={ns}"})
     finally:
-        dl.cleanup(ns=ns, quiet=True)
+        cleanup(ns=ns, quiet=True)
         dl.set_namespace(None)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import dockerlab as dl
+from dockerlab.run import run as run_container
+from dockerlab.cleanup import cleanup
 from dockerlab import images
 
 pytestmark = pytest.mark.engine
@@ -115,16 +117,16 @@ def test_clean_removes_labelled_objects_and_leaves_unlabelled_alone(lab):
 
 
 def test_other_namespace_untouched_by_clean(lab):
-    other = dl.run(dl.image_ref("python"), "90_foundation", "x", ["sleep", "60"])  # in NS
+    other = run_container(dl.image_ref("python"), "90_foundation", "x", ["sleep", "60"])  # in NS
     dl.set_namespace(NS + "-b")
-    theirs = dl.run(dl.image_ref("python"), "90_foundation", "x", ["sleep", "60"])
+    theirs = run_container(dl.image_ref("python"), "90_foundation", "x", ["sleep", "60"])
     try:
         assert other.name != theirs.name
-        dl.cleanup()  # cleans NS-b only
+        cleanup()  # cleans NS-b only
         names = [c.name for c in lab.client.containers.list(all=True)]
         assert other.name in names and theirs.name not in names
     finally:
-        dl.cleanup(quiet=True)
+        cleanup(quiet=True)
         dl.set_namespace(NS)
 
 

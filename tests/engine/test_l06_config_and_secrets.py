@@ -20,6 +20,8 @@ SOLUTION = HEAD + "RUN --mount=type=secret,id=index_token python install_private
 # another correct answer: the secret mounted at another path, read into the variable inside the RUN only
 OTHER_TARGET = (HEAD + "RUN --mount=type=secret,id=index_token,target=/root/index.tok "
                 "INDEX_TOKEN=\"$(cat /root/index.tok)\" python install_private.py\n" + TAIL)
+# and the secret as an environment variable of the one RUN (env=, no file at /run/secrets)
+ENV_FORM = HEAD + "RUN --mount=type=secret,id=index_token,env=INDEX_TOKEN python install_private.py\n" + TAIL
 
 
 @pytest.fixture
@@ -78,3 +80,21 @@ def test_solution_passes(lab):
 
 def test_other_target_passes(lab):
     assert _check(lab, OTHER_TARGET).passed
+
+
+def test_secret_as_env_passes(lab):
+    assert _check(lab, ENV_FORM).passed
+
+
+def test_build_check_flags_the_starter_not_the_solution(lab):
+    """docker build --check (lesson and hint 1): SecretsUsedInArgOrEnv on the starter's ARG, nothing on the answers."""
+    from dockerlab.build import check
+
+    app = lab.workspace("private_pkg_install")
+    for name, text in (("starter", STARTER), ("solution", SOLUTION), ("env", ENV_FORM)):
+        (app / f"Dockerfile.{name}").write_text(text)
+    starter = check(app, dockerfile="Dockerfile.starter", show=False)
+    assert [(w["rule"], w["line"]) for w in starter] == [("SecretsUsedInArgOrEnv", 5)]
+    assert "INDEX_TOKEN" in starter[0]["message"]
+    assert len(check(app, dockerfile="Dockerfile.solution", show=False)) == 0
+    assert len(check(app, dockerfile="Dockerfile.env", show=False)) == 0

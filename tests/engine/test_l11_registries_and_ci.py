@@ -99,6 +99,23 @@ def test_test_stage_runs_the_suite(lab, app):
 
 
 @pytest.mark.engine
+def test_only_the_test_target_builds_the_test_stage(lab, app):
+    """BuildKit skips stages the target does not need: the shipped build (no --target) never builds `test`.
+
+    Judged by the instructions that ran, which only the test stage has (a step's stage label can come from
+    another build that shares the vertex at the same time)."""
+    test_only = {"COPY requirements-test.txt .", "RUN pip install --no-cache-dir -r requirements-test.txt",
+                 "COPY tests/ tests/"}
+
+    def instructions(result):
+        return {s.instruction for s in result.steps}
+    default = lab.build(app, "ci-service", tag="no-target", show=False)
+    assert "COPY app.py ." in instructions(default) and not test_only & instructions(default)
+    assert not test_only & instructions(lab.build(app, "ci-service", target="runtime", show=False))
+    assert test_only <= instructions(lab.build(app, "ci-service", tag="test", target="test", show=False))
+
+
+@pytest.mark.engine
 def test_tag_moves_digest_does_not(lab, app, reg):
     v1 = lab.build(app, "ci-service", target="runtime", show=False)
     v2 = lab.build(app, "ci-service", tag="v2", target="runtime", buildargs={"VERSION": "2.0.0"}, show=False)

@@ -85,3 +85,29 @@ def test_other_correct_answer_passes(lab):
                                                    'CMD ["python", "app.py", "--host=0.0.0.0", "--port=8000"]'))
     args = {"wrong_cmd": {"command": ["python", "server.py"], "working_dir": "/srv"}}
     assert check_services(lab, apps, args).passed
+
+
+MULTISTAGE = """FROM python:3.13.5-slim AS deps
+RUN pip --version
+
+FROM deps AS test
+RUN python -c "import sys; sys.exit('test failed: expected 2, got 3')"
+
+FROM deps
+CMD ["python", "-c", "print('ok')"]
+"""
+
+
+def test_build_without_target_skips_the_broken_test_stage(lab):
+    """Lesson 12 section 5: no --target builds the last stage only (green); --target test raises BuildFailed."""
+    from dockerlab import BuildFailed
+
+    build_dir = lab.workspace("broken_services") / "multistage"
+    build_dir.mkdir(exist_ok=True)
+    (build_dir / "Dockerfile").write_text(MULTISTAGE)
+    full = lab.build(build_dir, "full", show=False)
+    assert full.steps and not any("sys.exit" in s.instruction for s in full.steps)  # the test stage's step never ran
+    with pytest.raises(BuildFailed) as info:
+        lab.build(build_dir, "test", target="test", show=False)
+    assert info.value.step.startswith("[test ") and "sys.exit" in info.value.step
+    assert info.value.log_tail[-1] == "test failed: expected 2, got 3"

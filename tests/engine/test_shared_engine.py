@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import dockerlab as dl
+from dockerlab.cleanup import cleanup
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def test_cleaning_one_namespace_leaves_the_other_untouched():
             }
         assert made[a]["container"] != made[b]["container"]
         dl.set_namespace(a)
-        dl.cleanup()
+        cleanup()
         client = dl.get_client()
         containers = {c.name for c in client.containers.list(all=True)}
         volumes = {v.name for v in client.volumes.list()}
@@ -61,5 +62,5 @@ def test_cleaning_one_namespace_leaves_the_other_untouched():
         assert made[b]["container"] in containers and made[b]["volume"] in volumes and made[b]["network"] in networks
     finally:
         for ns in (a, b):
-            dl.cleanup(ns=ns, quiet=True)
+            cleanup(ns=ns, quiet=True)
         dl.set_namespace(None)

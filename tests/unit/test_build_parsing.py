@@ -4,7 +4,7 @@ import base64
 import json
 from pathlib import Path
 
-from dockerlab.build import BuildFailed, RawProgress, stage_order
+from dockerlab.build import BuildFailed, RawProgress, dockerfile_stages, stage_order
 
 DATA = Path(__file__).parent / "data"
 
@@ -96,3 +96,15 @@ def test_every_step_named_after_this_dockerfile_when_another_build_named_it():
     assert [(s.stage, s.number, s.total) for s in steps] == [("", n, 5) for n in range(1, 6)]  # one stage: no label
     assert steps[3].output == ["Collecting flask"]
     assert "#4 Collecting flask" in raw.readable()
+
+
+def test_derived_stages_and_repeated_instructions_keep_their_stage():
+    """FROM <earlier stage> is no step; `COPY app.py .` in two stages belongs to the stage BuildKit printed."""
+    text = "FROM python:3.13.5-slim AS base\nWORKDIR /app\nFROM base AS test\nCOPY app.py .\nRUN pytest\nFROM base AS runtime\nCOPY app.py .\n"
+    assert dockerfile_stages(text) == [("base", ["FROM python:3.13.5-slim AS base", "WORKDIR /app"]),
+                                       ("test", ["COPY app.py .", "RUN pytest"]), ("runtime", ["COPY app.py ."])]
+    raw = RawProgress(stage_order(text), text)
+    for name in ("[base 1/2] FROM docker.io/library/python:3.13.5-slim", "[base 2/2] WORKDIR /app", "[runtime 1/1] COPY app.py ."):
+        raw.feed(json.dumps({"vertexes": [{"digest": name, "name": name, "started": "2026-11-21T09:00:00Z",
+                                           "completed": "2026-11-21T09:00:01Z"}]}))
+    assert [(s.stage, s.number, s.total) for s in raw.steps()] == [("base", 1, 2), ("base", 2, 2), ("runtime", 1, 1)]

@@ -1,9 +1,9 @@
 import pytest
 
 import dockerlab.namespace
-import importlib
 
-ns = importlib.import_module("dockerlab.namespace")
+
+import dockerlab.namespace as ns
 
 
 @pytest.fixture(autouse=True)

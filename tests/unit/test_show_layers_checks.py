@@ -3,7 +3,7 @@ import json
 import pytest
 
 from dockerlab import checks
-from dockerlab.layers import instruction_of
+from dockerlab.imagelayers import instruction_of
 from dockerlab.show import Table, cli, human_size
 
 
