@@ -27,6 +27,7 @@ from .engine import get_client
 from .progressbar import StepProgress
 from .show import Table, cli, human_size
 from .show import short as _short
+from .errors import BuildFailed  # noqa: F401 (raised here; defined with the others)
 
 LOG_TAIL = 25
 
@@ -86,21 +87,6 @@ class BuildResult:
     def __repr__(self) -> str:
         return (f"<BuildResult {self.tag}: {len(self.steps)} steps, {len(self.cached())} cached, "
                 f"{human_size(self.size)}, {self.seconds:.1f} s>")
-
-
-class BuildFailed(RuntimeError):
-    """A build failed: says which step and shows the last lines of its log."""
-
-    def __init__(self, tag: str, step: str, error: str, log_tail: list[str], log: list[str]):
-        self.tag, self.step, self.error, self.log_tail, self.log = tag, step, error, log_tail, log
-        lines = [f"building {tag} failed at step: {step or '(before the first step)'}", f"error: {error}"]
-        if log_tail:
-            lines.append("last lines of its log:")
-            lines.extend("  | " + l for l in log_tail)
-        super().__init__("\n".join(lines))
-
-    def _render_traceback_(self):  # IPython: show the message, not a wall of traceback
-        return [f"BuildFailed: {self}"]
 
 
 def _counts_as_cached(instruction: str, cached: bool) -> bool:

@@ -60,12 +60,12 @@ def _leaks(args) -> int:
 
 
 def _images(args) -> int:
-    from . import images
+    from . import bundles, images
 
     if args.action == "save":
-        print(f"wrote {images.save(args.file, keys=args.only or None)}")
+        print(f"wrote {bundles.save(args.file, keys=args.only or None)}")
     elif args.action == "load":
-        for ref in images.load(args.file):
+        for ref in bundles.load(args.file):
             print(f"loaded {ref}")
     else:
         print(images.status())

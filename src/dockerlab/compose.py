@@ -24,28 +24,11 @@ from typing import Any, Iterable
 
 from .namespace import image_name, labels as course_labels
 from .show import Table, cli
+from .errors import ComposeError  # noqa: F401 (raised here; defined with the others)
 
 OVERRIDE_NAME = ".dockerlab.labels.yaml"
 DEFAULT_TIMEOUT = 120
 LOG_TAIL = 20
-
-
-class ComposeError(RuntimeError):
-    """A ``docker compose`` command failed or timed out; the message holds its output and the stack's last log lines."""
-
-    def __init__(self, message: str, *, command: str = "", output: str = "", logs: str = ""):
-        self.command, self.output, self.logs = command, output, logs
-        parts = [message]
-        if command:
-            parts.append(f"command: {command}")
-        if output.strip():
-            parts.append("output (last lines):\n" + _indent(_tail(output, LOG_TAIL)))
-        if logs.strip():
-            parts.append("last log lines of the stack:\n" + _indent(_tail(logs, LOG_TAIL * 2)))
-        super().__init__("\n".join(parts))
-
-    def _render_traceback_(self):
-        return [f"ComposeError: {self}"]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

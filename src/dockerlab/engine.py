@@ -5,6 +5,7 @@ import os
 
 import docker
 from docker.errors import DockerException
+from .errors import EngineUnavailable  # noqa: F401 (raised here; defined with the others)
 
 CONNECT_TIMEOUT = 5  # seconds: a dead or hung engine is reported well under 10 s
 DEFAULT_TIMEOUT = 300  # seconds for ordinary API calls (builds stream, so this is per read)
@@ -12,13 +13,6 @@ DEFAULT_TIMEOUT = 300  # seconds for ordinary API calls (builds stream, so this 
 HOW_TO_START = (
     "start Docker Desktop / run `sudo systemctl start docker` / `make engine`"
 )
-
-
-class EngineUnavailable(RuntimeError):
-    """No Docker engine answered at the configured address."""
-
-    def _render_traceback_(self):  # IPython shows this instead of a traceback
-        return [f"EngineUnavailable: {self}"]
 
 
 def engine_address() -> str:

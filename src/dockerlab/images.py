@@ -1,4 +1,4 @@
-"""The images the course uses: the manifest, `prepare` (pull, or build a stand-in), and offline bundles.
+"""The images the course uses: the manifest (images.toml), and `prepare` (pull, or build a stand-in).
 
 Where no container registry answers (a classroom behind a firewall, CI here), `prepare` builds a
 stand-in under the official name from Debian 13 packages: a debootstrap root filesystem imported as
@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
-import subprocess
-import tempfile
-import time
 import tomllib
 from pathlib import Path
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 
-from .build import BuildFailed, build
 from .progressbar import StepProgress
 from .engine import get_client
 from .show import Table, cli, human_size
@@ -66,20 +61,6 @@ def ref(key: str) -> str:
     raise KeyError(f"no course image {key!r}; known: {', '.join(i.key for i in manifest())}")
 
 
-def recipe_hash(key: str) -> str:
-    """A short hash of a stand-in's recipe folder: a changed recipe makes `prepare` rebuild that stand-in."""
-    import hashlib
-
-    h = hashlib.sha256(DEBIAN_SUITE.encode())
-    folders = [STANDINS / key] if key in ("uv", "base") else [STANDINS / "base", STANDINS / key]
-    for folder in folders:
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                h.update(str(p.relative_to(STANDINS)).encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def is_standin(image) -> bool:
     return (image.labels or {}).get(LABEL_STANDIN) == "true"
 
@@ -114,147 +95,6 @@ def _pull(client, reference: str, timeout: int = 600) -> bool:
         return False
 
 
-def _debootstrap_base(client) -> None:
-    """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs."""
-    present = local_image(client, BASE_REF)
-    if present is not None and present.labels.get(LABEL_RECIPE) == recipe_hash("base"):
-        return
-    if os.geteuid() != 0:
-        raise RuntimeError(
-            "no registry answers and building stand-in images needs root (debootstrap). "
-            "Run `sudo make images`, or `dockerlab images load FILE` with a bundle from your instructor."
-        )
-    if not shutil.which("debootstrap"):
-        print("installing debootstrap (apt-get)", flush=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=False,
-                       stdout=subprocess.DEVNULL)
-        if not shutil.which("debootstrap"):
-            subprocess.run(["apt-get", "update", "-qq"], check=True)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True,
-                           stdout=subprocess.DEVNULL)
-    mirror = os.environ.get("DOCKERLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-    with tempfile.TemporaryDirectory(prefix="dockerlab-rootfs-") as tmp:
-        rootfs = Path(tmp) / "rootfs"
-        print(f"debootstrap {DEBIAN_SUITE} (about a minute)", flush=True)
-        t0 = time.monotonic()
-        proc = subprocess.run(
-            ["debootstrap", "--variant=minbase", "--include=ca-certificates", DEBIAN_SUITE, str(rootfs), mirror],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError("debootstrap failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
-        # The machine's trust store (it may hold a TLS-intercepting proxy's CA): pip and uv need it.
-        if HOST_CA_BUNDLE.exists():
-            extra = rootfs / "usr/local/share/ca-certificates/dockerlab-host-bundle.crt"
-            shutil.copy(HOST_CA_BUNDLE, extra)
-            subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, check=False)
-        (rootfs / "etc/apt/sources.list").write_text(f"deb {mirror} {DEBIAN_SUITE} main\n")
-        # The apt and dpkg settings of the official Debian slim images (standins/base/).
-        for sub in ("apt.conf.d", "dpkg.cfg.d"):
-            target = rootfs / ("etc/apt" if sub.startswith("apt") else "etc/dpkg") / sub
-            target.mkdir(parents=True, exist_ok=True)
-            for f in (STANDINS / "base" / sub).iterdir():
-                shutil.copy(f, target / f.name)
-        for pattern in ("usr/share/man/*", "usr/share/info/*", "usr/share/locale/*", "usr/share/lintian/*"):
-            for p in rootfs.glob(pattern):
-                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-        for junk in ("var/lib/apt/lists", "var/cache/apt/archives", "var/cache/apt"):
-            for p in (rootfs / junk).glob("*"):
-                if p.is_file():
-                    p.unlink()
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        cli("docker", "import", "-c", f"LABEL {LABEL_STANDIN}=true", "-", BASE_REF)
-        imp = subprocess.run(
-            ["docker", "import",
-             "-c", f"LABEL {LABEL_STANDIN}=true",
-             "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
-             "-c", f"LABEL {LABEL_RECIPE}={recipe_hash('base')}",
-             "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
-             "-c", 'CMD ["bash"]',
-             "-", BASE_REF],
-            stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        tar.wait()
-        if imp.returncode != 0:
-            raise RuntimeError(f"docker import failed: {imp.stdout.strip()}")
-        print(f"  base root filesystem ready in {time.monotonic() - t0:.0f} s", flush=True)
-
-
-def _uv_binaries(version: str, arch: str, dest: Path) -> tuple[Path, Path]:
-    """Static uv and uvx binaries for the engine's architecture, from the musllinux `uv` wheel on PyPI.
-
-    The official image holds exactly these (the x86_64/aarch64-unknown-linux-musl build); the manylinux
-    wheel a host installs is dynamically linked against glibc and would not run in a scratch image.
-    Wheels are cached in ~/.cache/dockerlab.
-    """
-    import json
-    import ssl
-    import urllib.parse
-    import urllib.request
-    import zipfile
-
-    plat = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(arch, arch)
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dockerlab"
-    cache.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(cache.glob(f"uv-{version}-*musllinux*{plat}.whl"))
-    if not wheels:
-        ctx = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or None)
-        index = os.environ.get("DOCKERLAB_PYPI_JSON", "https://pypi.org/pypi")
-        with urllib.request.urlopen(f"{index}/uv/json", timeout=60, context=ctx) as r:
-            files = json.load(r)["releases"].get(version, [])
-        match = [f for f in files if "musllinux" in f["filename"] and f["filename"].endswith(f"{plat}.whl")]
-        if not match:
-            raise RuntimeError(f"PyPI has no musllinux wheel of uv {version} for {plat}")
-        target = cache / match[0]["filename"]
-        print(f"downloading {match[0]['filename']}", flush=True)
-        url = urllib.parse.urljoin(f"{index}/uv/json", match[0]["url"])  # some mirrors answer relative URLs
-        with urllib.request.urlopen(url, timeout=300, context=ctx) as r:
-            target.write_bytes(r.read())
-        wheels = [target]
-    out = []
-    with zipfile.ZipFile(wheels[-1]) as z:
-        for name in ("uv", "uvx"):
-            member = next(n for n in z.namelist() if n.endswith(f".data/scripts/{name}"))
-            path = dest / name
-            path.write_bytes(z.read(member))
-            path.chmod(0o755)
-            out.append(path)
-    return out[0], out[1]
-
-
-def build_standin(img: CourseImage, client=None) -> None:
-    """Build a stand-in for one course image under its official name (needs the engine, and root for the base)."""
-    client = client or get_client()
-    src = STANDINS / img.key
-    if not (src / "Dockerfile").exists():
-        raise RuntimeError(f"no stand-in recipe for {img.ref} (expected {src}/Dockerfile)")
-    labels = {
-        LABEL_STANDIN: "true",
-        LABEL_STANDIN_FOR: img.ref,
-        LABEL_RECIPE: recipe_hash(img.key),
-        "org.opencontainers.image.description": f"dockerlab stand-in for {img.ref}, built from Debian {DEBIAN_SUITE} packages",
-    }
-    with tempfile.TemporaryDirectory(prefix=f"dockerlab-standin-{img.key}-") as tmp:
-        ctx = Path(tmp)
-        for p in src.iterdir():
-            shutil.copy(p, ctx / p.name)
-        buildargs = {}
-        if img.key == "uv":
-            _uv_binaries(img.ref.rsplit(":", 1)[1], client.info().get("Architecture", "x86_64"), ctx)
-        else:
-            _debootstrap_base(client)
-            buildargs["BASE"] = BASE_REF
-        cli("docker", "build", *[f"--build-arg={k}={v}" for k, v in buildargs.items()],
-            "-t", img.ref, f"standins/{img.key}")
-        t0 = time.monotonic()
-        try:
-            build(ctx, img.ref, buildargs=buildargs, labels=labels, show=False, client=client)
-        except BuildFailed as exc:
-            raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}") from None
-        print(f"  stand-in {img.ref} built in {time.monotonic() - t0:.0f} s", flush=True)
-
-
 def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progress: bool = True) -> Table:
     """Make every course image present: keep what is there, pull what can be pulled, build stand-ins for the rest.
 
@@ -271,9 +111,9 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
             bar.update(running=img.ref)
         action = "present"
         present = local_image(client, img.ref)
-        if present is not None and is_standin(present) and present.labels.get(LABEL_RECIPE) != recipe_hash(img.key):
+        if present is not None and is_standin(present) and present.labels.get(LABEL_RECIPE) != debian_standins.recipe_hash(img.key):
             print(f"the stand-in recipe for {img.ref} changed: rebuilding it", flush=True)
-            build_standin(img, client)
+            debian_standins.build_standin(img, client)
             action = "rebuilt stand-in"
         elif present is None:
             if reachable is None:
@@ -283,7 +123,7 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
             if reachable and _pull(client, img.ref):
                 action = "pulled"
             else:
-                build_standin(img, client)
+                debian_standins.build_standin(img, client)
                 action = "built stand-in"
         image = client.images.get(img.ref)
         rows.append({
@@ -315,35 +155,8 @@ def status(client=None) -> Table:
     return Table(rows, title="Course images")
 
 
-def save(path: str | os.PathLike, keys: list[str] | None = None, client=None) -> Path:
-    """Write the course images (all, or ``keys``) into one tar file, for a classroom without network.
-
-    CLI: ``docker save -o FILE IMAGE…``
-    """
-    client = client or get_client()
-    refs = [i.ref for i in manifest() if keys is None or i.key in keys]
-    missing = [r for r in refs if local_image(client, r) is None]
-    if missing:
-        raise RuntimeError(f"not present, run `dockerlab prepare` first: {', '.join(missing)}")
-    path = Path(path)
-    cli("docker", "save", "-o", str(path), *refs)
-    proc = subprocess.run(["docker", "save", "-o", str(path), *refs], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"docker save failed: {proc.stderr.strip()}")
-    return path
-
-
-def load(path: str | os.PathLike) -> list[str]:
-    """Load a bundle written by `save`. CLI: ``docker load -i FILE``"""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no bundle at {path}")
-    cli("docker", "load", "-i", str(path))
-    proc = subprocess.run(["docker", "load", "-i", str(path)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"docker load failed: {proc.stderr.strip()}")
-    return [l.split(":", 1)[1].strip() for l in proc.stdout.splitlines() if l.startswith("Loaded image")]
-
-
 def _progress(total: int, desc: str) -> StepProgress:
     return StepProgress(desc, total=total)
+
+
+from . import debian_standins  # noqa: E402  (it imports the manifest from here)

@@ -19,16 +19,10 @@ from pathlib import Path
 
 from .paths import repo_root
 from .show import Table, cli
+from .errors import HadolintMissing  # noqa: F401 (raised here; defined with the others)
 
 COLUMNS = ["file", "line", "code", "level", "message"]
 LEVELS = ("error", "warning", "info", "style")
-
-
-class HadolintMissing(RuntimeError):
-    """hadolint is neither next to this Python nor on PATH."""
-
-    def _render_traceback_(self):
-        return [f"HadolintMissing: {self}"]
 
 
 def hadolint_path() -> str:

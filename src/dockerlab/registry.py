@@ -21,6 +21,7 @@ from docker.errors import APIError, ImageNotFound, NotFound
 
 from .run import WaitTimeout, free_port, http_get
 from .show import cli
+from .errors import PushFailed  # noqa: F401 (raised here; defined with the others)
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 MANIFEST_TYPES = ", ".join([
@@ -29,11 +30,6 @@ MANIFEST_TYPES = ", ".join([
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.oci.image.index.v1+json",
 ])
-
-
-class PushFailed(RuntimeError):
-    def _render_traceback_(self):
-        return [f"PushFailed: {self}"]
 
 
 class Registry:

@@ -1,0 +1,90 @@
+"""Every error the course raises, on one base whose notebook rendering is written once (as docker-py's errors.py).
+
+In a notebook IPython calls ``_render_traceback_`` and shows the message instead of a wall of traceback: the
+message of each error names what was observed and what to do. The classes are re-exported by the modules that
+raise them (``dockerlab.build.BuildFailed`` is ``dockerlab.errors.BuildFailed``).
+"""
+from __future__ import annotations
+
+LOG_TAIL = 25
+
+
+class DockerlabError(Exception):
+    """Base of the course's errors."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython: the message, not the traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
+class EngineUnavailable(DockerlabError, RuntimeError):
+    """No Docker engine answered at the configured address."""
+
+
+class HadolintMissing(DockerlabError, RuntimeError):
+    """hadolint is neither next to this Python nor on PATH."""
+
+
+class PushFailed(DockerlabError, RuntimeError):
+    """A push to a registry failed; the message holds the registry's answer."""
+
+
+class WaitTimeout(DockerlabError, TimeoutError):
+    """A wait ran out of time; the message says what was seen last."""
+
+
+class ContainerExited(DockerlabError, RuntimeError):
+    """The container stopped while we were waiting for it; the message holds the exit code and logs."""
+
+
+def _tail(text: str, n: int) -> str:
+    return "\n".join(text.strip().splitlines()[-n:])
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  | " + l for l in text.splitlines())
+
+
+class ComposeError(DockerlabError, RuntimeError):
+    """A ``docker compose`` command failed or timed out; the message holds its output and the stack's last log lines."""
+
+    def __init__(self, message: str, *, command: str = "", output: str = "", logs: str = ""):
+        self.command, self.output, self.logs = command, output, logs
+        parts = [message]
+        if command:
+            parts.append(f"command: {command}")
+        if output.strip():
+            parts.append("output (last lines):\n" + _indent(_tail(output, LOG_TAIL)))
+        if logs.strip():
+            parts.append("last log lines of the stack:\n" + _indent(_tail(logs, LOG_TAIL * 2)))
+        super().__init__("\n".join(parts))
+
+
+class BuildFailed(DockerlabError, RuntimeError):
+    """A build failed: says which step and shows the last lines of its output."""
+
+    def __init__(self, tag: str, step: str, error: str, log_tail: list[str], log: list[str]):
+        self.tag, self.step, self.error, self.log_tail, self.log = tag, step, error, log_tail, log
+        lines = [f"building {tag} failed at step: {step or '(before the first step)'}", f"error: {error}"]
+        if log_tail:
+            lines.append("last lines of its log:")
+            lines.extend("  | " + l for l in log_tail)
+        super().__init__("\n".join(lines))
+
+
+class CheckFailed(DockerlabError, AssertionError):
+    """One or more exercise checks failed; the message lists each with its fix.
+
+    In a notebook the check's table (what was seen, how to fix it) is already on screen, so the error itself
+    shows one line instead of repeating the table in a red box.
+    """
+
+    def __init__(self, lesson: str, failures: list):
+        self.lesson, self.failures = lesson, failures
+        lines = [f"{len(failures)} check(s) failed for lesson {lesson}:"]
+        for r in failures:
+            lines.append(f"  ✗ {r.name}: {r.detail}" + (f" → {r.fix}" if r.fix else ""))
+        super().__init__("\n".join(lines))
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"CheckFailed: {len(self.failures)} check(s) failed for lesson {self.lesson}: "
+                "the table above says what was seen and how to fix each"]
