@@ -103,3 +103,18 @@ def test_build_arg_defaults_agree_with_the_manifest():
             if m and m.group(1) != version:
                 wrong.append(f"{f.relative_to(ROOT)}:{n}: PYTHON_VERSION={m.group(1)} (images.toml: {version})")
     assert not wrong, "\n".join(wrong)
+
+
+def test_solutions_hold_the_exercise_not_a_copy_of_the_lesson():
+    """A solution notebook holds its exercise; code copied from the lesson runs (and drifts) twice."""
+    copied = []
+    for sol in sorted((ROOT / "solutions").glob("*.ipynb")):
+        lesson = ROOT / "notebooks" / sol.name
+        if not lesson.exists():
+            continue
+        taught = {"".join(c["source"]).strip() for c in json.loads(lesson.read_text())["cells"] if c["cell_type"] == "code"}
+        for i, c in enumerate(json.loads(sol.read_text())["cells"]):
+            text = "".join(c["source"]).strip()
+            if c["cell_type"] == "code" and len(text.splitlines()) >= 3 and text in taught and "Lesson(" not in text:  # setup may repeat
+                copied.append(f"{sol.relative_to(ROOT)} cell {i}: {text.splitlines()[0][:60]}")
+    assert not copied, "solution cells copied from the lesson:\n" + "\n".join(copied)
