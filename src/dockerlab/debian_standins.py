@@ -35,7 +35,7 @@ def recipe_hash(key: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _debootstrap_base(client) -> None:
+def debootstrap_base(client) -> None:
     """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs."""
     present = local_image(client, BASE_REF)
     if present is not None and present.labels.get(LABEL_RECIPE) == recipe_hash("base"):
@@ -164,7 +164,7 @@ def build_standin(img: CourseImage, client=None) -> None:
         if img.key == "uv":
             _uv_binaries(img.ref.rsplit(":", 1)[1], client.info().get("Architecture", "x86_64"), ctx)
         else:
-            _debootstrap_base(client)
+            debootstrap_base(client)
             buildargs["BASE"] = BASE_REF
         cli("docker", "build", *[f"--build-arg={k}={v}" for k, v in buildargs.items()],
             "-t", img.ref, f"standins/{img.key}")

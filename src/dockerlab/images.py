@@ -8,6 +8,7 @@ Every stand-in carries the label ``org.dockerlab.standin=true`` and says which i
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor, as_completed
 import os
 import tomllib
 from pathlib import Path
@@ -95,46 +96,62 @@ def _pull(client, reference: str, timeout: int = 600) -> bool:
         return False
 
 
-def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progress: bool = True) -> Table:
+def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progress: bool = True,
+            jobs: int = 3) -> Table:
     """Make every course image present: keep what is there, pull what can be pulled, build stand-ins for the rest.
 
-    Returns a table: image, official or stand-in, size, what was done.
+    Stand-ins are built ``jobs`` at a time (BuildKit runs builds side by side; most of their time is apt
+    downloading), after the shared Debian base. Returns a table: image, official or stand-in, size, what was done.
     CLI: ``docker pull IMAGE`` for each (``dockerlab prepare`` from a terminal).
     """
     client = client or get_client()
     images = [i for i in manifest() if keys is None or i.key in keys]
     reachable = None
-    rows = []
+    actions: dict[str, str] = {}
+    to_build = []
     bar = _progress(len(images), "preparing course images") if progress else None
     for img in images:
-        if bar is not None:
-            bar.update(running=img.ref)
-        action = "present"
         present = local_image(client, img.ref)
         if present is not None and is_standin(present) and present.labels.get(LABEL_RECIPE) != debian_standins.recipe_hash(img.key):
             print(f"the stand-in recipe for {img.ref} changed: rebuilding it", flush=True)
-            debian_standins.build_standin(img, client)
-            action = "rebuilt stand-in"
+            to_build.append(img)
+            actions[img.key] = "rebuilt stand-in"
         elif present is None:
             if reachable is None:
                 reachable = pull and registry_reachable(img.ref, client)
                 if not reachable:
                     print("no container registry answers: building stand-ins from Debian packages", flush=True)
+            if bar is not None:
+                bar.update(running=img.ref)
             if reachable and _pull(client, img.ref):
-                action = "pulled"
+                actions[img.key] = "pulled"
             else:
-                debian_standins.build_standin(img, client)
-                action = "built stand-in"
+                to_build.append(img)
+                actions[img.key] = "built stand-in"
+        else:
+            actions[img.key] = "present"
+        if img not in to_build and bar is not None:
+            bar.update(done=bar.done + 1)
+    if to_build:
+        if any(i.key != "uv" for i in to_build):
+            debian_standins.debootstrap_base(client)
+        if bar is not None:
+            bar.update(running=f"building {len(to_build)} stand-in(s), {min(jobs, len(to_build))} at a time")
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for done in as_completed([pool.submit(debian_standins.build_standin, img, client) for img in to_build]):
+                done.result()  # a failed stand-in build raises here, with its step and log
+                if bar is not None:
+                    bar.update(done=bar.done + 1)
+    rows = []
+    for img in images:
         image = client.images.get(img.ref)
         rows.append({
             "image": img.ref,
             "kind": "stand-in" if is_standin(image) else "official",
             "size": human_size(image.attrs.get("Size")),
-            "action": action,
+            "action": actions[img.key],
             "used for": img.why,
         })
-        if bar is not None:
-            bar.update(done=bar.done + 1)
     if bar is not None:
         bar.finish(ok=True)
     return Table(rows, title="Course images")
