@@ -18,6 +18,7 @@ def queue():
 
 
 def ensure_schema() -> None:
+    """The schema (migrate.py runs it once per `up`; idempotent)."""
     with db() as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS jobs (id serial PRIMARY KEY, payload text NOT NULL,"
                      " worker text NOT NULL, done_at timestamptz NOT NULL DEFAULT now())")

@@ -34,7 +34,6 @@ def enqueue():
 
 @app.get("/jobs")
 def jobs():
-    common.ensure_schema()
     with common.db() as conn:
         rows = conn.execute("SELECT worker, count(*) FROM jobs GROUP BY worker ORDER BY worker").fetchall()
     return jsonify({"done_by_worker": {w: n for w, n in rows}, "waiting": common.queue().llen(common.QUEUE)})

@@ -1,4 +1,7 @@
-"""The worker: takes jobs from the Redis list and records each in Postgres with its own host name."""
+"""The worker: takes jobs from the Redis list and records each in Postgres with its own host name.
+
+The table it writes to is created by migrate.py, which Compose runs to completion before starting the worker.
+"""
 import signal
 import socket
 import sys
@@ -17,7 +20,6 @@ signal.signal(signal.SIGTERM, stop)
 
 if __name__ == "__main__":
     me = socket.gethostname()
-    common.ensure_schema()
     q = common.queue()
     print(f"worker {me} waiting for jobs", flush=True)
     while running:
