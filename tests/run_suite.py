@@ -6,7 +6,7 @@ exercises (each unsolved exercise must fail its checks, papermill), leaks (nothi
 
 The suite mostly waits (containers starting, health checks, stop timings), so it runs side by side: every
 test file and notebook is a *unit* (one pytest process) with a namespace of its own, and DOCKERLAB_TEST_JOBS
-units (default 4) run at once, the longest first (durations of the last run are kept in
+units (default 5) run at once, the longest first (durations of the last run are kept in
 build/test-results/durations.json). Namespaces keep units apart on the one engine, as they keep learners apart.
 
     tests/run_suite.py                      everything
@@ -245,7 +245,7 @@ def main() -> int:
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     only = argv[: argv.index("--")] if "--" in argv else argv
     base_ns = os.environ.setdefault("DOCKERLAB_NAMESPACE", "test")
-    jobs = int(os.environ.get("DOCKERLAB_TEST_JOBS", "4"))
+    jobs = int(os.environ.get("DOCKERLAB_TEST_JOBS", "5"))
     OUT.mkdir(parents=True, exist_ok=True)
     durations_file = OUT / "durations.json"
     try:
