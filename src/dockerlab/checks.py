@@ -1,107 +1,179 @@
 """Exercise checks: inspect the real image or container, and say precisely what is wrong and how to fix it.
 
-A lesson's check function builds a :class:`Checker`, records each expectation with ``ok`` or ``fail``
-(what was seen, how to fix it), then calls ``report()``, which shows a ✓/✗ table and raises
-:class:`CheckFailed` if anything failed. Results are appended to the learner's progress file, which
-``dockerlab report`` reads.
+One pass/fail model for every lesson and the capstone. A :class:`Checker` collects one :class:`Result` per
+expectation: passed (``ok``), failed (``fail``: what was seen, how to fix it) or *not evaluated* (``skip``: it
+could not be judged, e.g. the image did not build; not a failure, but not a pass either). A check either
+records lines one by one, or runs a list of :class:`Criterion` (a title and a small grading function) with
+:meth:`Checker.grade`, as the capstone scorecard does. ``report()`` shows the ✓/✗ table, appends the results
+to the learner's progress file (which ``dockerlab report`` reads) and raises :class:`CheckFailed` unless
+every line passed.
 """
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import os
 import time
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
+from .errors import CheckFailed  # noqa: F401 (raised here; defined with the others)
 from .namespace import namespace
+from .show import Live, display, html_table, short
+
+MARKS = {True: "✓", False: "✗", None: "–"}
+HTML_MARKS = {True: "✅", False: "❌", None: "⚪"}
+NOT_EVALUATED = "not evaluated"
 
 
 @dataclasses.dataclass
 class Result:
     name: str
-    passed: bool
+    passed: bool | None  # None: not evaluated (it could not be judged)
     detail: str = ""
     fix: str = ""
 
+    @property
+    def evaluated(self) -> bool:
+        return self.passed is not None
 
-class CheckFailed(AssertionError):
-    """One or more exercise checks failed; the message lists each with its fix."""
+    def line(self) -> str:
+        return (f"{MARKS[self.passed]} {self.name}: {self.detail}"
+                + (f" → {self.fix}" if self.fix and self.passed is False else ""))
 
-    def __init__(self, lesson: str, failures: list[Result]):
-        self.lesson, self.failures = lesson, failures
-        lines = [f"{len(failures)} check(s) failed for lesson {lesson}:"]
-        for r in failures:
-            lines.append(f"  ✗ {r.name}: {r.detail}" + (f" → {r.fix}" if r.fix else ""))
-        super().__init__("\n".join(lines))
 
-    def _render_traceback_(self):
-        return [f"CheckFailed: {self}"]
+class NotEvaluated(Exception):
+    """Raised by a criterion that cannot be judged (its message says why): the line says "not evaluated"."""
+
+
+@dataclasses.dataclass
+class Criterion:
+    """One line of a graded list: its title and the function that grades it.
+
+    ``grade(ctx)`` returns ``(True, what was seen)`` or ``(False, what was seen, how to fix it)``, or raises
+    :class:`NotEvaluated`. Any other exception is the check's own failure: the line fails with its message.
+    """
+
+    title: str
+    grade: Callable[[Any], tuple]
 
 
 class Checker:
-    """Collects the results of one exercise check."""
+    """Collects the results of one exercise check; renders as a table (live while grading, if asked)."""
 
-    def __init__(self, lesson: str, exercise: str = ""):
+    def __init__(self, lesson: str, exercise: str = "", *, planned: Sequence[str] = (), live: bool = False):
         self.lesson, self.exercise = lesson, exercise
+        self.planned = list(planned)  # names of lines still to come (shown as pending while grading live)
         self.results: list[Result] = []
         self.t0 = time.monotonic()
+        self.seconds = 0.0
+        self.live = Live(self._repr_html_()) if live else None
+
+    # recording
+    def record(self, result: Result) -> bool | None:
+        self.results.append(result)
+        if self.live is not None:
+            self.live.update(self._repr_html_(), " " + result.line())
+        return result.passed
 
     def ok(self, name: str, detail: str = "") -> bool:
-        self.results.append(Result(name, True, detail))
-        return True
+        return bool(self.record(Result(name, True, detail)))
 
     def fail(self, name: str, detail: str, fix: str = "") -> bool:
-        self.results.append(Result(name, False, detail, fix))
-        return False
+        return bool(self.record(Result(name, False, detail, fix)))
 
-    def expect(self, cond: bool, name: str, detail_fail: str, fix: str = "", detail_ok: str = "") -> bool:
-        return self.ok(name, detail_ok) if cond else self.fail(name, detail_fail, fix)
+    def expect(self, cond: bool, name: str, detail: str, *, fix: str = "", ok: str = "") -> bool:
+        """``ok(name, ok)`` if ``cond``, else ``fail(name, detail, fix)``."""
+        return self.ok(name, ok) if cond else self.fail(name, detail, fix)
 
+    def skip(self, name: str, why: str) -> None:
+        """A line that could not be judged: "not evaluated: WHY" (not a failure, not a pass)."""
+        self.record(Result(name, None, f"{NOT_EVALUATED}: {why}"))
+
+    def grade(self, criteria: Sequence[Criterion], ctx: Any, numbered: bool = True) -> "Checker":
+        """Grade each criterion in order, one line each (``"N. title"`` when ``numbered``)."""
+        names = [f"{i}. {c.title}" if numbered else c.title for i, c in enumerate(criteria, 1)]
+        self.planned = names
+        for name, criterion in zip(names, criteria):
+            try:
+                verdict = criterion.grade(ctx)
+            except NotEvaluated as why:
+                self.skip(name, str(why))
+                continue
+            except Exception as exc:  # noqa: BLE001 - the check itself broke: say so on its line, grade the rest
+                self.fail(name, f"the check could not finish this line: {type(exc).__name__}: {short(exc, 200)}",
+                          "run the check again; if it repeats, the message says what the engine refused")
+                continue
+            if verdict[0]:
+                self.ok(name, verdict[1])
+            else:
+                self.fail(name, verdict[1], verdict[2] if len(verdict) > 2 else "")
+        self.seconds = time.monotonic() - self.t0
+        return self
+
+    # reading
     @property
     def passed(self) -> bool:
-        return bool(self.results) and all(r.passed for r in self.results)
+        return bool(self.results) and all(r.passed is True for r in self.results)
 
     @property
     def failures(self) -> list[Result]:
-        return [r for r in self.results if not r.passed]
+        return [r for r in self.results if r.passed is False]
+
+    @property
+    def not_evaluated(self) -> list[Result]:
+        return [r for r in self.results if r.passed is None]
+
+    @property
+    def passed_count(self) -> int:
+        return sum(1 for r in self.results if r.passed is True)
+
+    @property
+    def lines(self) -> list[Result]:
+        return self.results
+
+    @property
+    def score(self) -> float:
+        """Lines passed / lines (0.0 … 1.0)."""
+        total = max(len(self.results), len(self.planned))
+        return self.passed_count / total if total else 0.0
+
+    def line(self, name_or_number: str | int) -> Result:
+        """A result by its name, or by its number in a graded list (``line(4)`` is ``"4. …"``)."""
+        if isinstance(name_or_number, int):
+            return self.results[name_or_number - 1]
+        return next(r for r in self.results if r.name == name_or_number)
+
+    # rendering
+    def _pending(self) -> list[str]:
+        done = {r.name for r in self.results}
+        return [n for n in self.planned if n not in done]
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{'✅' if r.passed else '❌'}</td><td>{html.escape(r.name)}</td>"
-            f"<td>{html.escape(r.detail)}</td><td>{html.escape(r.fix)}</td></tr>" for r in self.results
-        )
-        return ("<table><thead><tr><th></th><th>check</th><th>what was seen</th><th>how to fix</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>")
+        rows = [[HTML_MARKS[r.passed], r.name, r.detail, r.fix if r.passed is False else ""] for r in self.results]
+        rows += [["⏳", n, "…", ""] for n in self._pending()]
+        title = f"{self.lesson}{' · ' + self.exercise if self.exercise else ''}: {self.passed_count}/{len(rows)} passed"
+        return html_table(["", "check", "what was seen", "how to fix"], rows, title)
 
     def __str__(self) -> str:
-        return "\n".join(f"{'✓' if r.passed else '✗'} {r.name}: {r.detail}" + (f" → {r.fix}" if r.fix and not r.passed else "")
-                         for r in self.results)
+        return "\n".join([r.line() for r in self.results] + [f"… {n}" for n in self._pending()])
 
     __repr__ = __str__
 
     def report(self, raise_on_failure: bool = True) -> "Checker":
-        """Show the results, record them in the progress file, and raise CheckFailed if any failed."""
-        _display(self)
-        record_progress(self.lesson, self.exercise, self.results, time.monotonic() - self.t0)
-        if raise_on_failure and not self.passed:
-            if not self.results:
-                raise CheckFailed(self.lesson, [Result("checks ran", False, "no check was recorded")])
-            raise CheckFailed(self.lesson, self.failures)
+        """Show the results, record them in the progress file, and raise CheckFailed unless every line passed."""
+        self.seconds = time.monotonic() - self.t0
+        if self.live is None:
+            display(self)
+        record_progress(self.lesson, self.exercise, self.results, self.seconds)
+        return self.raise_unless_passed() if raise_on_failure else self
+
+    def raise_unless_passed(self) -> "Checker":
+        """Raise CheckFailed (the failed lines, else the ones not evaluated) unless every line passed."""
+        if not self.passed:
+            problems = self.failures or self.not_evaluated or [Result("checks ran", False, "no check was recorded")]
+            raise CheckFailed(self.lesson, problems)
         return self
-
-
-def _display(obj) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is not None:
-            display(obj)
-            return
-    except ImportError:  # pragma: no cover
-        pass
-    print(obj)
 
 
 def progress_file(ns: str | None = None) -> Path:
@@ -113,13 +185,15 @@ def progress_file(ns: str | None = None) -> Path:
 
 
 def record_progress(lesson: str, exercise: str, results: list[Result], seconds: float) -> None:
+    """Append one attempt: ``{"lesson", "exercise", "time", "seconds", "passed", "results": [{"name", "passed",
+    "detail", "fix"}]}``; a line that was not evaluated has ``"passed": null``."""
     path = progress_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = json.loads(path.read_text()) if path.exists() else {"namespace": namespace(), "attempts": []}
         data["attempts"].append({
             "lesson": lesson, "exercise": exercise, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "seconds": round(seconds, 1), "passed": bool(results) and all(r.passed for r in results),
+            "seconds": round(seconds, 1), "passed": bool(results) and all(r.passed is True for r in results),
             "results": [dataclasses.asdict(r) for r in results],
         })
         path.write_text(json.dumps(data, indent=1))

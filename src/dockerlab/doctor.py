@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import platform
 import shutil
 import subprocess
@@ -10,7 +9,7 @@ import subprocess
 from . import images
 from .engine import engine_address, get_client
 from .namespace import namespace
-from .show import human_size
+from .show import html_table, human_size
 
 MIN_FREE_DISK = 10 * 1000**3  # the course's images and builds need a few GB; warn below 10 GB
 
@@ -48,12 +47,10 @@ class Report:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{'❌' if not i.ok else '⚠️' if i.warning else '✅'}</td><td>{html.escape(i.name)}</td>"
-            f"<td>{html.escape(i.value)}</td><td>{html.escape(i.hint if not i.ok else i.warning)}</td></tr>"
-            for i in self.items)
+        rows = [["❌" if not i.ok else "⚠️" if i.warning else "✅", i.name, i.value, i.hint if not i.ok else i.warning]
+                for i in self.items]
         verdict = "ready for the course" if self.ok else f"{len(self.problems)} problem(s)"
-        return f"<table><caption style='text-align:left'><b>dockerlab doctor: {verdict}</b></caption><tbody>{rows}</tbody></table>"
+        return html_table(["", "item", "value", "hint"], rows, f"dockerlab doctor: {verdict}")
 
 
 def _cli_version(args: list[str]) -> str | None:

@@ -11,25 +11,12 @@ watch began and the last health-check output); elsewhere it prints one line per 
 """
 from __future__ import annotations
 
-import html
 import time
 
-from .run import ContainerExited, WaitTimeout, logs_tail
-from .show import Table, cli
+from .run import health_status, poll_health
+from .show import Live, Table, badge, cli, html_table
 
-COLOURS = {"starting": "#f0ad4e", "healthy": "#2e9e44", "unhealthy": "#d9534f", "none": "#888888"}
-
-
-def health_status(container) -> tuple[str, str]:
-    """(status, last check output) of a container; status "none" when it has no HEALTHCHECK."""
-    container.reload()
-    health = container.attrs["State"].get("Health")
-    if not health:
-        return "none", ""
-    log = health.get("Log") or []
-    last = log[-1] if log else {}
-    out = str(last.get("Output", "")).strip().replace("\n", " ")
-    return health.get("Status", "?"), (f"exit {last.get('ExitCode')}: {out[:80]}" if last else "")
+COLOURS = {"starting": "#f0ad4e", "healthy": "#2e9e44", "unhealthy": "#d9534f", "none": "#888888", "exited": "#444444"}
 
 
 class HealthTimeline:
@@ -40,14 +27,8 @@ class HealthTimeline:
         self.interval = interval
         self.t0 = time.monotonic()
         self.events: list[tuple[float, str, str]] = []
-        self._widget = None
         cli("docker", "inspect", "--format", "'{{json .State.Health}}'", container.name)
-        if display:
-            self._widget = _make_widget()
-            if self._widget is not None:
-                from IPython.display import display as ipy_display
-
-                ipy_display(self._widget)
+        self._live = Live(self._html(), enabled=display)
         self.poll()
 
     @property
@@ -57,31 +38,22 @@ class HealthTimeline:
     def statuses(self) -> list[str]:
         return [e[1] for e in self.events]
 
-    def poll(self) -> str:
-        """Read the status once; record (and show) it if it changed."""
-        status, out = health_status(self.container)
+    def _record(self, status: str, out: str) -> None:
         if not self.events or self.events[-1][1] != status:
             ev = (round(time.monotonic() - self.t0, 1), status, out)
             self.events.append(ev)
-            self._show(ev)
+            self._live.update(self._html(), f"  {ev[0]:6.1f} s  {status:<9}  {out}")
+
+    def poll(self) -> str:
+        """Read the status once; record (and show) it if it changed."""
+        status, out = health_status(self.container)
+        self._record(status, out)
         return status
 
     def wait_for(self, status: str, timeout: float = 60) -> float:
         """Poll until the container reports ``status``; return the seconds it took. Bounded by ``timeout``."""
-        start = time.monotonic()
-        while True:
-            now_status = self.poll()
-            if now_status == status:
-                return time.monotonic() - start
-            if now_status == "none":
-                raise RuntimeError(f"{self.container.name} has no HEALTHCHECK: add one to the Dockerfile")
-            if self.container.attrs["State"].get("Status") in ("exited", "dead"):
-                raise ContainerExited(f"{self.container.name} exited while waiting for {status}:\n{logs_tail(self.container)}")
-            if time.monotonic() - start > timeout:
-                _, out = health_status(self.container)
-                raise WaitTimeout(f"{self.container.name} still {now_status} after {timeout:.0f} s "
-                                  f"(waiting for {status}); last check {out}")
-            time.sleep(self.interval)
+        return poll_health(self.container, status, timeout, self.interval,
+                           on_change=lambda _t, s, out: self._record(s, out)).raise_unless_reached(self.container.name).seconds
 
     def watch(self, seconds: float) -> list[tuple[float, str, str]]:
         """Poll for ``seconds`` and return the events so far."""
@@ -95,44 +67,16 @@ class HealthTimeline:
         return Table([{"t (s)": f"{t:.1f}", "status": s, "last check": o} for t, s, o in self.events],
                      title=f"health of {self.container.name}")
 
-    def _show(self, ev) -> None:
-        t, status, out = ev
-        if self._widget is None:
-            print(f"  {t:6.1f} s  {status:<9}  {out}", flush=True)
-            return
-        self._widget.value = self._html()
-
     def _html(self) -> str:
-        rows = []
-        for t, s, o in self.events:
-            colour = COLOURS.get(s, "#444")
-            rows.append(
-                "<div style='display:flex;gap:10px;align-items:center;font-family:monospace;font-size:12px'>"
-                f"<span style='width:60px;text-align:right'>{t:.1f} s</span>"
-                f"<span style='background:{colour};color:white;padding:1px 8px;border-radius:8px;width:80px;"
-                f"text-align:center'>{html.escape(s)}</span>"
-                f"<span style='color:#666'>{html.escape(o)}</span></div>")
-        arrow = " → ".join(html.escape(s) for s in self.statuses())
-        return f"<b>health of {html.escape(self.container.name)}</b>: {arrow}" + "".join(rows)
+        rows = [[f"{t:.1f} s", badge(s, COLOURS.get(s, "#444")), o] for t, s, o in self.events]
+        return html_table(["t", "status", "last check"], rows,
+                          f"health of {self.container.name}: {' → '.join(self.statuses())}")
 
     def _repr_html_(self) -> str:
         return self._html()
 
     def __str__(self) -> str:
         return str(self.table())
-
-
-def _make_widget():
-    try:
-        from IPython import get_ipython
-
-        if get_ipython() is None:
-            return None
-        import ipywidgets as w
-
-        return w.HTML("")
-    except ImportError:  # pragma: no cover
-        return None
 
 
 def timeline(container, until: str = "healthy", timeout: float = 60, **kwargs) -> HealthTimeline:

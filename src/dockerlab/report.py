@@ -5,6 +5,8 @@ It reads the progress file the checks write (:func:`dockerlab.checks.progress_fi
     {"namespace": "ada", "attempts": [{"lesson", "exercise", "time", "seconds", "passed",
                                         "results": [{"name", "passed", "detail", "fix"}]}]}
 
+(``"passed": null`` is a line that was not evaluated: listed with the failing ones, but not counted as failed)
+
 and writes ``dockerlab-report.json`` (the attempts grouped per lesson, with a summary) and
 ``dockerlab-report.html`` (one self-contained page an instructor or onboarding lead can read: per lesson the
 latest attempt's status, how many attempts, the time spent, and the failing lines with their fixes).
@@ -62,7 +64,7 @@ def summarize(progress: dict) -> dict:
             "checks_passed": sum(1 for r in results if r.get("passed")),
             "checks_total": len(results),
             "results": results,
-            "failing": [r for r in results if not r.get("passed")],
+            "failing": [r for r in results if r.get("passed") is not True],
             "history": [{"time": a.get("time"), "passed": bool(a.get("passed")), "seconds": a.get("seconds"),
                          "checks_passed": sum(1 for r in a.get("results", []) if r.get("passed")),
                          "checks_total": len(a.get("results", []))} for a in attempts],

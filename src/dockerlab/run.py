@@ -14,20 +14,7 @@ from .engine import get_client
 from .namespace import labels as course_labels
 from .namespace import resource_name
 from .show import cli
-
-
-class WaitTimeout(TimeoutError):
-    """A wait ran out of time; the message says what was seen last."""
-
-    def _render_traceback_(self):
-        return [f"WaitTimeout: {self}"]
-
-
-class ContainerExited(RuntimeError):
-    """The container stopped while we were waiting for it; the message holds the exit code and logs."""
-
-    def _render_traceback_(self):
-        return [f"ContainerExited: {self}"]
+from .errors import WaitTimeout, ContainerExited  # noqa: F401 (raised here; defined with the others)
 
 
 def host_address() -> str:
@@ -185,6 +172,83 @@ def logs_tail(container, n: int = 20) -> str:
         return "(no logs)"
 
 
+def health_status(container) -> tuple[str, str]:
+    """(status, last check) read once: status "none" when the container has no HEALTHCHECK, "exited" when it
+    stopped; the last check as "exit N: output"."""
+    container.reload()
+    state = container.attrs["State"]
+    health = state.get("Health")
+    log = (health or {}).get("Log") or []
+    last = log[-1] if log else {}
+    out = " ".join(str(last.get("Output", "")).split())
+    check = f"exit {last.get('ExitCode')}: {out[:200]}" if last else "no check ran yet"
+    if state.get("Status") in ("exited", "dead"):
+        return "exited", check
+    return (health.get("Status", "?") if health else "none"), check
+
+
+@dataclasses.dataclass
+class HealthWait:
+    """What :func:`poll_health` saw: the status it ended on, whether it was the awaited one, and the evidence."""
+
+    until: str
+    status: str  # healthy, unhealthy, starting, none (no HEALTHCHECK) or exited
+    seconds: float
+    last_check: str
+    timeline: list[tuple[float, str]]
+    exit_code: int | None = None
+    logs: str = ""
+
+    @property
+    def reached(self) -> bool:
+        return self.status == self.until
+
+    def raise_unless_reached(self, name: str) -> "HealthWait":
+        """For waits that must succeed: RuntimeError (no HEALTHCHECK), ContainerExited or WaitTimeout."""
+        if self.reached:
+            return self
+        if self.status == "none":
+            raise RuntimeError(f"{name} has no HEALTHCHECK: add one to the Dockerfile (or healthcheck= to run)")
+        if self.status == "exited":
+            raise ContainerExited(f"{name} exited with {self.exit_code} while waiting for {self.until}:\n{self.logs}")
+        raise WaitTimeout(f"{name} still {self.status} after {self.seconds:.0f} s (waiting for {self.until}); "
+                          f"last check {self.last_check}")
+
+    def why(self) -> str:
+        """What was seen instead of the awaited status, in one sentence."""
+        if self.status == "none":
+            return "the container has no HEALTHCHECK"
+        if self.status == "exited":
+            return f"the container exited with code {self.exit_code}; last log lines: {' | '.join(self.logs.split(chr(10))[-3:])}"
+        return f"status {self.status} after {self.seconds:.0f} s, {self.until} expected; last check {self.last_check}"
+
+
+def poll_health(container, until: str = "healthy", timeout: float = 60, interval: float = 0.5, *,
+                give_up: tuple[str, ...] = (), on_change=None) -> HealthWait:
+    """Poll ``State.Health.Status`` until it is ``until`` or ``timeout`` s pass, the one health poller of the course.
+
+    Never raises for what the container does: it returns a :class:`HealthWait` (no HEALTHCHECK, the container
+    exited, a status in ``give_up`` such as "unhealthy", or time out). ``on_change(seconds, status, last check)``
+    is called for each new status (a live timeline).
+    """
+    t0 = time.monotonic()
+    timeline: list[tuple[float, str]] = []
+    while True:
+        status, check = health_status(container)
+        now = time.monotonic() - t0
+        if not timeline or timeline[-1][1] != status:
+            timeline.append((round(now, 1), status))
+            if on_change is not None:
+                on_change(now, status, check)
+        if status in (until, "none", "exited") or status in give_up or now > timeout:
+            wait = HealthWait(until, status, now, check, timeline)
+            if status == "exited":
+                wait.exit_code = container.attrs["State"].get("ExitCode")
+                wait.logs = logs_tail(container).strip()
+            return wait
+        time.sleep(interval)
+
+
 def wait_for_health(container, timeout: float = 60, interval: float = 0.5) -> list[tuple[float, str]]:
     """Poll ``State.Health.Status`` until healthy; return the timeline ``[(seconds, status), …]``.
 
@@ -192,29 +256,7 @@ def wait_for_health(container, timeout: float = 60, interval: float = 0.5) -> li
     CLI: ``docker inspect --format '{{.State.Health.Status}}' NAME``.
     """
     cli("docker", "inspect", "--format", "'{{.State.Health.Status}}'", container.name)
-    t0 = time.monotonic()
-    timeline: list[tuple[float, str]] = []
-    while True:
-        container.reload()
-        st = container.attrs["State"]
-        health = st.get("Health")
-        if health is None:
-            raise RuntimeError(f"{container.name} has no HEALTHCHECK: add one to the Dockerfile (or healthcheck= to run)")
-        status = health.get("Status", "?")
-        now = time.monotonic() - t0
-        if not timeline or timeline[-1][1] != status:
-            timeline.append((round(now, 1), status))
-        if status == "healthy":
-            return timeline
-        if st.get("Status") in ("exited", "dead"):
-            raise ContainerExited(f"{container.name} exited with {st.get('ExitCode')} before it was healthy:\n{logs_tail(container)}")
-        if now > timeout:
-            last = (health.get("Log") or [{}])[-1]
-            raise WaitTimeout(
-                f"{container.name} not healthy after {timeout:.0f} s (status {status}); "
-                f"last check exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[:300]}"
-            )
-        time.sleep(interval)
+    return poll_health(container, "healthy", timeout, interval).raise_unless_reached(container.name).timeline
 
 
 def published_port(container, container_port: int | str) -> int:

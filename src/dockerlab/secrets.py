@@ -11,6 +11,7 @@ An image is not only its last filesystem. Anyone who can pull it can read
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tarfile
@@ -57,16 +58,31 @@ def _as_tar(data: bytes) -> tarfile.TarFile | None:
         return None
 
 
-def scan_saved_image(stream, value: str | bytes, history: list[str] | None = None) -> list[str]:
-    """Look for ``value`` in the files of every layer of a ``docker save`` tar (a file object, read once).
+@dataclasses.dataclass
+class LayerFile:
+    """A file (or directory) found in one layer of an image, wherever later layers put or deleted things."""
+
+    layer: int  # 1-based, oldest first
+    layers: int
+    step: str  # the history entry that made the layer ("" when unknown)
+    path: str  # "/app/.env"
+    deleted_later: bool = False
+
+    def __str__(self) -> str:
+        step = f" ({self.step})" if self.step else ""
+        note = ", deleted by a later layer but still in this one" if self.deleted_later else ""
+        return f"layer {self.layer}/{self.layers}{step}: file {self.path}{note}"
+
+
+def layer_files(stream, match, history: list[str] | None = None) -> list[LayerFile]:
+    """Every member of every layer of a ``docker save`` tar (a file object, read once) for which
+    ``match(path, member, read)`` is true (``read()`` returns a regular file's bytes), oldest layer first.
 
     Works with both layouts ``docker save`` writes (``<id>/layer.tar``, or OCI ``blobs/sha256/<digest>``).
     ``history`` (the CreatedBy of each *non-empty* layer, oldest first) names the step that made each layer;
     by default it is read from the image config inside the tar (its ``history`` without ``empty_layer`` entries).
-    Returns ``"layer N/M (STEP): PATH"`` lines; a file deleted by a later layer says so.
     """
-    needle = value.encode() if isinstance(value, str) else value
-    hits: dict[str, list[str]] = {}          # blob name -> paths holding the value
+    hits: dict[str, list[str]] = {}          # blob name -> matching paths
     whiteouts: dict[str, set[str]] = {}      # blob name -> paths it deletes
     manifest = None
     small: dict[str, bytes] = {}             # JSON blobs (the image config among them)
@@ -81,18 +97,19 @@ def scan_saved_image(stream, value: str | bytes, history: list[str] | None = Non
             inner = _as_tar(data) if member.size > 1024 else None
             if inner is None:
                 if member.size < (4 << 20):
-                    small[member.name] = data  # a config or index JSON (find_secrets searches the config itself)
+                    small[member.name] = data  # a config or index JSON
                 continue
             found, deleted = [], set()
             with inner:
                 for f in inner:
-                    base = f.name.rsplit("/", 1)
-                    if base[-1].startswith(".wh."):
-                        deleted.add("/".join(base[:-1] + [base[-1][4:]]).lstrip("./"))
-                    if f.isfile():
-                        fh = inner.extractfile(f)
-                        if fh is not None and needle in fh.read():
-                            found.append(f.name.lstrip("./"))
+                    path = f.name.removeprefix("./").lstrip("/")  # "./.env" -> ".env" (lstrip("./") would eat its dot)
+                    base = path.rsplit("/", 1)
+                    if base[-1].startswith(".wh."):  # a whiteout: deletes the file, or (opaque) a directory's content
+                        deleted.add(base[0] if base[-1] == ".wh..wh..opq" and len(base) > 1
+                                    else "/".join(base[:-1] + [base[-1][4:]]))
+                        continue
+                    if match(path, f, lambda f=f: (inner.extractfile(f).read() if f.isfile() else b"")):
+                        found.append(path)
             if found:
                 hits[member.name] = found
             whiteouts[member.name] = deleted
@@ -106,16 +123,31 @@ def scan_saved_image(stream, value: str | bytes, history: list[str] | None = Non
     out = []
     for i, name in enumerate(layers):
         for path in hits.get(name, []):
-            later_deleted = any(path in whiteouts.get(n, set()) for n in layers[i + 1:])
+            gone = any(path in whiteouts.get(n, set()) or any(path.startswith(d + "/") for d in whiteouts.get(n, set()))
+                       for n in layers[i + 1:])
             step = ""
             if history and i < len(history):
-                step = " (" + " ".join(history[i].replace("/bin/sh -c ", "").replace(" # buildkit", "").split())[:70] + ")"
-            note = ", deleted by a later layer but still in this one" if later_deleted else ""
-            out.append(f"layer {i + 1}/{len(layers)}{step}: file /{path}{note}")
+                step = " ".join(history[i].replace("/bin/sh -c ", "").replace(" # buildkit", "").split())[:70]
+            out.append(LayerFile(i + 1, len(layers), step, "/" + path, gone))
     for name, paths in hits.items():
         if name not in layers:
-            out.extend(f"{name}: file /{p}" for p in paths)
+            out.extend(LayerFile(0, len(layers), name, "/" + p) for p in paths)
     return out
+
+
+def saved_image(image, client) -> io.BufferedReader:
+    """``docker save IMAGE`` as a stream (read it once)."""
+    return io.BufferedReader(_ChunkReader(client.api.get_image(image.id)), buffer_size=1 << 20)
+
+
+def scan_saved_image(stream, value: str | bytes, history: list[str] | None = None) -> list[str]:
+    """Look for ``value`` in the files of every layer of a ``docker save`` tar (a file object, read once).
+
+    Returns ``"layer N/M (STEP): PATH"`` lines; a file deleted by a later layer says so.
+    """
+    needle = value.encode() if isinstance(value, str) else value
+    files = layer_files(stream, lambda _path, member, read: member.isfile() and needle in read(), history)
+    return [str(f) if f.layer else f"{f.step}: file {f.path}" for f in files]
 
 
 def find_secrets(image, value: str, client=None, layers: bool = True, show: bool = True) -> list[str]:
@@ -158,8 +190,7 @@ def find_secrets(image, value: str, client=None, layers: bool = True, show: bool
     if layers:
         if show:
             cli("docker", "save", ref, "|", "tar", "-x", "  # then search every layer tar")
-        stream = io.BufferedReader(_ChunkReader(client.api.get_image(image.id)), buffer_size=1 << 20)
-        findings.extend(scan_saved_image(stream, value))
+        findings.extend(scan_saved_image(saved_image(image, client), value))
     if show:
         print(f"{len(findings)} place(s) in {ref} hold the value" + (":" if findings else ""))
         for f in findings:

@@ -1,11 +1,82 @@
-"""Showing things to the learner: the CLI twin of each action, and small tables."""
+"""Showing things to the learner: the CLI twin of each action, small tables, and the one way to put them on screen.
+
+Everything the course renders as a table (checks, the capstone scorecard, the doctor, health timelines,
+:class:`Table`) goes through :func:`html_table` in a notebook and plain text elsewhere; :func:`display`
+shows an object (the notebook's rich display, else ``print``), and :class:`Live` is a block that updates in
+place while work goes on (a notebook widget, else one printed line per update).
+"""
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import shlex
 import sys
 from typing import Any, Iterable, Sequence
+
+
+def in_notebook() -> bool:
+    """True when an IPython kernel runs this code (JupyterLab, papermill, nbval): rich display works."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    return get_ipython() is not None
+
+
+def display(obj) -> None:
+    """Show ``obj``: the notebook's rich display (its ``_repr_html_``) in a kernel, else ``print``."""
+    if in_notebook():
+        from IPython.display import display as ipy_display
+
+        ipy_display(obj)
+    else:
+        print(obj)
+
+
+class Raw(str):
+    """A table cell that is already HTML (a coloured badge): :func:`html_table` does not escape it."""
+
+
+def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
+    """The one HTML table of the course: ``columns`` as headers, each row a sequence of cells (escaped unless
+    :class:`Raw`), an optional bold caption. Left-aligned, as text reads."""
+    cell = "<{tag} style='text-align:left;vertical-align:top'>{}</{tag}>"
+
+    def fmt(v, tag="td"):
+        return cell.format(v if isinstance(v, Raw) else html.escape("" if v is None else str(v)), tag=tag)
+
+    head = "".join(fmt(c, "th") for c in columns)
+    body = "".join("<tr>" + "".join(fmt(v) for v in row) + "</tr>" for row in rows)
+    cap = f"<caption style='text-align:left'><b>{html.escape(caption)}</b></caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def badge(text: str, colour: str) -> Raw:
+    """A small coloured label for a table cell (a health status, a verdict)."""
+    return Raw(f"<span style='background:{colour};color:white;padding:1px 8px;border-radius:8px'>"
+               f"{html.escape(text)}</span>")
+
+
+class Live:
+    """A block that updates in place: in a notebook an HTML widget whose content is replaced on each
+    :meth:`update`; elsewhere each update's ``line`` is printed (a log reads one line per change)."""
+
+    def __init__(self, html_text: str = "", enabled: bool = True):
+        self.widget = None
+        if enabled and in_notebook():
+            try:
+                import ipywidgets as w
+            except ImportError:  # pragma: no cover
+                return
+            self.widget = w.HTML(html_text)
+            display(self.widget)
+
+    def update(self, html_text: str, line: str = "") -> None:
+        if self.widget is not None:
+            self.widget.value = html_text
+        elif line:
+            print(line, flush=True)
 
 
 def cli(*args: str | Sequence[str]) -> str:
@@ -25,6 +96,21 @@ def cli(*args: str | Sequence[str]) -> str:
     if os.environ.get("DOCKERLAB_SHOW_CLI", "1") != "0":
         print(f"$ {line}", file=sys.stdout, flush=True)
     return line
+
+
+@contextlib.contextmanager
+def quiet_cli(quiet: bool = True):
+    """Silence the CLI twins inside the block (a check whose table is the output), restoring the switch after."""
+    old = os.environ.get("DOCKERLAB_SHOW_CLI")
+    if quiet:
+        os.environ["DOCKERLAB_SHOW_CLI"] = "0"
+    try:
+        yield
+    finally:
+        if quiet and old is None:
+            os.environ.pop("DOCKERLAB_SHOW_CLI", None)
+        elif quiet:
+            os.environ["DOCKERLAB_SHOW_CLI"] = old
 
 
 def short(text, n: int = 60) -> str:
@@ -81,10 +167,4 @@ class Table:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(r.get(c, '')))}</td>" for c in self.columns) + "</tr>"
-            for r in self.rows
-        )
-        cap = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
-        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return html_table(self.columns, ([r.get(c, "") for c in self.columns] for r in self.rows), self.title)

@@ -3,6 +3,7 @@ import pytest
 
 from dockerlab import CheckFailed, Lesson
 from dockerlab.exercises import l01_images_and_containers as ex
+from dockerlab.exercises.probes import helper
 
 pytestmark = pytest.mark.engine
 
@@ -87,3 +88,32 @@ def test_other_correct_answer_passes(lab):
           environment=["EXTRA=1", "APP_GREETING=hello-from-docker"], ports={8000: lab.free_port()},
           mem_limit=96 * 1024 * 1024)
     assert ex.check(lab).passed
+
+
+# --- issue 10: judged by what runs, observed causes, non-root --------------------------------------------
+
+def test_equivalent_spelling_passes(lab):
+    """The interpreter by absolute path, the limit in KiB, the port published by number: the same container."""
+    python = helper(lab, lab.base("python"), ["sh", "-c", "command -v python3"]).output.strip()  # /usr/…/python3
+    start(lab, [python, "-m", "http.server", "8000"], environment=REQ["env"],
+          ports={8000: lab.free_port()}, mem_limit="98304k")
+    assert ex.check(lab).passed
+
+
+def test_non_root_container_gets_a_verdict(lab):
+    start(lab, user="10001:10001", environment=REQ["env"], ports={"8000/tcp": lab.free_port()}, mem_limit="96m")
+    assert ex.check(lab).passed
+
+
+def test_listening_on_another_port_is_named(lab):
+    """The cause is observed (the container's own /proc/net/tcp), not guessed."""
+    start(lab, ["python", "-m", "http.server", "8080"], environment=REQ["env"], ports={"8000/tcp": lab.free_port()},
+          mem_limit="96m")
+    msg = failure_text(lab)
+    assert "the app listens on 0.0.0.0:8080, not on port 8000" in msg
+
+
+def test_listening_on_loopback_is_named(lab):
+    start(lab, ["python", "-m", "http.server", "--bind", "127.0.0.1", "8000"], user="10001",
+          environment=REQ["env"], ports={"8000/tcp": lab.free_port()}, mem_limit="96m")
+    assert "only the container's own loopback (127.0.0.1)" in failure_text(lab)

@@ -111,3 +111,51 @@ ENTRYPOINT ["flask", "--app", "app"]
 CMD ["run", "--host", "0.0.0.0", "--port", "8000"]
 """, "# local only\n.git\n.env*\n.venv\n")
     assert ex.check(lab, app).passed
+
+
+# --- issue 10: judged by what runs and what every layer holds ---------------------------------------------
+
+def test_equivalent_spellings_pass(lab, app):
+    """A program by absolute path (env execs python: PID 1 is python), shell form with exec, another WORKDIR
+    under /usr, a non-root user."""
+    write(app, f"""FROM {lab.base('python')}
+WORKDIR /usr/src/app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN useradd --uid 10001 app
+USER 10001
+CMD ["/usr/bin/env", "python", "app.py"]
+""")
+    assert ex.check(lab, app).passed
+    write(app, solution(lab.base("python"), cmd="exec python app.py"))
+    assert ex.check(lab, app).passed
+
+
+def test_a_shell_in_a_json_array_fails(lab, app):
+    """The words of the expected answer (a JSON array) but a shell as PID 1: judged by what runs."""
+    write(app, solution(lab.base("python"), cmd='["sh", "-c", "python app.py"]'))
+    msg = failure_text(lab, app)
+    assert "PID 1 in the running container is `sh -c python app.py`, a shell" in msg
+    assert "serves /health" not in msg
+
+
+def test_env_under_usr_is_found(lab, app):
+    """The old scan skipped /usr: a WORKDIR under /usr hid the .env it shipped."""
+    write(app, solution(lab.base("python")).replace("WORKDIR /app", "WORKDIR /usr/src/app"), dockerignore=None)
+    msg = failure_text(lab, app)
+    assert "/usr/src/app/.env is in the image" in msg and "/usr/src/app/.git is in the image" in msg
+
+
+def test_env_deleted_in_a_later_layer_is_found(lab, app):
+    write(app, solution(lab.base("python")).replace("COPY . .\n", "COPY . .\nRUN rm -rf .env .git\n"), dockerignore=None)
+    msg = failure_text(lab, app)
+    assert "/app/.env is in the image (layer" in msg and "deleted by a later layer but still shipped" in msg
+
+
+def test_non_root_image_gets_a_verdict(lab, app):
+    """A non-root image whose files are readable only by their owner: the layer scan still sees them."""
+    write(app, solution(lab.base("python")).replace(
+        "COPY . .", "RUN useradd --uid 10001 app\nCOPY --chown=10001 --chmod=700 . .\nUSER 10001"), dockerignore=None)
+    msg = failure_text(lab, app)
+    assert "/app/.env is in the image" in msg and "serves /health" not in msg

@@ -82,3 +82,41 @@ def test_solution_passes(lab):
 
 def test_other_correct_order_passes(lab):
     assert run_check(lab, OTHER_CORRECT).passed
+
+
+# --- issue 10: judged by the builder's own steps, not by the Dockerfile's words ------------------------------
+
+# requirements.txt bind-mounted into the install step (no COPY at all), pip by another name
+BIND_REQUIREMENTS = (HEAD + "RUN --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \\\n"
+                     "    python3 -m pip install --no-cache-dir -r /tmp/requirements.txt\nCOPY . .\n" + TAIL)
+# the whole context bind-mounted into the install: no COPY before it, yet every code change re-runs it
+BIND_CONTEXT = (HEAD + "RUN --mount=type=bind,target=/src pip install --no-cache-dir -r /src/requirements.txt\n"
+                "COPY . .\n" + TAIL)
+# two stages: the builder copies the code before it builds the wheels, the runtime installs them
+BUILDER_COPIES_CODE_FIRST = ("FROM python:3.13.5-slim AS wheels\nWORKDIR /src\nCOPY . .\n"
+                             "RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt\n\n" + HEAD
+                             + "COPY --from=wheels /wheels /wheels\n"
+                               "RUN pip install --no-cache-dir --no-index /wheels/*.whl\nCOPY . .\n" + TAIL)
+NON_ROOT = SOLUTION.replace("EXPOSE 8000", "RUN useradd --uid 10001 app\nUSER 10001:10001\nEXPOSE 8000")
+
+
+def test_equivalent_spelling_passes(lab):
+    assert run_check(lab, BIND_REQUIREMENTS).passed
+
+
+def test_bind_mounting_the_whole_context_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, BIND_CONTEXT)
+    assert "ran again although every step before it came from the cache" in failure_text(info)
+
+
+def test_code_copied_first_in_another_stage_fails(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, BUILDER_COPIES_CODE_FIRST)
+    text = failure_text(info)
+    assert "pip install and every step before it come from the cache" in text
+    assert "`COPY . .` comes before it and re-ran" in text
+
+
+def test_non_root_image_gets_a_verdict(lab):
+    assert run_check(lab, NON_ROOT).passed

@@ -100,3 +100,32 @@ def test_wheels_solution_passes(lab):
 
 def test_venv_solution_passes(lab):
     assert run_check(lab, SOLUTION_VENV).passed
+
+
+# --- issue 10: judged by what the image holds, wherever it is ---------------------------------------------
+
+# the same answer spelled otherwise: the base through an ARG and its full name, stages copied by index,
+# the program by absolute path, a non-root user
+OTHER_SPELLING = (f"ARG BASE=docker.io/library/{PY}\nFROM ${{BASE}}\n{APT}WORKDIR /src\nCOPY . .\n"
+                  "RUN pip wheel --no-cache-dir --wheel-dir /wheels .\n\n"
+                  "FROM ${BASE}\nCOPY --from=0 /wheels /wheels\n"
+                  "RUN pip install --no-cache-dir --no-index /wheels/*.whl && rm -rf /wheels\n"
+                  "RUN useradd --uid 10001 app\nUSER 10001:10001\n"
+                  'EXPOSE 8000\nENTRYPOINT ["/usr/bin/env", "python"]\nCMD ["-m", "nativedemo"]\n')
+# the final stage inherits the builder, and its PATH no longer has /usr/bin: `command -v gcc` finds nothing
+HIDDEN_COMPILER = (f"FROM {PY} AS build\n{APT}RUN python -m venv /opt/venv\nWORKDIR /src\nCOPY . .\n"
+                   "RUN /opt/venv/bin/pip install --no-cache-dir .\n\n"
+                   "FROM build\nENV PATH=/opt/venv/bin\nUSER 10001\n" + CMD)
+
+
+def test_equivalent_spelling_passes(lab):
+    assert run_check(lab, OTHER_SPELLING).passed
+
+
+def test_compiler_off_the_path_is_found(lab):
+    with pytest.raises(CheckFailed) as info:
+        run_check(lab, HIDDEN_COMPILER)
+    text = str(info.value)
+    assert "no C compiler in the final image: found /usr/bin/gcc" in text
+    assert "the final stage starts `FROM build`, so it inherits the compiler" in text
+    assert "the app answers" not in text  # a non-root image: a verdict for each line, the app itself runs

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l05_uv import check_uv_dockerfile
+from dockerlab.exercises.l05_uv import check
 
 pytestmark = pytest.mark.engine
 
@@ -60,7 +60,7 @@ def lab():
 def _check(lab, dockerfile: str):
     app = lab.workspace("uv_service")
     (app / "Dockerfile").write_text(dockerfile)
-    return check_uv_dockerfile(lab, app)
+    return check(lab, app)
 
 
 def _failures(lab, dockerfile: str) -> dict[str, str]:
@@ -90,7 +90,7 @@ def test_code_copied_before_sync(lab):
 def test_cache_left_in_image(lab):
     fails = _failures(lab, CACHE_LEFT)
     assert set(fails) == {"no uv cache in the image"}
-    assert "/root/.cache/uv holds" in fails["no uv cache in the image"]
+    assert "a uv cache at /root/.cache/uv" in fails["no uv cache in the image"]
 
 
 def test_solution_passes(lab):
@@ -99,3 +99,47 @@ def test_solution_passes(lab):
 
 def test_other_correct_answer_passes(lab):
     assert _check(lab, OTHER_CORRECT).passed
+
+
+# --- issue 10: the cache wherever it is, uv by any path, a non-root image ----------------------------------
+
+# uv copied to another place and called by absolute path, the server by absolute path through ENTRYPOINT,
+# the runtime as a non-root user
+OTHER_SPELLING = ("FROM python:3.13.5-slim AS build\n"
+                  "COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /usr/local/bin/uv\n" + ENVS + "WORKDIR /app\n"
+                  "COPY pyproject.toml uv.lock ./\n"
+                  "RUN --mount=type=cache,target=/root/.cache/uv /usr/local/bin/uv sync --locked --no-dev --no-install-project\n"
+                  "COPY . .\nRUN --mount=type=cache,target=/root/.cache/uv /usr/local/bin/uv sync --locked --no-dev\n"
+                  "FROM python:3.13.5-slim\nRUN useradd --uid 2000 svc\nCOPY --from=build --chown=svc /app /app\n"
+                  "USER svc\nWORKDIR /app\n"
+                  'ENTRYPOINT ["/app/.venv/bin/gunicorn"]\nCMD ["--bind", "0.0.0.0:8000", "app:app"]\n')
+# the cache under UV_CACHE_DIR, not under /root/.cache/uv
+CACHE_ELSEWHERE = CACHE_LEFT.replace("ENV UV_COMPILE", "ENV UV_CACHE_DIR=/opt/uv-cache UV_COMPILE")
+# a non-root user runs uv: the cache is in its home
+CACHE_IN_USER_HOME = CACHE_LEFT.replace("WORKDIR /app\n", "RUN useradd --create-home --uid 10001 app\n"
+                                        "WORKDIR /app\nRUN chown app /app\nUSER app\n")
+# the cache removed in a later RUN: still in the earlier layer, shipped
+CACHE_DELETED_LATER = CACHE_LEFT.replace("COPY . .\n", "RUN rm -rf /root/.cache/uv\nCOPY . .\n").replace(
+    "RUN uv sync --frozen --no-dev\n", "RUN uv sync --frozen --no-dev && rm -rf /root/.cache/uv\n")
+
+
+def test_equivalent_spelling_passes(lab):
+    assert _check(lab, OTHER_SPELLING).passed
+
+
+def test_cache_under_another_path_is_found(lab):
+    fails = _failures(lab, CACHE_ELSEWHERE)
+    assert set(fails) == {"no uv cache in the image"}
+    assert "a uv cache at /opt/uv-cache" in fails["no uv cache in the image"]
+
+
+def test_cache_in_a_non_root_users_home_is_found(lab):
+    fails = _failures(lab, CACHE_IN_USER_HOME)
+    assert set(fails) == {"no uv cache in the image"}
+    assert "a uv cache at /home/app/.cache/uv" in fails["no uv cache in the image"]
+
+
+def test_cache_deleted_in_a_later_layer_is_found(lab):
+    fails = _failures(lab, CACHE_DELETED_LATER)
+    assert set(fails) == {"no uv cache in the image"}
+    assert "deleted by a later layer but still shipped" in fails["no uv cache in the image"]

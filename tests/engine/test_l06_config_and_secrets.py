@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l06_config_and_secrets import TOKEN, check_no_token_leak
+from dockerlab.exercises.l06_config_and_secrets import TOKEN, check
 from dockerlab.paths import workspace_root
 
 pytestmark = pytest.mark.engine
@@ -42,7 +42,7 @@ def _check(lab, dockerfile: str, token_in_context: bool = False):
     secret_dir.mkdir(parents=True, exist_ok=True)
     token_file = secret_dir / "index_token.txt"
     token_file.write_text(TOKEN + "\n")
-    return check_no_token_leak(lab, app, token_file)
+    return check(lab, app, token_file)
 
 
 def _failures(lab, dockerfile: str, **kw) -> dict[str, str]:
@@ -84,6 +84,32 @@ def test_other_target_passes(lab):
 
 def test_secret_as_env_passes(lab):
     assert _check(lab, ENV_FORM).passed
+
+
+# --- issue 10: every stage, not only the final image -------------------------------------------------------
+
+VENV_BUILDER = ("FROM python:3.13.5-slim AS builder\nWORKDIR /app\nCOPY install_private.py ./\nCOPY vendor/ vendor/\n"
+                "RUN python -m venv /opt/venv\n")
+VENV_RUNTIME = ("FROM python:3.13.5-slim\nCOPY --from=builder /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
+                "WORKDIR /app\n" + TAIL)
+# the token as a build argument of a builder stage: the final image holds none of it, the builder stage does
+# (its history; and so the build cache, and every image built --target builder)
+TOKEN_IN_BUILDER = (VENV_BUILDER + "ARG INDEX_TOKEN\nRUN /opt/venv/bin/python install_private.py\n\n" + VENV_RUNTIME)
+# the same two stages with the secret mounted, and a non-root runtime
+SECRET_IN_BUILDER = (VENV_BUILDER + "RUN --mount=type=secret,id=index_token /opt/venv/bin/python install_private.py\n\n"
+                     + VENV_RUNTIME.replace("WORKDIR /app\n", "WORKDIR /app\nUSER nobody\n"))
+
+
+def test_token_in_an_earlier_stage_is_found(lab):
+    fails = _failures(lab, TOKEN_IN_BUILDER)
+    assert set(fails) == {"token nowhere in the image"}
+    detail = fails["token nowhere in the image"]
+    assert "in stage builder: history step" in detail and "INDEX_TOKEN=ghp***" in detail
+    assert "in the image:" not in detail  # the final image itself is clean: only the stage search finds it
+
+
+def test_secret_mount_in_a_builder_stage_passes(lab):
+    assert _check(lab, SECRET_IN_BUILDER).passed
 
 
 def test_build_check_flags_the_starter_not_the_solution(lab):

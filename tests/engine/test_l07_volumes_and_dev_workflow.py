@@ -2,7 +2,9 @@
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l07_volumes_and_dev_workflow import check_counter
+from docker.types import Mount
+
+from dockerlab.exercises.l07_volumes_and_dev_workflow import check
 
 pytestmark = pytest.mark.engine
 
@@ -19,7 +21,7 @@ def lab():
 
 def failing(lab, kwargs):
     with pytest.raises(CheckFailed) as exc:
-        check_counter(lab, lab.image_tag, kwargs)
+        check(lab, lab.image_tag, kwargs)
     return str(exc.value)
 
 
@@ -45,11 +47,42 @@ def test_relative_bind_source_fails(lab):
 
 def test_solution_passes(lab):
     vol = lab.volume("counter-data")
-    assert check_counter(lab, lab.image_tag, {"volumes": {vol.name: {"bind": "/data", "mode": "rw"}}}).passed
+    assert check(lab, lab.image_tag, {"volumes": {vol.name: {"bind": "/data", "mode": "rw"}}}).passed
 
 
 def test_bind_mount_in_workspace_passes(lab):
     data = lab.workspace("counter_service") / "data"
     data.mkdir()
     data.chmod(0o777)
-    assert check_counter(lab, lab.image_tag, {"volumes": [f"{data}:/data:rw"]}).passed
+    assert check(lab, lab.image_tag, {"volumes": [f"{data}:/data:rw"]}).passed
+
+
+# --- issue 10: the kind of mount observed, another spelling, a non-root app ----------------------------------
+
+def test_equivalent_spellings_pass(lab):
+    """A Mount object and a `name:/data` string: the same named volume."""
+    vol = lab.volume("counter-data")
+    assert check(lab, lab.image_tag, {"mounts": [Mount("/data", vol.name, type="volume")]}).passed
+    assert check(lab, lab.image_tag, {"volumes": [f"{lab.name('counter-other')}:/data"]}).passed
+
+
+def test_anonymous_volume_is_named_as_such(lab):
+    """`/data` alone is an anonymous volume (observed in the container), not a bind mount outside the workspace."""
+    msg = failing(lab, {"volumes": ["/data"]})
+    assert "/data is an anonymous volume" in msg and "outside" not in msg
+
+
+def test_bind_mount_the_non_root_app_cannot_write_gets_a_verdict(lab):
+    data = lab.workspace("counter_service") / "data"
+    data.mkdir()
+    data.chmod(0o755)  # root's: the counter runs as uid 10001
+    msg = failing(lab, {"volumes": [f"{data}:/data:rw"]})
+    assert "the counter runs as uid 10001 and cannot write /data" in msg
+
+
+def test_checking_twice_with_the_same_volume_passes(lab):
+    """The volume keeps the first run's count: the check judges the hits it made, not an absolute 3."""
+    vol = lab.volume("counter-twice")
+    kwargs = {"volumes": {vol.name: {"bind": "/data", "mode": "rw"}}}
+    assert check(lab, lab.image_tag, kwargs).passed
+    assert check(lab, lab.image_tag, kwargs).passed

@@ -3,7 +3,7 @@ import pytest
 import yaml
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l08_compose import check_stack
+from dockerlab.exercises.l08_compose import check
 
 pytestmark = pytest.mark.engine
 
@@ -31,7 +31,7 @@ def write(lab, edit=None):
 
 def failing(lab, app):
     with pytest.raises(CheckFailed) as exc:
-        check_stack(lab, app, wait_timeout=40)
+        check(lab, app, wait_timeout=40)
     return str(exc.value)
 
 
@@ -65,14 +65,14 @@ def test_wrong_healthcheck_command_fails_with_clear_message(lab):
         s["web"]["depends_on"] = HEALTHY
     msg = failing(lab, write(lab, edit))
     assert "db never became healthy" in msg
-    assert "last check exited" in msg
+    assert "last check exit 2" in msg  # pg_isready: no response
 
 
 def test_solution_passes(lab):
     def edit(s):
         s["db"]["healthcheck"] = DB_HEALTH
         s["web"]["depends_on"] = HEALTHY
-    assert check_stack(lab, write(lab, edit)).passed
+    assert check(lab, write(lab, edit)).passed
     assert not lab.client.containers.list(all=True, filters={"label": "com.docker.compose.project=" + lab.name("exercise")})
 
 
@@ -82,4 +82,27 @@ def test_other_correct_answer_passes(lab):
                                   "interval": "2s", "retries": 20, "start_period": "1s"}
         s["web"]["depends_on"] = {"queue": {"condition": "service_healthy"},
                                   "db": {"condition": "service_healthy", "restart": True}}
-    assert check_stack(lab, write(lab, edit)).passed
+    assert check(lab, write(lab, edit)).passed
+
+
+# --- issue 10: a health check that can never fail, another spelling ------------------------------------------
+
+@pytest.mark.parametrize("test", [["CMD", "true"], ["CMD-SHELL", "pg_isready -U app -d app || exit 0"]],
+                         ids=["true", "or-exit-0"])
+def test_health_check_that_cannot_fail_fails(lab, test):
+    """Up --wait passes with it, and web answers in the end: only running it where Postgres is down shows it."""
+    def edit(s):
+        s["db"]["healthcheck"] = {"test": test, "interval": "1s", "retries": 30}
+        s["web"]["depends_on"] = HEALTHY
+    msg = failing(lab, write(lab, edit))
+    assert "db's health check can report unhealthy" in msg
+    assert "exits 0 in a container where the app is not running" in msg
+    assert "stack comes up healthy" not in msg  # the stack itself came up: only the probe is wrong
+
+
+def test_shorthand_string_test_passes(lab):
+    """`test: pg_isready …` as one string is CMD-SHELL: the same check."""
+    def edit(s):
+        s["db"]["healthcheck"] = {"test": "pg_isready -h 127.0.0.1 -U app -d app", "interval": "1s", "retries": 30}
+        s["web"]["depends_on"] = HEALTHY
+    assert check(lab, write(lab, edit)).passed

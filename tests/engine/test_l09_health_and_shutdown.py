@@ -2,7 +2,7 @@
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l09_health_and_shutdown import check_graceful
+from dockerlab.exercises.l09_health_and_shutdown import check
 
 pytestmark = pytest.mark.engine
 
@@ -59,7 +59,7 @@ def app(lab, shutdown_py=None, cmd=None):
 
 def failing(lab, path):
     with pytest.raises(CheckFailed) as exc:
-        check_graceful(lab, path)
+        check(lab, path)
     return str(exc.value)
 
 
@@ -86,8 +86,31 @@ def test_handler_that_does_not_drain_fails(lab):
 
 
 def test_solution_passes(lab):
-    assert check_graceful(lab, app(lab, GOOD, EXEC_CMD)).passed
+    assert check(lab, app(lab, GOOD, EXEC_CMD)).passed
 
 
 def test_other_correct_answer_passes(lab):
-    assert check_graceful(lab, app(lab, OTHER_GOOD, "CMD exec python app.py")).passed
+    assert check(lab, app(lab, OTHER_GOOD, "CMD exec python app.py")).passed
+
+
+# --- issue 10: judged by what PID 1 is and does, once the service is ready -----------------------------------
+
+IGNORES_TERM = '''import signal
+
+
+def install(server):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+'''
+
+
+@pytest.mark.parametrize("cmd", ['ENTRYPOINT ["/usr/bin/env", "python"]\nCMD ["app.py"]',
+                                 'SHELL ["/bin/bash", "-c"]\nCMD python app.py'], ids=["env-entrypoint", "bash-exec"])
+def test_equivalent_spellings_pass(lab, cmd):
+    """PID 1 is python either way (env execs it; bash execs a lone command): what runs is judged, not the words."""
+    assert check(lab, app(lab, GOOD, cmd)).passed
+
+
+def test_ignoring_sigterm_is_named(lab):
+    """The handler is read from PID 1 itself (/proc/1/status SigCgt): ignoring SIGTERM is not handling it."""
+    msg = failing(lab, app(lab, IGNORES_TERM, EXEC_CMD))
+    assert "exit code 137" in msg and "PID 1 is `python app.py` and nothing handled SIGTERM" in msg

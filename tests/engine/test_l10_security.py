@@ -106,3 +106,22 @@ ENTRYPOINT ["python"]
 CMD ["app.py"]
 """)
     assert ex.check(lab, app).passed
+
+
+# --- issue 10: root by what runs, another uid, another spelling ----------------------------------------------
+
+def test_other_uid_and_spelling_pass(lab, app):
+    """A uid with no passwd entry, uid:gid, the interpreter found through /usr/bin/env."""
+    text = dockerfile(lab.base("python")).replace("USER app", "USER 65532:65532").replace(
+        'CMD ["python", "app.py"]', 'ENTRYPOINT ["/usr/bin/env", "python"]\nCMD ["app.py"]')
+    (app / "Dockerfile").write_text(text)
+    assert ex.check(lab, app).passed
+
+
+def test_a_name_for_uid_0_is_found(lab, app):
+    """Config.User names a user, but the user is uid 0: only the running process tells."""
+    text = dockerfile(lab.base("python")).replace("RUN useradd --system --uid 10001 app",
+                                                  "RUN useradd --system --non-unique --uid 0 app")
+    msg = failure_text(lab, app, text)
+    assert "Config.User is 'app' but PID 1 in the container runs as uid 0" in msg
+

@@ -186,3 +186,22 @@ def test_other_correct_answer_passes(lab, reg, given):
     given.image.reload()
     digest = next(d for d in given.image.attrs["RepoDigests"] if d.startswith(repo)).split("@")[1]
     assert ex.check(lab, reg, given.image.id, {"repo": ex.expected_repo(reg), "digest": digest}).passed
+
+
+# --- issue 10: another name for the same registry -----------------------------------------------------------
+
+@pytest.mark.engine
+def test_another_host_name_for_the_same_registry_passes(lab, reg, given):
+    """localhost:PORT is 127.0.0.1:PORT: the answer may name the registry either way, and give the digest as a
+    whole reference."""
+    repo = f"localhost:{reg.port}/ci-service"
+    digest = registry.push(lab.client, registry.tag(lab.client, given.image, repo, ex.TAG))
+    assert ex.check(lab, reg, given, {"repo": repo, "digest": f"{repo}@{digest}"}).passed
+
+
+def test_same_repository_rules():
+    reg = type("R", (), {"port": 5000, "host": "127.0.0.1:5000"})()
+    assert ex.same_repository("127.0.0.1:5000/ci-service", reg) and ex.same_repository("localhost:5000/ci-service/", reg)
+    assert not ex.same_repository("localhost:5001/ci-service", reg)
+    assert not ex.same_repository("127.0.0.1:5000/ci_service", reg)
+    assert not ex.same_repository("docker.io/library/ci-service", reg)

@@ -2,7 +2,7 @@
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l12_debugging import check_services
+from dockerlab.exercises.l12_debugging import check
 
 pytestmark = pytest.mark.engine
 
@@ -30,7 +30,7 @@ def run_args(wrong_cmd=True, missing_env=True, localhost_bind=True):
 
 def failing(lab, apps, args):
     with pytest.raises(CheckFailed) as exc:
-        check_services(lab, apps, args)
+        check(lab, apps, args)
     return exc.value
 
 
@@ -39,10 +39,10 @@ def test_unsolved_fails_with_a_message_per_service(lab):
     err = failing(lab, apps, {})
     msg = str(err)
     assert len(err.failures) == 3
-    assert "wrong_cmd: exited with code 2 at start: CMD names a file that is not in the image" in msg
-    assert "missing_env: exited with code 1 at start: environment variable 'GREETING' is not set" in msg
-    assert "localhost_bind: running, and /health answers inside the container" in msg
-    assert "listens on 127.0.0.1" in msg
+    assert "wrong_cmd: the container exited with code 2: `/app/server.py` is not in the image" in msg
+    assert "missing_env: the container exited with code 1: environment variable GREETING is not set" in msg
+    assert "localhost_bind: no answer to GET /health on port 8000" in msg
+    assert "listens on 127.0.0.1:8000: on port 8000 only the container's own loopback" in msg
 
 
 def test_wrong_cmd_left_broken(lab):
@@ -71,7 +71,7 @@ def test_localhost_bind_left_broken(lab):
 def test_solution_passes(lab):
     apps = lab.workspace("broken_services")
     fix_cmd_in_dockerfile(apps)
-    assert check_services(lab, apps, run_args()).passed
+    assert check(lab, apps, run_args()).passed
     assert not lab.client.containers.list(all=True, filters={"label": "org.dockerlab.lesson=12", "name": lab.name("")})
 
 
@@ -84,7 +84,27 @@ def test_other_correct_answer_passes(lab):
     bind_df.write_text(bind_df.read_text().replace('CMD ["python", "app.py"]',
                                                    'CMD ["python", "app.py", "--host=0.0.0.0", "--port=8000"]'))
     args = {"wrong_cmd": {"command": ["python", "server.py"], "working_dir": "/srv"}}
-    assert check_services(lab, apps, args).passed
+    assert check(lab, apps, args).passed
+
+
+# --- issue 10: the observed cause, another spelling ------------------------------------------------------------
+
+def test_listening_on_another_port_is_named(lab):
+    """Bound to every interface, on the wrong port: the check reads where it listens, it does not guess."""
+    apps = lab.workspace("broken_services")
+    fix_cmd_in_dockerfile(apps)
+    args = dict(run_args(), localhost_bind={"command": ["python", "app.py", "--host", "0.0.0.0", "--port", "8080"]})
+    err = failing(lab, apps, args)
+    assert [f.name for f in err.failures] == ["localhost_bind is fixed"]
+    assert "the app listens on 0.0.0.0:8080, not on port 8000" in str(err)
+
+
+def test_equivalent_spelling_passes(lab):
+    """The file by absolute path through env, the variable given as a list."""
+    apps = lab.workspace("broken_services")
+    args = {"wrong_cmd": {"command": ["/usr/bin/env", "python", "/srv/server.py"]},
+            "missing_env": {"environment": ["GREETING=hi"]}, "localhost_bind": BIND_ALL}
+    assert check(lab, apps, args).passed
 
 
 MULTISTAGE = """FROM python:3.13.5-slim AS deps

@@ -3,19 +3,22 @@
 * :data:`INSTALL` and :func:`install_steps`: which build steps install dependencies (pip, uv, poetry, pipenv),
   recognised in the steps BuildKit reports, whatever the spelling around the command.
 * :func:`rebuild_after_code_change`: does a code-only change keep the dependency install in the cache?
+* :func:`build_reusing`: build, or take the image already built from the same inputs (a re-run check).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import re
 import uuid
 from pathlib import Path
 
-from ..build import BuildFailed, BuildResult, Step
+from ..build import BuildFailed, BuildResult, Step, context_files
 from ..show import short
 
 INSTALL = re.compile(
-    r"(?:^|[\s;&|(/])(?:uv\s+sync|uv\s+pip\s+(?:install|sync)|(?:python3?(?:\.\d+)?\s+-m\s+)?pip3?\s+install"
+    r"(?:^|[\s;&|(/])(?:uv\s+sync|uv\s+pip\s+(?:install|sync)|(?:python3?(?:\.\d+)?\s+-m\s+)?pip(?:3(?:\.\d+)?)?\s+install"
     r"|poetry\s+install|pipenv\s+(?:install|sync))\b")
 
 
@@ -92,3 +95,28 @@ def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | No
     finally:
         code.write_bytes(original)
     return out
+
+
+INPUTS_LABEL = "org.dockerlab.check.inputs"
+
+
+def inputs_hash(app_dir, dockerfile: str = "Dockerfile") -> str:
+    """A hash of what the build sees (Dockerfile + the context after .dockerignore): same hash, same image."""
+    app, h = Path(app_dir), hashlib.sha256()
+    for name, _ in context_files(app, dockerfile):
+        if name != ".dockerlab.labels.yaml":
+            h.update(name.encode() + b"\0" + (app / name).read_bytes() + b"\0")
+    h.update((app / dockerfile).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def build_reusing(lab, app_dir, thing: str, tag: str = "latest", reuse: bool = True):
+    """The image of ``app_dir``: built with BuildKit, or, with ``reuse``, the one already built from the same
+    inputs (labelled with their hash). Raises BuildFailed."""
+    h = inputs_hash(app_dir)
+    if reuse:
+        with contextlib.suppress(Exception):  # not there (or built from other inputs): build it
+            img = lab.client.images.get(lab.image(thing, tag))
+            if (img.labels or {}).get(INPUTS_LABEL) == h:
+                return img
+    return lab.build(app_dir, thing, tag=tag, show=False, labels={INPUTS_LABEL: h}).image

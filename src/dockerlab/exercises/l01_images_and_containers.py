@@ -4,8 +4,9 @@ from __future__ import annotations
 from docker.errors import NotFound
 
 from ..checks import Checker
-from ..run import ContainerExited, WaitTimeout, http_get
+from ..run import ContainerExited, WaitTimeout, http_get, logs_tail
 from ..show import Table, cli, human_size
+from .probes import describe_listeners, explain_exit, listeners
 
 LESSON = "01_images_and_containers"
 
@@ -95,8 +96,14 @@ def check(lab, req: dict | None = None, timeout: float = 15) -> Checker:
             try:
                 status, _ = http_get(host_port, "/", timeout=timeout, container=container, expect_status=None)
                 c.ok("answers HTTP", f"GET / on host port {host_port} -> HTTP {status}")
-            except (WaitTimeout, ContainerExited) as exc:
-                c.fail("answers HTTP", str(exc).splitlines()[0],
+            except ContainerExited:
+                container.reload()
+                _, cause = explain_exit(container.attrs["State"].get("ExitCode"), logs_tail(container))
+                c.fail("answers HTTP", cause,
+                       f"run python -m http.server {req['container_port']} so it listens on the published port")
+            except WaitTimeout:
+                _, seen = describe_listeners(listeners(container, lab), req["container_port"])
+                c.fail("answers HTTP", f"nothing answers on host port {host_port}: {seen}",
                        f"run python -m http.server {req['container_port']} so it listens on the published port")
 
     # memory limit

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from ..build import BuildFailed
 from ..checks import Checker
-from ..run import ContainerExited, WaitTimeout, free_port, http_get, logs_tail, remove
+from ..run import http_get, remove
+from .contents import files_named
+from .probes import SHELLS, Pid1, pid1_info, serve
 
 LESSON = "02_first_dockerfile"
 APP = "quote_api"
@@ -29,8 +31,42 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0]
 
 
+FIXES = {
+    "file": "CMD names a module or file that is not in the image: the app is app.py (module app)",
+    "loopback": f"listen on 0.0.0.0 (not 127.0.0.1) port {PORT} inside the container",
+    "other_port": f"listen on port {PORT} inside the container (the app reads no PORT variable: python app.py does)",
+    "exited": "make CMD start the web app on 0.0.0.0:8000, e.g. CMD [\"python\", \"app.py\"]",
+    "not_started": "CMD/ENTRYPOINT must name a program the image has, e.g. CMD [\"python\", \"app.py\"]",
+}
+
+
+def _exec_form(c: Checker, lab, config: dict, pid: Pid1 | None) -> None:
+    """Signals must reach the app: PID 1 in the running container is not a shell (judged by what runs)."""
+    cmd, entrypoint = config.get("Cmd") or [], config.get("Entrypoint") or []
+    base_cmd = lab.client.images.get(lab.base("python")).attrs["Config"].get("Cmd") or []
+    argv = entrypoint + cmd
+    shell = argv[1:2] == ["-c"] and argv[0].rsplit("/", 1)[-1] in SHELLS
+    if not entrypoint and cmd == base_cmd:
+        c.fail("exec-form CMD", f"no CMD of its own: Config.Cmd is {cmd}, inherited from {lab.base('python')}",
+               'add a CMD that starts the app, e.g. CMD ["python", "app.py"]')
+    elif pid is not None and pid.cmdline:
+        c.expect(not pid.is_shell, "exec-form CMD",
+                 f"PID 1 in the running container is `{pid.cmdline}`, a shell"
+                 + (f" (Config.Cmd is {cmd}: shell form)" if cmd[:2] == ["/bin/sh", "-c"] else "")
+                 + ": signals such as docker stop's SIGTERM go to the shell, not to Python",
+                 fix=f'write it as a JSON array that starts python itself: CMD ["python", "app.py"]',
+                 ok=f"PID 1 is `{pid.cmdline}` (Config.Entrypoint {entrypoint or None}, Config.Cmd {cmd})")
+    else:  # the app did not stay up: judge the configuration
+        c.expect(not shell, "exec-form CMD",
+                 f"Config.{'Entrypoint' if entrypoint else 'Cmd'} is {argv}: shell form (a shell is PID 1, and signals "
+                 "do not reach Python)",
+                 fix=f'write it as a JSON array: CMD ["python", "app.py"] instead of CMD {argv[2] if len(argv) > 2 else "…"}',
+                 ok=f"Config.Entrypoint {entrypoint or None}, Config.Cmd {cmd}")
+
+
 def check(lab, app: str | os.PathLike, timeout: float = 30) -> Checker:
-    """Build ``app`` as lab.image('quote-api'), then check CMD form, that it serves, and that .env/.git stayed out."""
+    """Build ``app`` as lab.image('quote-api'), run it, and check: PID 1 is the app (exec form), it serves
+    /health and /quote, and no layer of the image holds .env or .git."""
     app = Path(app)
     c = Checker(LESSON, "Dockerfile and .dockerignore for quote_api")
     if not (app / "Dockerfile").exists():
@@ -45,65 +81,37 @@ def check(lab, app: str | os.PathLike, timeout: float = 30) -> Checker:
                "fix that instruction (the log above shows its output), then run this cell again")
         return c.report()
     c.ok("builds", f"{result.tag}: {len(result.steps)} steps")
-    image = result.image
+    config = result.image.attrs["Config"]
 
-    # 2. CMD in exec form, and its own
-    config = image.attrs["Config"]
-    cmd, entrypoint = config.get("Cmd") or [], config.get("Entrypoint") or []
-    base_cmd = (lab.client.images.get(lab.base("python")).attrs["Config"].get("Cmd") or [])
-    if entrypoint[:2] == ["/bin/sh", "-c"]:
-        c.fail("exec-form ENTRYPOINT", f"Config.Entrypoint is {entrypoint}: shell form",
-               'write it as a JSON array: ENTRYPOINT ["python", "app.py"]')
-    if cmd[:2] == ["/bin/sh", "-c"]:
-        c.fail("exec-form CMD", f"Config.Cmd is {cmd}: shell form (a shell is PID 1, and signals do not reach Python)",
-               f'write it as a JSON array: CMD ["python", "app.py"] instead of CMD {cmd[2] if len(cmd) > 2 else "…"}')
-    elif not entrypoint and cmd == base_cmd:
-        c.fail("exec-form CMD", f"no CMD of its own: Config.Cmd is {cmd}, inherited from {lab.base('python')}",
-               'add a CMD that starts the app, e.g. CMD ["python", "app.py"]')
-    else:
-        c.ok("exec-form CMD", f"Config.Entrypoint {entrypoint or None}, Config.Cmd {cmd}")
-
-    # 3. it starts and serves /health and /quote on port 8000
-    port = free_port()
-    container = lab.run(result.tag, "quote-check", ports={f"{PORT}/tcp": port})
+    # 2. it starts and serves /health and /quote on port 8000; 3. PID 1 is the app, not a shell
+    served = serve(lab, result.tag, "quote-check", port=PORT, timeout=timeout)
     try:
-        try:
-            status, body = http_get(port, "/health", timeout=timeout, container=container, expect_status=None)
-            if status == 200:
-                c.ok("serves /health", f"HTTP 200 on port {PORT}: {body.strip()[:60]}")
-                qs, qbody = http_get(port, "/quote", timeout=10, container=container, expect_status=None)
-                c.expect(qs == 200 and '"quote"' in qbody, "serves /quote", f"GET /quote -> HTTP {qs}: {qbody.strip()[:80]}",
-                         "serve app.py's Flask app (it has the /quote route)", f"HTTP 200: {qbody.strip()[:60]}")
-            else:
-                c.fail("serves /health", f"GET /health -> HTTP {status}",
-                       "start app.py's Flask app (it has /health), not another program")
-        except ContainerExited:
-            container.reload()
-            code = container.attrs["State"].get("ExitCode")
-            logs = logs_tail(container, 8).strip()
-            fix = "make CMD start the web app on 0.0.0.0:8000, e.g. CMD [\"python\", \"app.py\"]"
-            if "ModuleNotFoundError" in logs:
-                fix = "install the dependencies in the image: COPY requirements.txt, then RUN pip install -r requirements.txt"
-            elif "Could not import" in logs or "No such file" in logs or "can't open file" in logs:
-                fix = "CMD names a module or file that is not in the image: the app is app.py (module app)"
-            c.fail("serves /health", f"the container exited with code {code} before answering; its last log lines: "
-                   + (" | ".join(logs.splitlines()[-3:]) or "(empty)"), fix)
-        except WaitTimeout as exc:
-            c.fail("serves /health", f"{exc}", f"listen on 0.0.0.0 (not 127.0.0.1) port {PORT} inside the container")
+        pid = pid1_info(served.container, lab) if served.ok else None
+        _exec_form(c, lab, config, pid)
+        if served.ok:
+            c.ok("serves /health", f"HTTP 200 on port {PORT}: {served.body.strip()[:60]}")
+            qs, qbody = http_get(served.host_port, "/quote", timeout=10, container=served.container, expect_status=None)
+            c.expect(qs == 200 and '"quote"' in qbody, "serves /quote", f"GET /quote -> HTTP {qs}: {qbody.strip()[:80]}",
+                     fix="serve app.py's Flask app (it has the /quote route)", ok=f"HTTP 200: {qbody.strip()[:60]}")
+        elif served.kind == "http":
+            c.fail("serves /health", served.cause, "start app.py's Flask app (it has /health), not another program")
+        else:
+            c.fail("serves /health", served.cause, FIXES.get(served.kind) or served.fix)
     finally:
-        remove(container, client=lab.client, quiet=True)
+        if served.container is not None:
+            remove(served.container, client=lab.client, quiet=True)
 
-    # 4. .env and .git stayed out of the image
-    workdir = config.get("WorkingDir") or "/"
-    out = lab.run(result.tag, "quote-scan",
-                  ["-c", "find / -xdev \\( -name .env -o -name .git \\) -not -path '/proc/*' -not -path '/usr/*' 2>/dev/null"],
-                  entrypoint=["sh"], detach=False, remove=True).decode().split()
+    # 4. .env and .git stayed out of the image: every layer, wherever they were copied
+    found = files_named(lab, result.image, {".env", ".git"})
     has_ignore = (app / ".dockerignore").exists()
     for junk, what in ((".env", "a secret"), (".git", "the repository history")):
-        found = [p for p in out if Path(p).name == junk]
-        if found:
-            c.fail(f"{junk} not in image", f"{', '.join(found)} is in the image ({what} shipped to everyone who pulls it)",
+        hits = [f for f in found if f.path.rsplit("/", 1)[-1] == junk]
+        if hits:
+            where = "; ".join(f"{f.path} is in the image (layer {f.layer}/{f.layers}"
+                              + (", deleted by a later layer but still shipped in this one" if f.deleted_later else "")
+                              + ")" for f in hits[:3])
+            c.fail(f"{junk} not in image", f"{where}: {what} shipped to everyone who pulls it",
                    f"list {junk} in .dockerignore" if has_ignore else f"create a .dockerignore next to the Dockerfile listing {junk}")
         else:
-            c.ok(f"{junk} not in image", f"no {junk} under {workdir} or anywhere else")
+            c.ok(f"{junk} not in image", f"no {junk} in any layer of the image")
     return c.report()

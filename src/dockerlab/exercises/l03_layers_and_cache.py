@@ -2,7 +2,7 @@
 
 The check builds the learner's Dockerfile, appends a comment line to the app's code, rebuilds, and reads
 which steps the builder took from its cache: ``RUN pip install …`` and every step before it must be cached.
-Then it starts the image and asks ``/health``.
+Then it starts the image and asks ``/health`` (a failure names the observed cause).
 """
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from pathlib import Path
 
 from ..build import BuildFailed, BuildResult
 from ..checks import Checker
-from ..run import ContainerExited, WaitTimeout, http_get, logs_tail, remove
 from ..show import short as _short
 from .common import install_steps, rebuild_after_code_change
+from .probes import serves_health
 
 LESSON = "03_layers_and_cache"
 CONTAINER_PORT = 8000
+FIXES = {
+    "file": "the code is not in the image: `COPY . .` after installing the requirements",
+    "module": "a dependency is missing: install requirements.txt with pip",
+    "exited": "keep `CMD [\"python\", \"app.py\"]` and copy the code into WORKDIR",
+}
 
 
 def pip_step(result: BuildResult) -> int | None:
@@ -77,28 +82,10 @@ def check(lab, app: Path, dockerfile: str = "Dockerfile", code_file: str = "app.
     after = [s for s in steps[idx + 1:] if not s.cached]
     c.expect(bool(after) or bool(rebuilt), "the code change reaches the image",
              f"no step was rebuilt after {code_file} changed, so the image does not contain the code",
-             "copy the code (`COPY . .`) after the install",
-             detail_ok=f"rebuilt: {', '.join('`' + _short(s.instruction, 30) + '`' for s in (rebuilt or after))}")
+             fix="copy the code (`COPY . .`) after the install",
+             ok=f"rebuilt: {', '.join('`' + _short(s.instruction, 30) + '`' for s in (rebuilt or after))}")
 
     # The app still runs.
-    port = lab.free_port()
-    container = None
-    try:
-        container = lab.run(second.tag, "exercise-app", ports={f"{CONTAINER_PORT}/tcp": port})
-        status, body = http_get(port, "/health", timeout=timeout, container=container)
-        c.expect(status == 200, "the app answers /health", f"HTTP {status}: {body[:100]}",
-                 "the app must listen on 0.0.0.0:8000", detail_ok=f"HTTP {status} {body.strip()[:60]}")
-    except (ContainerExited, WaitTimeout) as exc:
-        logs = logs_tail(container, 8) if container is not None else ""
-        hint = str(exc).splitlines()[0].rstrip(":")
-        if "No such file" in logs or "can't open file" in logs:
-            fix = "the code is not in the image: `COPY . .` after installing the requirements"
-        elif "ModuleNotFoundError" in logs:
-            fix = "a dependency is missing: install requirements.txt with pip"
-        else:
-            fix = "keep `CMD [\"python\", \"app.py\"]` and copy the code into WORKDIR"
-        c.fail("the app answers /health", f"{hint}; logs: {_short(logs, 200)}", fix)
-    finally:
-        if container is not None:
-            remove(container, quiet=True)
+    serves_health(lab, c, second.tag, name="the app answers /health", thing="exercise-app", port=CONTAINER_PORT,
+                  timeout=timeout, fixes=FIXES)
     return c.report()

@@ -4,16 +4,16 @@ How the check works (each step is one line of the report):
 
 1. It copies the learner's project to a scratch folder and *rewrites uv.lock there* so that it pins an older,
    valid Flask (3.0.3, with its real URLs and hashes, still satisfying ``flask>=3.0`` in pyproject.toml).
-   An image built from the lock must then contain Flask 3.0.3; ``pip install flask``, ``uv pip install flask``
+   An image built from the lock must then contain Flask 3.0.3 (every flask installed in it is looked at,
+   on PATH or not); ``pip install flask``, ``uv pip install flask``
    or anything else that resolves on its own gets the newest Flask instead, and is caught.
 2. It builds that copy with BuildKit (``docker build``), edits ``app.py``, builds again and reads the steps:
    the first RUN that installs dependencies must come from the cache.
-3. In a container of the image it counts the files under ``/root/.cache/uv`` (must be none) and asks
-   ``/health`` on port 8000.
+3. It looks for a uv cache in every layer of the image, under any path (``UV_CACHE_DIR``, a non-root
+   user's home, one deleted by a later layer), and asks ``/health`` on port 8000.
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -21,9 +21,10 @@ from pathlib import Path
 from ..build import BuildFailed
 from ..checks import Checker
 from ..paths import workspace_root
-from ..run import ContainerExited, WaitTimeout, http_get, remove, wait_exit
 from ..show import short
 from .common import rebuild_after_code_change
+from .contents import package_caches
+from .probes import helper, serves_health
 
 LESSON = "05_uv"
 OLD_FLASK = "3.0.3"
@@ -45,13 +46,10 @@ wheels = [
 ]
 '''
 _FLASK_BLOCK = re.compile(r'\[\[package\]\]\nname = "flask"\n.*?(?=\n\[\[package\]\]|\Z)', re.S)
-PROBE = (
-    "import json, os, importlib.metadata as m\n"
-    "try:\n    v = m.version('flask')\nexcept Exception:\n    v = None\n"
-    "d = '/root/.cache/uv'\n"
-    "n = sum(len(f) for _, _, f in os.walk(d)) if os.path.isdir(d) else 0\n"
-    "print(json.dumps({'flask': v, 'uv_cache_files': n}))\n"
-)
+# Every installed flask in the image, wherever the environment is (on PATH or not): its .dist-info directories.
+FLASK_DISTS = ("find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type d "
+               "\\( -name 'flask-*.dist-info' -o -name 'Flask-*.dist-info' \\) -print")
+SERVE_FIX = "start the app on port 8000 (CMD [\"gunicorn\", \"--bind\", \"0.0.0.0:8000\", \"app:app\"])"
 
 
 def tamper_lock(lock_text: str) -> str:
@@ -70,20 +68,18 @@ def _scratch_copy(lab, app: Path) -> Path:
     return dest
 
 
-def _probe(lab, tag: str) -> dict | None:
-    c = lab.run(tag, "check-probe", entrypoint=["python", "-c", PROBE])
-    try:
-        wait_exit(c, timeout=60)
-        out = c.logs(stdout=True, stderr=True).decode(errors="replace").strip()
-        try:
-            return json.loads(out.splitlines()[-1])
-        except (ValueError, IndexError):
-            return {"error": out[-300:]}
-    finally:
-        remove(c, quiet=True)
+def flask_installs(lab, tag: str) -> dict[str, str]:
+    """{path of its .dist-info: version} of every flask installed anywhere in the image."""
+    res = helper(lab, tag, ["/bin/sh", "-c", FLASK_DISTS], thing="check-probe", system_path=True)
+    found = {}
+    for line in res.output.splitlines():
+        m = re.search(r"/[Ff]lask-([^/-]+)\.dist-info$", line.strip())
+        if m and line.startswith("/"):
+            found[line.strip()] = m.group(1)
+    return found
 
 
-def check_uv_dockerfile(lab, app) -> Checker:
+def check(lab, app) -> Checker:
     """Check the Dockerfile in ``app`` (a workspace of sample_apps/uv_service). Raises CheckFailed on failure."""
     app = Path(app)
     chk = Checker(LESSON, "uv Dockerfile")
@@ -107,20 +103,19 @@ def check_uv_dockerfile(lab, app) -> Checker:
         return chk.report()
     chk.ok("image builds", f"{len(first.steps)} steps")
 
-    # 1. the lock is honoured
-    probe = _probe(lab, first.tag)
-    if not probe or "error" in probe:
-        chk.fail("lock honoured", f"could not run `python` in the image: {(probe or {}).get('error', 'no output')}",
-                 "put the virtual environment on PATH: ENV PATH=\"/app/.venv/bin:$PATH\"")
-    elif probe["flask"] is None:
-        chk.fail("lock honoured", "`python` in the image cannot import flask",
-                 "install the dependencies (uv sync --frozen --no-dev) and put /app/.venv/bin first on PATH")
+    # 1. the lock is honoured: every flask in the image (on PATH or not) is the locked one
+    installs = flask_installs(lab, first.tag)
+    other = {p: v for p, v in installs.items() if v != OLD_FLASK}
+    if not installs:
+        chk.fail("lock honoured", "no flask is installed anywhere in the image",
+                 "install the dependencies from the lock: uv sync --frozen --no-dev")
     else:
-        chk.expect(probe["flask"] == OLD_FLASK, "lock honoured",
-                   f"uv.lock pins flask {OLD_FLASK} but the image has flask {probe['flask']}: "
-                   "the dependencies were resolved again instead of installed from the lock",
-                   "install from the lock with `uv sync --frozen --no-dev` (or --locked), not pip / uv pip install",
-                   f"flask {probe['flask']}, exactly as uv.lock says")
+        chk.expect(not other, "lock honoured",
+                   f"uv.lock pins flask {OLD_FLASK} but the image has flask "
+                   + ", ".join(f"{v} ({p.rsplit('/', 1)[0]})" for p, v in other.items())
+                   + ": the dependencies were resolved again instead of installed from the lock",
+                   fix="install from the lock with `uv sync --frozen --no-dev` (or --locked), not pip / uv pip install",
+                   ok=f"flask {OLD_FLASK}, exactly as uv.lock says ({', '.join(p.rsplit('/', 1)[0] for p in installs)})")
 
     # 2. the dependency layer survives a code change (the first install; uv's second `uv sync` may re-run)
     change = rebuild_after_code_change(lab, work, "check-uv")
@@ -132,29 +127,17 @@ def check_uv_dockerfile(lab, app) -> Checker:
     else:
         dep = short(change.dependency_step.instruction, 60)
         chk.expect(change.cached, "dependencies cached on a code change", change.why(),
-                   "COPY only pyproject.toml and uv.lock, run uv sync --no-install-project, then COPY the code",
-                   f"`{dep}` came from the cache")
+                   fix="COPY only pyproject.toml and uv.lock, run uv sync --no-install-project, then COPY the code",
+                   ok=f"`{dep}` came from the cache")
 
-    # 3. no uv cache shipped
-    if probe and "uv_cache_files" in probe:
-        n = probe["uv_cache_files"]
-        chk.expect(n == 0, "no uv cache in the image", f"/root/.cache/uv holds {n} files in the final image",
-                   "use RUN --mount=type=cache,target=/root/.cache/uv (or a builder stage, or --no-cache)",
-                   "/root/.cache/uv is absent or empty")
-    else:
-        chk.fail("no uv cache in the image", "could not look inside the image (see above)", "")
+    # 3. no uv cache shipped: under any path (UV_CACHE_DIR, a non-root user's home), in any layer
+    caches = package_caches(lab, first.image, ("uv",))
+    chk.expect(not caches, "no uv cache in the image", "; ".join(str(c) for c in caches),
+               fix="use RUN --mount=type=cache,target=<the cache dir> (uv cache dir prints it), or a builder "
+                   "stage, or UV_NO_CACHE=1; deleting it in a later RUN does not make the image smaller",
+               ok="no uv cache in any layer (looked for uv's cache layout under every path)")
 
     # 4. the app runs
-    port = lab.free_port()
-    c = lab.run(first.tag, "check-web", ports={"8000/tcp": port})
-    try:
-        status, body = http_get(port, "/health", timeout=30, container=c)
-        chk.expect(status == 200, "app answers /health", f"GET /health answered {status}: {body[:100]}",
-                   "start the app on port 8000 (CMD [\"gunicorn\", \"--bind\", \"0.0.0.0:8000\", \"app:app\"])",
-                   "GET /health → 200")
-    except (ContainerExited, WaitTimeout) as exc:
-        chk.fail("app answers /health", str(exc).splitlines()[0][:200],
-                 "start the app on port 8000 (CMD [\"gunicorn\", \"--bind\", \"0.0.0.0:8000\", \"app:app\"])")
-    finally:
-        remove(c, quiet=True)
+    serves_health(lab, chk, first.tag, name="app answers /health", thing="check-web",
+                  fixes={k: SERVE_FIX for k in ("exited", "http", "not_started", "other_port", "not_listening")})
     return chk.report()

@@ -6,7 +6,8 @@ a correct Dockerfile takes it from the secret only. Then it
 
 1. runs ``import acme_private`` in the image (the install really happened), and
 2. searches the image for the token with :func:`dockerlab.secrets.find_secrets`: config (``docker inspect``),
-   history (``docker history --no-trunc``) and every file of every layer (``docker save``).
+   history (``docker history --no-trunc``) and every file of every layer (``docker save``), and so every
+   earlier stage of the Dockerfile, built on its own (what a builder stage holds is in the build cache).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pathlib import Path
 
 from ..build import BuildFailed
 from ..checks import Checker
-from ..run import remove, wait_exit
-from ..secrets import find_secrets
+from .contents import secrets_anywhere, stage_images
+from .probes import helper
 
 LESSON = "06_config_and_secrets"
 SECRET_ID = "index_token"
@@ -23,14 +24,14 @@ SECRET_ID = "index_token"
 TOKEN = "ghp_acmeIndex7Q2xK9vLm4Rt"
 
 
-def check_no_token_leak(lab, app, token_file) -> Checker:
+def check(lab, app, token_file) -> Checker:
     """Check the Dockerfile in ``app`` (a workspace of sample_apps/private_pkg_install). Raises CheckFailed."""
     app, token_file = Path(app), Path(token_file)
     chk = Checker(LESSON, "private package without leaking the token")
     token = token_file.read_text().strip()
+    offered = {"secrets": {SECRET_ID: token_file}, "buildargs": {"INDEX_TOKEN": token}}
     try:
-        result = lab.build(app, "check-private", secrets={SECRET_ID: token_file},
-                           buildargs={"INDEX_TOKEN": token}, show=False)
+        result = lab.build(app, "check-private", show=False, **offered)
     except BuildFailed as exc:
         log = " | ".join(exc.log_tail[-3:])[-300:]
         chk.fail("image builds with the secret", f"the build failed at `{exc.step}`: {exc.error} ({log})",
@@ -39,22 +40,20 @@ def check_no_token_leak(lab, app, token_file) -> Checker:
         return chk.report()
     chk.ok("image builds with the secret", f"built {result.tag}")
 
-    c = lab.run(result.tag, "check-import", entrypoint=["python", "-c", "import acme_private; print(acme_private.hello())"])
-    try:
-        state = wait_exit(c, timeout=60)
-        out = c.logs().decode(errors="replace").strip()
-    finally:
-        remove(c, quiet=True)
-    chk.expect(state.get("ExitCode") == 0, "acme_private installed",
-               f"`import acme_private` failed in the image: {out[-200:]}",
-               "keep the RUN python install_private.py step (with the secret mounted)",
-               out.splitlines()[-1] if out else "")
+    res = helper(lab, result.tag, ["python", "-c", "import acme_private; print(acme_private.hello())"],
+                 thing="check-import", user=None)
+    out = res.output.strip()
+    chk.expect(res.ok, "acme_private installed", f"`import acme_private` failed in the image: {out[-200:]}",
+               fix="keep the RUN python install_private.py step (with the secret mounted)",
+               ok=out.splitlines()[-1] if out else "")
 
-    print(f"searching {result.tag} for the token (config, history, every layer)…")
-    findings = find_secrets(result.image, token, client=lab.client, show=False)
+    print(f"searching {result.tag} and each stage it is built from for the token (config, history, every layer)…")
+    stages = stage_images(lab, app, "check-private", **offered)
+    findings = secrets_anywhere(lab, result.image, {"the token": token}, stages)
     chk.expect(not findings, "token nowhere in the image",
                f"the token can be read in {len(findings)} place(s): " + "; ".join(findings),
-               "no ARG/ENV for the token and no COPY of a token file (deleting it later does not help): "
-               f"use RUN --mount=type=secret,id={SECRET_ID} for the one step that needs it",
-               "not in the config, the history, or any layer")
+               fix="no ARG/ENV for the token and no COPY of a token file, in any stage (a builder stage is in the "
+                   "build cache, and deleting the file later does not help): "
+                   f"use RUN --mount=type=secret,id={SECRET_ID} for the one step that needs it",
+               ok="not in the config, the history or any layer" + (f", nor in stage {', '.join(stages)}" if stages else ""))
     return chk.report()

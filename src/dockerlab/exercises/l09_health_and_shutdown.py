@@ -1,4 +1,8 @@
-"""Lesson 09 exercise: make the service stop cleanly: fast, exit 0/143, and the in-flight request completes."""
+"""Lesson 09 exercise: make the service stop cleanly: fast, exit 0/143, and the in-flight request completes.
+
+The stop is timed only once the service answers and PID 1 is read (its command line, and whether it has a
+SIGTERM handler): a kill is then explained by what PID 1 was, not by how the CMD was spelled.
+"""
 from __future__ import annotations
 
 import threading
@@ -8,17 +12,12 @@ from pathlib import Path
 
 from ..build import BuildFailed
 from ..checks import Checker
-from ..run import ContainerExited, WaitTimeout, free_port, host_address, http_get, remove
+from ..run import host_address, remove
+from .probes import pid1, serve, stop_when_ready  # noqa: F401 (pid1: the lesson notebook reads PID 1 with it)
 
 LESSON = "09_health_and_shutdown"
 STOP_TIMEOUT = 10
 MAX_SECONDS = 3.0
-
-
-def pid1(container) -> str:
-    """The command line of PID 1 in a running container (``docker exec NAME cat /proc/1/cmdline``)."""
-    res = container.exec_run(["cat", "/proc/1/cmdline"])
-    return res.output.decode(errors="replace").replace("\x00", " ").strip()
 
 
 def slow_request(port: int, seconds: float = 2.0) -> tuple[threading.Thread, dict]:
@@ -46,8 +45,8 @@ def wait_log(container, text: str, timeout: float = 10) -> bool:
     return False
 
 
-def check_graceful(lab, app_dir) -> Checker:
-    """Build ``app_dir``, start it, send a slow request, ``docker stop -t 10`` it, and judge the stop."""
+def check(lab, app_dir) -> Checker:
+    """Build ``app_dir``, start it, send a slow request, ``docker stop -t 10`` it once it is ready, judge the stop."""
     c = Checker(LESSON, "graceful-shutdown")
     app_dir = Path(app_dir)
     try:
@@ -55,37 +54,30 @@ def check_graceful(lab, app_dir) -> Checker:
     except BuildFailed as exc:
         c.fail("image builds", str(exc).splitlines()[0], "fix the Dockerfile")
         return c.report()
-    port = free_port()
-    container = lab.run(result.tag, "exercise", ports={"8000/tcp": port})
+    served = serve(lab, result.tag, "exercise", port=8000, path="/health", timeout=20)
+    container = served.container
     try:
-        try:
-            http_get(port, "/health", timeout=20, container=container)
-        except (WaitTimeout, ContainerExited) as exc:
-            c.fail("service starts", str(exc)[:300], "the service must answer GET /health on port 8000")
+        if not served.ok:
+            c.fail("service starts", served.cause, served.fix or "the service must answer GET /health on port 8000")
             return c.report()
-        first = pid1(container)
-        thread, req = slow_request(port, 2.0)
+        thread, req = slow_request(served.host_port, 2.0)
         if not wait_log(container, "slow request started", 10):
             c.fail("slow request reaches the service", "the service never logged 'slow request started'",
                    "keep app.py's /slow endpoint")
             return c.report()
-        stopped = lab.stop(container, timeout=STOP_TIMEOUT)
+        stopped = stop_when_ready(lab, container, host_port=served.host_port, timeout=STOP_TIMEOUT)
         thread.join(15)
         code, secs = stopped.exit_code, stopped.seconds
         if code == 137:
-            if first.startswith(("/bin/sh", "sh ")):
-                why = (f"PID 1 is `{first}` (shell-form CMD): the shell does not pass SIGTERM on to python",
-                       'use the exec form: CMD ["python", "app.py"]')
-            else:
-                why = (f"PID 1 is `{first}` and nothing handled SIGTERM (as PID 1 python ignores it without a handler)",
-                       "install a SIGTERM handler in shutdown.install(server) that makes serve_forever() return")
-            c.fail("stops on SIGTERM", f"exit code 137: killed (SIGKILL) after the {STOP_TIMEOUT} s stop timeout; {why[0]}",
-                   why[1])
+            fix = ('use the exec form: CMD ["python", "app.py"]' if stopped.pid1.is_shell else
+                   "install a SIGTERM handler in shutdown.install(server) that makes serve_forever() return")
+            c.fail("stops on SIGTERM", f"exit code 137: killed (SIGKILL) after the {STOP_TIMEOUT} s stop timeout; "
+                   + stopped.why_killed(STOP_TIMEOUT), fix)
         else:
-            c.expect(code in (0, 143), "stops on SIGTERM", f"exit code {code}", "exit with 0 after draining",
-                     detail_ok=f"exit code {code} (PID 1: {first})")
+            c.expect(code in (0, 143), "stops on SIGTERM", f"exit code {code}", fix="exit with 0 after draining",
+                     ok=f"exit code {code} (PID 1: {stopped.pid1.cmdline})")
         c.expect(secs < MAX_SECONDS, f"stops in under {MAX_SECONDS:.0f} s", f"docker stop took {secs:.1f} s",
-                 "react to SIGTERM right away instead of waiting for the SIGKILL", detail_ok=f"docker stop took {secs:.1f} s")
+                 fix="react to SIGTERM right away instead of waiting for the SIGKILL", ok=f"docker stop took {secs:.1f} s")
         if req.get("status") == 200 and req.get("body") == "done":
             c.ok("in-flight request completes", "GET /slow answered 200 'done' during the shutdown")
         else:
@@ -94,5 +86,6 @@ def check_graceful(lab, app_dir) -> Checker:
                    "drain before exiting: call server.shutdown() from a thread (not os._exit / sys.exit) so "
                    "serve_forever() returns and server_close() waits for requests")
     finally:
-        remove(container, client=lab.client, quiet=True)
+        if container is not None:
+            remove(container, client=lab.client, quiet=True)
     return c.report()

@@ -1,6 +1,6 @@
 """Lesson 10 exercise: harden sample_apps/hardened_api. The check builds it, lints it, and runs it three ways.
 
-1. as built: it must serve /health, and `id -u` in the running container must not print 0;
+1. as built: it must serve /health, and PID 1 in the running container must not be uid 0 (/proc/1/status);
 2. with a read-only root filesystem and a tmpfs on /tmp (``--read-only --tmpfs /tmp``);
 3. with every capability dropped and no-new-privileges (``--cap-drop ALL --security-opt no-new-privileges:true``),
    on a runtime that keeps ports below 1024 privileged (``--sysctl net.ipv4.ip_unprivileged_port_start=1024``:
@@ -14,8 +14,9 @@ from pathlib import Path
 from ..build import BuildFailed
 from ..checks import Checker
 from ..lint import errors, lint
-from ..run import ContainerExited, WaitTimeout, free_port, http_get, logs_tail, remove
+from ..run import remove
 from ..show import cli
+from .probes import is_root_user, pid1_info, serve
 
 LESSON = "10_security"
 APP = "hardened_api"
@@ -29,34 +30,10 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0]
 
 
-def is_root_user(user: str | None) -> bool:
-    """Config.User as the image sets it: '' / 'root' / '0' / '0:0' / 'root:root' mean root."""
-    name = (user or "").split(":", 1)[0].strip()
-    return name in ("", "root", "0")
-
-
 def exposed_port(image) -> int:
     """The (first) TCP port the image EXPOSEs, else 8000."""
     ports = sorted(int(p.split("/")[0]) for p in (image.attrs["Config"].get("ExposedPorts") or {}) if p.endswith("/tcp"))
     return ports[0] if ports else DEFAULT_PORT
-
-
-def _serve(lab, image: str, thing: str, port: int, timeout: float, **kwargs):
-    """Start the image, GET /health; return (container, None) when it answers 200, else (container, problem)."""
-    host_port = free_port()
-    container = lab.run(image, thing, ports={f"{port}/tcp": host_port}, **kwargs)
-    try:
-        status, body = http_get(host_port, "/health", timeout=timeout, container=container, expect_status=None)
-        if status == 200:
-            return container, None
-        return container, f"GET /health -> HTTP {status}: {body.strip()[:80]}"
-    except ContainerExited:
-        container.reload()
-        code = container.attrs["State"].get("ExitCode")
-        logs = [l for l in logs_tail(container, 12).strip().splitlines() if l.strip()]
-        return container, f"the container exited with code {code}; last log lines: " + (" | ".join(logs[-2:]) or "(empty)")
-    except WaitTimeout as exc:
-        return container, str(exc)
 
 
 def check(lab, app: str | os.PathLike, timeout: float = 30) -> Checker:
@@ -93,7 +70,7 @@ def check(lab, app: str | os.PathLike, timeout: float = 30) -> Checker:
     image = result.image
     port = exposed_port(image)
 
-    # 3. non-root: Config.User, and `id -u` in the running container
+    # 3. non-root: Config.User, and the uid of PID 1 in the running container (a name can map to uid 0)
     user = image.attrs["Config"].get("User") or ""
     if is_root_user(user):
         c.fail("runs as non-root", f"Config.User is {user!r}, so the process is uid 0",
@@ -101,49 +78,47 @@ def check(lab, app: str | os.PathLike, timeout: float = 30) -> Checker:
     else:
         c.ok("USER set", f"Config.User is {user!r}")
 
-    container, problem = _serve(lab, result.tag, "harden-check", port, timeout)
+    served = serve(lab, result.tag, "harden-check", port=port, timeout=timeout)
     try:
-        if problem:
-            c.fail("serves /health", f"run as built on port {port}: {problem}",
+        if not served.ok:
+            c.fail("serves /health", f"run as built on port {port}: {served.cause}",
                    "make the plain `docker run` work first: the app listens on $PORT (8000) on 0.0.0.0")
             return c.report()
         c.ok("serves /health", f"HTTP 200 on port {port}")
-        cli("docker", "exec", container.name, "id", "-u")
-        code, out = container.exec_run(["id", "-u"])
-        uid = out.decode().strip()
-        if uid == "0" and not is_root_user(user):
-            c.fail("runs as non-root", f"Config.User is {user!r} but `id -u` in the container prints 0",
+        cli("docker", "exec", served.container.name, "cat", "/proc/1/status")
+        uid = pid1_info(served.container, lab).uid
+        if uid == 0 and not is_root_user(user):
+            c.fail("runs as non-root", f"Config.User is {user!r} but PID 1 in the container runs as uid 0",
                    "runs as root: add a USER line after installing dependencies (a uid other than 0)")
-        elif uid != "0":
-            c.ok("runs as non-root", f"`id -u` in the container prints {uid}")
+        elif uid != 0:
+            c.ok("runs as non-root", f"PID 1 in the container runs as uid {uid}")
     finally:
-        remove(container, client=lab.client, quiet=True)
+        if served.container is not None:
+            remove(served.container, client=lab.client, quiet=True)
 
     # 4. read-only root filesystem, a tmpfs on /tmp
-    container, problem = _serve(lab, result.tag, "harden-readonly", port, timeout, **READ_ONLY)
-    try:
-        if problem:
-            fix = "write only to /tmp (the app's STATE_DIR default); keep code and dependencies read-only"
-            if "Read-only file system" in problem:
-                fix = ("the app writes outside /tmp: leave STATE_DIR at /tmp (a tmpfs under --read-only) "
-                       "or mount a volume where it writes")
-            c.fail("read-only root filesystem", f"with --read-only --tmpfs /tmp: {problem}", fix)
-        else:
-            c.ok("read-only root filesystem", "serves with --read-only --tmpfs /tmp")
-    finally:
-        remove(container, client=lab.client, quiet=True)
+    served = serve(lab, result.tag, "harden-readonly", port=port, timeout=timeout, **READ_ONLY)
+    if served.container is not None:
+        remove(served.container, client=lab.client, quiet=True)
+    if served.ok:
+        c.ok("read-only root filesystem", "serves with --read-only --tmpfs /tmp")
+    else:
+        fix = "write only to /tmp (the app's STATE_DIR default); keep code and dependencies read-only"
+        if served.kind == "read_only":
+            fix = ("the app writes outside /tmp: leave STATE_DIR at /tmp (a tmpfs under --read-only) "
+                   "or mount a volume where it writes")
+        c.fail("read-only root filesystem", f"with --read-only --tmpfs /tmp: {served.cause}", fix)
 
     # 5. no capabilities, no new privileges, ports below 1024 privileged
-    container, problem = _serve(lab, result.tag, "harden-nocaps", port, timeout, **NO_CAPS)
-    try:
-        if problem:
-            fix = "it must not need any Linux capability: run as a non-root user on a port of 1024 or more"
-            if port < 1024:
-                fix = (f"port {port} is below 1024: binding it needs NET_BIND_SERVICE, which --cap-drop ALL removes; "
-                       "listen on 8000 (ENV PORT=8000, EXPOSE 8000) and publish -p 80:8000 if you need 80 outside")
-            c.fail("all capabilities dropped", f"with --cap-drop ALL --security-opt no-new-privileges:true: {problem}", fix)
-        else:
-            c.ok("all capabilities dropped", f"serves on port {port} with --cap-drop ALL and no-new-privileges")
-    finally:
-        remove(container, client=lab.client, quiet=True)
+    served = serve(lab, result.tag, "harden-nocaps", port=port, timeout=timeout, **NO_CAPS)
+    if served.container is not None:
+        remove(served.container, client=lab.client, quiet=True)
+    if served.ok:
+        c.ok("all capabilities dropped", f"serves on port {port} with --cap-drop ALL and no-new-privileges")
+    else:
+        fix = "it must not need any Linux capability: run as a non-root user on a port of 1024 or more"
+        if port < 1024:
+            fix = (f"port {port} is below 1024: binding it needs NET_BIND_SERVICE, which --cap-drop ALL removes; "
+                   "listen on 8000 (ENV PORT=8000, EXPOSE 8000) and publish -p 80:8000 if you need 80 outside")
+        c.fail("all capabilities dropped", f"with --cap-drop ALL --security-opt no-new-privileges:true: {served.cause}", fix)
     return c.report()
