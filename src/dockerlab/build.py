@@ -23,6 +23,7 @@ from pathlib import Path
 
 from docker.utils import build as docker_build_utils
 
+from .dockerfile import logical_lines
 from .engine import get_client
 from .progressbar import StepProgress
 from .show import Table, cli, human_size
@@ -169,18 +170,7 @@ def dockerfile_stages(dockerfile_text: str) -> list[tuple[str, list[str]]]:
     Continuation lines are joined and comments dropped; heredoc bodies are not parsed (rare in the course).
     """
     stages: list[tuple[str, list[str]]] = []
-    logical, buf = [], ""
-    for raw in dockerfile_text.splitlines():
-        line = raw.rstrip()
-        if not buf and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if line.endswith("\\"):
-            buf += line[:-1] + " "
-            continue
-        logical.append(buf + line)
-        buf = ""
-    if buf:
-        logical.append(buf)
+    logical = logical_lines(dockerfile_text)
     for line in logical:
         words = line.split()
         kw = words[0].upper()

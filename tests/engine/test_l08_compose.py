@@ -7,7 +7,7 @@ from dockerlab.exercises.l08_compose import check
 
 pytestmark = pytest.mark.engine
 
-DB_HEALTH = {"test": ["CMD-SHELL", "pg_isready -U app -d app"], "interval": "1s", "timeout": "3s", "retries": 30}
+DB_HEALTH = {"test": ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U app -d app"], "interval": "1s", "timeout": "3s", "retries": 30}
 HEALTHY = {"db": {"condition": "service_healthy"}, "queue": {"condition": "service_healthy"}}
 
 

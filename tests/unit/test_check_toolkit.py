@@ -5,7 +5,7 @@ import json
 import pytest
 
 from dockerlab import checks
-from dockerlab.exercises import dockerfile as dfile
+from dockerlab import dockerfile as dfile
 from dockerlab.exercises.common import INSTALL
 from dockerlab.exercises.contents import PIP_CACHE, UV_CACHE, env_secrets
 from dockerlab.exercises.probes import (describe_listeners, explain_exit, healthcheck_argv, is_root_user,

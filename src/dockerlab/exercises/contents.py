@@ -20,7 +20,7 @@ from docker.errors import DockerException
 from ..build import BuildFailed
 from ..secrets import LayerFile, find_secrets, layer_files, saved_image
 from ..show import human_size
-from . import dockerfile as dfile
+from .. import dockerfile as dfile
 from .probes import helper
 
 # Every site-packages / dist-packages directory in the image, with its size in bytes.

@@ -16,7 +16,7 @@ from ..run import remove
 from ..show import human_size
 from ..show import short as _short
 from .contents import size_budget
-from .dockerfile import parse
+from ..dockerfile import parse
 from .probes import helper, serve
 
 LESSON = "04_multi_stage"

@@ -41,7 +41,7 @@ def check(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int 
     test = healthcheck_test(cfg, "db")
     c.expect(test is not None, "db has a health check",
              "db has no healthcheck, so Compose cannot know when Postgres accepts connections",
-             fix="add to db: healthcheck: {test: [\"CMD-SHELL\", \"pg_isready -U app -d app\"], interval: 1s, retries: 30}",
+             fix="add to db: healthcheck: {test: [\"CMD-SHELL\", \"pg_isready -h 127.0.0.1 -U app -d app\"], interval: 1s, retries: 30}",
              ok=f"test: {test}")
     if test is not None:  # a check that passes whatever Postgres does would let web start too early
         db = services["db"] or {}
@@ -75,7 +75,7 @@ def check(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int 
                        f"db never became healthy (status {db_state}; last check {last}) with test {test}",
                        "the health check command is wrong: try it by hand with "
                        f"`docker compose exec db {(' '.join(test[1:]) if isinstance(test, list) else test)}`, "
-                       "e.g. test: [\"CMD-SHELL\", \"pg_isready -U app -d app\"]")
+                       "e.g. test: [\"CMD-SHELL\", \"pg_isready -h 127.0.0.1 -U app -d app\"]")
             else:
                 c.fail("stack comes up healthy", str(exc).splitlines()[0][:300],
                        "read the log lines above (docker compose logs) and fix the failing service")

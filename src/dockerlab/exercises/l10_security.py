@@ -4,7 +4,8 @@
 2. with a read-only root filesystem and a tmpfs on /tmp (``--read-only --tmpfs /tmp``);
 3. with every capability dropped and no-new-privileges (``--cap-drop ALL --security-opt no-new-privileges:true``),
    on a runtime that keeps ports below 1024 privileged (``--sysctl net.ipv4.ip_unprivileged_port_start=1024``:
-   Docker lowers it to 0 by default, Kubernetes and most hardened runtimes do not).
+   Docker lowers it to 0 by default, as containerd 2.0's CRI does for Kubernetes pods; CRI-O and runtimes that
+   keep the kernel default do not, so the image must not depend on it).
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from ..compose import ComposeError, Stack
 from ..images import ref as image_ref
 from ..run import poll_health, remove
 from ..show import human_size, quiet_cli, short
-from . import dockerfile as dfile
+from .. import dockerfile as dfile
 from .common import build_reusing, rebuild_after_code_change
 from .contents import env_file_values, env_secrets, files_named, secrets_anywhere, size_budget, stage_images
 from .probes import (answers_inside, healthcheck_can_fail, image_uid, is_root_user, pid1_info, serve,
