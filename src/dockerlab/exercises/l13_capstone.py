@@ -30,7 +30,6 @@ from .probes import (answers_inside, healthcheck_can_fail, image_uid, is_root_us
 LESSON = "13_capstone"
 PORT = 8000
 STOP_TIMEOUT = 10
-MAX_STOP_SECONDS = 3.0
 SLACK_BYTES = 25_000_000
 HEALTH_TIMEOUT = 45
 SECRET_VAR = "CAPSTONE_SECRET"
@@ -194,8 +193,6 @@ def graceful_stop(g: Grading):
             "use the exec form CMD [\"python\", \"app.py\"] so python is PID 1 and gets SIGTERM"
     if not res.graceful:
         return False, f"exit code {res.exit_code} after docker stop", "exit 0 on SIGTERM (app.py does)"
-    if res.seconds >= MAX_STOP_SECONDS:
-        return False, f"docker stop took {res.seconds:.1f} s", "let SIGTERM reach python right away (exec-form CMD)"
     return True, f"docker stop -t {STOP_TIMEOUT} once it answered: exit {res.exit_code} in {res.seconds:.1f} s"
 
 
@@ -289,7 +286,7 @@ CRITERIA = [
     Criterion("multi-stage or uv, dependencies cached on a code change", deps_cached),
     Criterion("runs as a non-root user", non_root),
     Criterion("HEALTHCHECK reaches healthy (with Postgres)", healthcheck),
-    Criterion(f"stops gracefully in under {MAX_STOP_SECONDS:.0f} s", graceful_stop),
+    Criterion("stops gracefully on SIGTERM (before docker stop's timeout)", graceful_stop),
     Criterion(".dockerignore keeps .env, .git, .venv out", dockerignore),
     Criterion("pinned base images", pinned),
     Criterion("no secret in the image", no_secret),
