@@ -314,6 +314,12 @@ class RawProgress:
                 lines.append(f"#{i} DONE {max(0.0, rec['completed'] - rec['started']):.1f}s")
         return lines + self.other
 
+    def counts(self) -> tuple[int, int]:
+        """(finished, announced) steps of this build, in one pass: BuildKit announces every step it will run (or
+        take from the cache) when the build starts, and never one of a stage it skips."""
+        recs = [r for r in self.vertices.values() if _STEP_NAME.match(r["name"])]
+        return sum(r["completed"] is not None for r in recs), len(recs)
+
     def running(self) -> tuple[str, float] | None:
         """The step that started last and is still running: (name, its start time)."""
         best = None
@@ -434,11 +440,9 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                         if step is not None and show:
                             _print_step(progress, step, raw.vertices[d]["log"] if log else [],
                                         failed=bool(raw.vertices[d]["error"]))
-                steps = raw.steps()
+                done, total = raw.counts()
                 running = raw.running()
-                total = _total(steps, raw)
-                progress.update(done=len([s for s in steps if raw_done(raw, s)]), total=total,
-                                running=running[0] if running else "",
+                progress.update(done=done, total=total, running=running[0] if running else "",
                                 elapsed=(time.time() - running[1]) if running else None)
             rc = proc.wait()
             ok = rc == 0
@@ -459,25 +463,6 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
             raise BuildFailed(tag, "", f"docker build exited with {rc}", _tail(raw.other), raw.readable())
         image = client.images.get(iidfile.read_text().strip())
     return BuildResult(image, tag, raw.steps(), time.monotonic() - t0, raw.readable(), raw.context_bytes, raw.warnings)
-
-
-def raw_done(raw: RawProgress, step: Step) -> bool:
-    for d in raw.order:
-        rec = raw.vertices[d]
-        m = _STEP_NAME.match(rec["name"])
-        if m and int(m.group("n")) == step.number and (m.group("stage") or "").strip() == step.stage:
-            return rec["completed"] is not None
-    return False
-
-
-def _total(steps: list[Step], raw: RawProgress) -> int:
-    """Steps BuildKit announced (each stage's n/total), counted once per stage."""
-    per_stage: dict[str, int] = {}
-    for d in raw.order:
-        m = _STEP_NAME.match(raw.vertices[d]["name"])
-        if m:
-            per_stage[(m.group("stage") or "").strip()] = int(m.group("total"))
-    return sum(per_stage.values()) or len(steps)
 
 
 def _print_step(progress: StepProgress, step: Step, log_lines: list[str], failed: bool = False) -> None:

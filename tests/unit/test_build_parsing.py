@@ -108,3 +108,14 @@ def test_derived_stages_and_repeated_instructions_keep_their_stage():
         raw.feed(json.dumps({"vertexes": [{"digest": name, "name": name, "started": "2026-11-21T09:00:00Z",
                                            "completed": "2026-11-21T09:00:01Z"}]}))
     assert [(s.stage, s.number, s.total) for s in raw.steps()] == [("base", 1, 2), ("base", 2, 2), ("runtime", 1, 1)]
+
+
+def test_counts_are_this_builds_announced_and_finished_steps():
+    raw = folded()
+    done, total = raw.counts()
+    assert total == 5 and done == 5  # the unused stage is never announced; the failed step did complete (with an error)
+    fresh = RawProgress()
+    fresh.feed(json.dumps({"vertexes": [{"digest": "a", "name": "[1/2] FROM x"}, {"digest": "b", "name": "[2/2] RUN y"},
+                                        {"digest": "c", "name": "[internal] load build context"}]}))
+    fresh.feed(json.dumps({"vertexes": [{"digest": "a", "name": "[1/2] FROM x", "completed": "2026-11-21T09:00:00Z"}]}))
+    assert fresh.counts() == (1, 2)
