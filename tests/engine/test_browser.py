@@ -53,10 +53,11 @@ def api(base: str, token: str, path: str, method: str = "GET", timeout: float = 
         return json.loads(body) if body else None
 
 
-@pytest.fixture(scope="module")
-def jupyter_server(tmp_path_factory):
-    """JupyterLab on a free localhost port with a random token, its state in a temp dir, autosave off (one per module)."""
-    tmp_path = tmp_path_factory.mktemp("jupyter")
+@pytest.fixture
+def jupyter_server(tmp_path):
+    """JupyterLab on a free localhost port with a random token, its state in a temp dir, autosave off.
+
+    One server per test: a shared one restores the previous test's open notebook, which can take the focus."""
     if not JUPYTER.exists():
         pytest.skip(f"no {JUPYTER}: run `make env` first")
     home = tmp_path / "jupyter"
