@@ -93,6 +93,14 @@ def test_every_image_reference_agrees_with_the_manifest():
     assert not wrong, "image references that differ from src/dockerlab/images.toml:\n" + "\n".join(wrong)
 
 
+def test_engine_tests_take_image_tags_from_the_manifest():
+    """A pin bump is one edit in images.toml: tests name course images through dockerlab.images.ref()."""
+    refs = [r for rs in _manifest().values() for r in rs]
+    wrong = [f"{f.relative_to(ROOT)}:{n}: {r}" for f in sorted((ROOT / "tests" / "engine").glob("*.py"))
+             for n, line in enumerate(f.read_text().splitlines(), 1) for r in refs if r in line]
+    assert not wrong, "literal course image tags (use dockerlab.images.ref):\n" + "\n".join(wrong)
+
+
 def test_build_arg_defaults_agree_with_the_manifest():
     """ARG PYTHON_VERSION=… defaults must name the manifest's Python version."""
     version = sorted(_manifest()["python"])[0].split(":")[1].split("-")[0]

@@ -92,7 +92,7 @@ def layer_size(image, needle: str) -> int:
     return sum(h.get("Size", 0) for h in image.history() if needle in (h.get("CreatedBy") or ""))
 
 
-def multi_stage(lab, root: Path, show: bool) -> Claim:
+def multi_stage(lab, root: Path, quiet: bool) -> Claim:
     full, slim = ref("python-full"), ref("python")
     # markupsafe from source: a compiled extension, so the toolchain of the full image is used, not just carried.
     install = "--no-cache-dir --no-binary markupsafe -r requirements.txt"
@@ -113,8 +113,8 @@ WORKDIR /app
 COPY app.py .
 CMD ["python", "app.py"]
 """})
-    a = lab.build(single, "single-stage", show=show)
-    b = lab.build(multi, "multi-stage", show=show)
+    a = lab.build(single, "single-stage", quiet=quiet)
+    b = lab.build(multi, "multi-stage", quiet=quiet)
     base = lab.client.images.get(slim).attrs["Size"]
     packages = layer_size(b.image, "--no-index")  # the runtime's install layer: the packages, nothing else
     figure("single-stage image (FROM the full image)", a.size, "bytes")
@@ -126,7 +126,7 @@ CMD ["python", "app.py"]
                  floor_parts=f"slim {human_size(base)} + packages {human_size(packages)}")
 
 
-def cache_order(lab, root: Path, show: bool) -> Claim:
+def cache_order(lab, root: Path, quiet: bool) -> Claim:
     py = ref("python")
     bad = _write(root / "bad", {"requirements.txt": REQUIREMENTS, "app.py": APP, "Dockerfile": f"""FROM {py}
 WORKDIR /app
@@ -141,15 +141,15 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 CMD ["python", "app.py"]
 """})
-    lab.build(bad, "bad-order", show=show)
-    lab.build(good, "good-order", show=show)
+    lab.build(bad, "bad-order", quiet=quiet)
+    lab.build(good, "good-order", quiet=quiet)
     # A one-line code change, new to this run: BuildKit's cache outlives the images, so a change an earlier run
     # already built would come back from the cache and the code-first rebuild would cost nothing.
     change = f"# changed {uuid.uuid4().hex}\n"
     for folder in (bad, good):
         (folder / "app.py").write_text(APP + change)
-    rb = lab.build(bad, "bad-order", show=show)
-    rg = lab.build(good, "good-order", show=show)
+    rb = lab.build(bad, "bad-order", quiet=quiet)
+    rg = lab.build(good, "good-order", quiet=quiet)
     bad_dep = "cached" if rb.cached("RUN") else "rebuilt"
     good_dep = "cached" if rg.cached("RUN") else "rebuilt"
     figure("code-only rebuild, code copied first", rb.seconds, "s", f"dependency step {bad_dep}")
@@ -160,7 +160,7 @@ CMD ["python", "app.py"]
                  note=f"dependency step {bad_dep} with code copied first, {good_dep} with dependencies first")
 
 
-def installer(lab, root: Path, show: bool) -> Claim:
+def installer(lab, root: Path, quiet: bool) -> Claim:
     py, uv = ref("python"), ref("uv")
     pip_dir = _write(root / "pip", {"requirements.txt": REQUIREMENTS, "Dockerfile": f"""FROM {py}
 COPY requirements.txt .
@@ -171,8 +171,8 @@ COPY --from={uv} /uv /bin/uv
 COPY requirements.txt .
 RUN uv pip install --system --no-cache -r requirements.txt
 """})
-    p = lab.build(pip_dir, "pip-cold", nocache=True, show=show)
-    u = lab.build(uv_dir, "uv-cold", nocache=True, show=show)
+    p = lab.build(pip_dir, "pip-cold", nocache=True, quiet=quiet)
+    u = lab.build(uv_dir, "uv-cold", nocache=True, quiet=quiet)
     pip_s = sum(s.seconds for s in p.steps if "pip install" in s.instruction)
     uv_s = sum(s.seconds for s in u.steps if "uv pip install" in s.instruction)
     figure("cold install with pip", pip_s, "s")
@@ -180,7 +180,7 @@ RUN uv pip install --system --no-cache -r requirements.txt
     return Claim("installer", "cold install ~90 s with pip, under 10 s with uv", 90 / 10, pip_s, uv_s, "s")
 
 
-def bench(which: list[str] | None = None, show: bool = False, namespace: str | None = None) -> tuple[Table, list[Claim]]:
+def bench(which: list[str] | None = None, quiet: bool = True, namespace: str | None = None) -> tuple[Table, list[Claim]]:
     """Measure the claims (all, or ``which`` of multi-stage, cache-order, installer); return a table and the claims."""
     from .lesson import Lesson
 
@@ -193,7 +193,7 @@ def bench(which: list[str] | None = None, show: bool = False, namespace: str | N
                 if which and key not in which:
                     continue
                 print(f"measuring: {key}", flush=True)
-                claims.append(fn(lab, Path(tmp), show))
+                claims.append(fn(lab, Path(tmp), quiet))
     finally:
         lab.cleanup(quiet=True)
     table = Table([c.row() for c in claims], title="Published claims vs this engine")

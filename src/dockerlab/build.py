@@ -364,11 +364,11 @@ def _missing_buildx(text: str) -> bool:
 def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", buildargs: dict | None = None,
           target: str | None = None, labels: dict | None = None, secrets: dict | None = None,
           nocache: bool = False, pull: bool = False, network: str | None = None, platform: str | None = None,
-          show: bool = True, log: bool = False, timeout: float = 1800, client=None) -> BuildResult:
+          quiet: bool = False, log: bool = False, timeout: float = 1800, client=None) -> BuildResult:
     """Build ``path`` into ``tag`` with BuildKit (``docker build``) and return a :class:`BuildResult`.
 
     ``secrets`` maps a secret id to a file (``--secret id=ID,src=PATH``); ``network="none"`` builds
-    without a network. ``show`` draws a live display and prints one line per finished step; ``log`` also
+    without a network. ``quiet=True`` draws nothing; otherwise a live display and prints one line per finished step; ``log`` also
     prints each step's output. Raises :class:`BuildFailed` naming the failing instruction, with the last
     lines of its output. CLI twin: ``docker build -t TAG PATH`` (printed before the build starts).
     """
@@ -394,11 +394,11 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     if dockerfile != "Dockerfile":
         args += ["-f", str(path / dockerfile)]
     label_args = [a for k, v in (labels or {}).items() for a in ("--label", f"{k}={v}")]
-    if show:  # the course's labels are left out of the twin: every lesson says once that it labels what it makes
+    if not quiet:  # the course's labels are left out of the twin: every lesson says once that it labels what it makes
         cli(args + ["-t", tag, str(path)])
     text = (path / dockerfile).read_text(errors="replace")
     raw = RawProgress(stage_order(text), text)
-    progress = StepProgress(f"build {tag}", enabled=None if show else False)
+    progress = StepProgress(f"build {tag}", enabled=False if quiet else None)
     lines: list[str] = []
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dockerlab-iid-") as tmp:
@@ -437,7 +437,7 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                         step = raw.step(d)
                         if step is not None:
                             step = raw.own(step)
-                        if step is not None and show:
+                        if step is not None and not quiet:
                             _print_step(progress, step, raw.vertices[d]["log"] if log else [],
                                         failed=bool(raw.vertices[d]["error"]))
                 done, total = raw.counts()
@@ -478,7 +478,7 @@ def _tail(lines: list[str], n: int = LOG_TAIL) -> list[str]:
     return [l for l in lines if l.strip()][-n:]
 
 
-def check(path: str | os.PathLike, *, dockerfile: str = "Dockerfile", show: bool = True) -> Table:
+def check(path: str | os.PathLike, *, dockerfile: str = "Dockerfile", quiet: bool = False) -> Table:
     """BuildKit's build checks (rules such as SecretsUsedInArgOrEnv) for a Dockerfile, as a table.
 
     Nothing is built. CLI twin: ``docker build --check PATH``; the helper asks for the same result as JSON
@@ -488,7 +488,7 @@ def check(path: str | os.PathLike, *, dockerfile: str = "Dockerfile", show: bool
     args = ["docker", "build"]
     if dockerfile != "Dockerfile":
         args += ["-f", str(path / dockerfile)]
-    if show:
+    if not quiet:
         cli(args[:2] + ["--check"] + args[2:] + [str(path)])
     proc = subprocess.run(args + ["--call=check,format=json", "--progress=quiet", str(path)], capture_output=True,
                           text=True, timeout=300, env=dict(os.environ, DOCKER_BUILDKIT="1"))

@@ -17,7 +17,7 @@ def save(path: str | os.PathLike, keys: list[str] | None = None, client=None) ->
     """
     client = client or get_client()
     refs = [i.ref for i in manifest() if keys is None or i.key in keys]
-    missing = [r for r in refs if local_image(client, r) is None]
+    missing = [r for r in refs if local_image(r, client=client) is None]
     if missing:
         raise RuntimeError(f"not present, run `dockerlab prepare` first: {', '.join(missing)}")
     path = Path(path)

@@ -92,7 +92,7 @@ def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bo
     return removed
 
 
-def prune_build_cache(client=None, quiet: bool = False) -> dict:
+def prune_build_cache(*, client=None, quiet: bool = False) -> dict:
     """Remove BuildKit's unused build cache (``docker builder prune --all --force``): the next builds start cold.
 
     ``cleanup`` keeps this cache on purpose, so that running a lesson again takes its steps from the cache.

@@ -87,7 +87,7 @@ def _run_all(args) -> int:
 def _bench(args) -> int:
     from .bench import bench, markdown, verdicts
 
-    table, claims = bench(which=args.only or None, show=args.show)
+    table, claims = bench(which=args.only or None, quiet=not args.show)
     print(table)
     print("\n".join(["", *verdicts(claims)]))
     if args.markdown:

@@ -168,13 +168,13 @@ class Stack:
         shown = [a if a != str(self.dir) else "." for a in shown]
         return cli(*( [env] if env else []), *[shlex.quote(a) for a in shown])
 
-    def compose(self, *args: str, timeout: float | None = None, check: bool = True, show: bool = True,
+    def compose(self, *args: str, timeout: float | None = None, check: bool = True, quiet: bool = False,
                 with_override: bool = True) -> subprocess.CompletedProcess:
         """Run ``docker compose -p NAME -f … ARGS`` with a timeout; raise ComposeError when it fails."""
         if with_override:
             self.write_override()
         cmd = self._base(with_override) + list(args)
-        line = self._show(cmd) if show else " ".join(cmd)
+        line = self._show(cmd) if not quiet else " ".join(cmd)
         env = dict(os.environ, **self.env)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout, env=env,
@@ -190,7 +190,7 @@ class Stack:
 
     def config(self, with_override: bool = False) -> dict:
         """The resolved Compose file (``docker compose config --format json``), variables interpolated."""
-        proc = self.compose("config", "--format", "json", show=False, with_override=with_override, timeout=30)
+        proc = self.compose("config", "--format", "json", quiet=True, with_override=with_override, timeout=30)
         return json.loads(proc.stdout)
 
     def write_override(self) -> Path:
@@ -229,7 +229,7 @@ class Stack:
         except ComposeError as exc:
             states = ""
             try:
-                states = str(self.ps(show=False))
+                states = str(self.ps(quiet=True))
             except ComposeError:
                 pass
             raise ComposeError(f"the stack did not come up: {_tail(exc.output, 3) or exc.args[0]}",
@@ -243,14 +243,14 @@ class Stack:
             args.insert(1, "--volumes")
         self.compose(*args, timeout=timeout)
 
-    def ps_rows(self, show: bool = True, all: bool = True) -> list[dict[str, Any]]:
+    def ps_rows(self, quiet: bool = False, all: bool = True) -> list[dict[str, Any]]:
         args = ["ps", "--format", "json"] + (["--all"] if all else [])
-        return parse_ps_json(self.compose(*args, show=show, timeout=30).stdout)
+        return parse_ps_json(self.compose(*args, quiet=quiet, timeout=30).stdout)
 
-    def ps(self, show: bool = True) -> Table:
+    def ps(self, quiet: bool = False) -> Table:
         """``docker compose ps --all --format json`` as a table: service, container, state, health, ports."""
         rows = []
-        for r in sorted(self.ps_rows(show), key=lambda r: (r.get("Service", ""), r.get("Name", ""))):
+        for r in sorted(self.ps_rows(quiet), key=lambda r: (r.get("Service", ""), r.get("Name", ""))):
             ports = r.get("Publishers") or []
             pub = ", ".join(dict.fromkeys(f"{p.get('PublishedPort')}->{p.get('TargetPort')}" for p in ports
                                           if p.get("PublishedPort")))

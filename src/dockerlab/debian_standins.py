@@ -35,9 +35,10 @@ def recipe_hash(key: str) -> str:
     return h.hexdigest()[:16]
 
 
-def debootstrap_base(client) -> None:
+def debootstrap_base(*, client=None) -> None:
     """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs."""
-    present = local_image(client, BASE_REF)
+    client = client or get_client()
+    present = local_image(BASE_REF, client=client)
     if present is not None and present.labels.get(LABEL_RECIPE) == recipe_hash("base"):
         return
     if os.geteuid() != 0:
@@ -164,13 +165,13 @@ def build_standin(img: CourseImage, client=None) -> None:
         if img.key == "uv":
             _uv_binaries(img.ref.rsplit(":", 1)[1], client.info().get("Architecture", "x86_64"), ctx)
         else:
-            debootstrap_base(client)
+            debootstrap_base(client=client)
             buildargs["BASE"] = BASE_REF
         cli("docker", "build", *[f"--build-arg={k}={v}" for k, v in buildargs.items()],
             "-t", img.ref, f"standins/{img.key}")
         t0 = time.monotonic()
         try:
-            build(ctx, img.ref, buildargs=buildargs, labels=labels, show=False, client=client)
+            build(ctx, img.ref, buildargs=buildargs, labels=labels, quiet=True, client=client)
         except BuildFailed as exc:
             raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}") from None
         print(f"  stand-in {img.ref} built in {time.monotonic() - t0:.0f} s", flush=True)

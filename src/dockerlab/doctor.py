@@ -134,7 +134,7 @@ def doctor(check_registry: bool = True) -> Report:
     if check_registry:
         reach = images.registry_reachable(client=client)
         items.append(Item("registry", "reachable" if reach else "not reachable (stand-in images are built instead)"))
-    status = images.status(client)
+    status = images.status(client=client)
     missing = [r["image"] for r in status if r["present"] == "no"]
     standins = [r["image"] for r in status if r["kind"] == "stand-in"]
     value = f"{len(status) - len(missing)}/{len(status)} present"

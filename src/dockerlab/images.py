@@ -66,7 +66,9 @@ def is_standin(image) -> bool:
     return (image.labels or {}).get(LABEL_STANDIN) == "true"
 
 
-def local_image(client, reference: str):
+def local_image(reference: str, *, client=None):
+    """The local image ``reference`` names, or None."""
+    client = client or get_client()
     try:
         return client.images.get(reference)
     except ImageNotFound:
@@ -111,7 +113,7 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
     to_build = []
     bar = _progress(len(images), "preparing course images") if progress else None
     for img in images:
-        present = local_image(client, img.ref)
+        present = local_image(img.ref, client=client)
         if present is not None and is_standin(present) and present.labels.get(LABEL_RECIPE) != debian_standins.recipe_hash(img.key):
             print(f"the stand-in recipe for {img.ref} changed: rebuilding it", flush=True)
             to_build.append(img)
@@ -134,7 +136,7 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
             bar.update(done=bar.done + 1)
     if to_build:
         if any(i.key != "uv" for i in to_build):
-            debian_standins.debootstrap_base(client)
+            debian_standins.debootstrap_base(client=client)
         if bar is not None:
             bar.update(running=f"building {len(to_build)} stand-in(s), {min(jobs, len(to_build))} at a time")
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -157,12 +159,12 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
     return Table(rows, title="Course images")
 
 
-def status(client=None) -> Table:
+def status(*, client=None) -> Table:
     """Which course images are present, and whether each is official or a stand-in."""
     client = client or get_client()
     rows = []
     for img in manifest():
-        image = local_image(client, img.ref)
+        image = local_image(img.ref, client=client)
         rows.append({
             "image": img.ref,
             "present": "yes" if image else "no",

@@ -82,7 +82,7 @@ def _run(files: list[Path], timeout: float = 120) -> str:
     return out
 
 
-def lint(path: str | os.PathLike | None = None, show_cli: bool = True) -> Table:
+def lint(path: str | os.PathLike | None = None, quiet: bool = False) -> Table:
     """Lint one Dockerfile, or every Dockerfile under a folder (default: sample_apps/). Returns a Table."""
     if path is None:
         base = repo_root() / "sample_apps"
@@ -99,7 +99,7 @@ def lint(path: str | os.PathLike | None = None, show_cli: bool = True) -> Table:
             raise FileNotFoundError(f"no Dockerfile at {p}")
     if not files:
         return Table([], COLUMNS, title="hadolint: no Dockerfile found")
-    if show_cli:
+    if not quiet:
         shown = [_display_name(f, base) for f in files]
         cli("hadolint", "--format", "json", *(shown if len(shown) <= 3 else [*shown[:2], "…"]))
     rows = parse(_run(files), base)
@@ -110,12 +110,12 @@ def lint(path: str | os.PathLike | None = None, show_cli: bool = True) -> Table:
     return Table(rows, COLUMNS, title=title.rstrip(": "))
 
 
-def lint_text(text: str, name: str = "Dockerfile", show_cli: bool = True) -> Table:
+def lint_text(text: str, name: str = "Dockerfile", quiet: bool = False) -> Table:
     """Lint a Dockerfile given as a string (written to a temporary folder)."""
     with tempfile.TemporaryDirectory(prefix="dockerlab-lint-") as tmp:
         f = Path(tmp) / name
         f.write_text(text)
-        return lint(f, show_cli=show_cli)
+        return lint(f, quiet=quiet)
 
 
 def errors(table: Table) -> list[dict]:

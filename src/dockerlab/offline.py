@@ -102,7 +102,7 @@ def enable(wheelhouse: str | Path, client=None) -> str:
     return py
 
 
-def disable(client=None) -> str:
+def disable(*, client=None) -> str:
     """Put the original Python image back under its tag."""
     client = client or get_client()
     py = ref("python")

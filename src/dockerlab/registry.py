@@ -1,10 +1,10 @@
 """A local registry (the registry:2.8 image) for lesson 11: start it, tag, push, pull, ask it what it holds.
 
     >>> reg = registry.start(lab)                       # a container of lab, on 127.0.0.1:<free port>
-    >>> ref = registry.tag(lab.client, image, f"{reg.host}/ci-service", "1.0")
-    >>> digest = registry.push(lab.client, ref)         # sha256:… (the manifest digest)
-    >>> registry.remove_local(lab.client, ref)
-    >>> registry.pull(lab.client, f"{reg.host}/ci-service@{digest}")
+    >>> ref = registry.tag(image, f"{reg.host}/ci-service", "1.0", client=lab.client)
+    >>> digest = registry.push(ref, client=lab.client)         # sha256:… (the manifest digest)
+    >>> registry.remove_local(ref, client=lab.client)
+    >>> registry.pull(f"{reg.host}/ci-service@{digest}", client=lab.client)
 
 The engine treats 127.0.0.1:PORT and localhost:PORT as insecure registries: plain HTTP works without config.
 The registry's storage is an anonymous volume of its container: lab.cleanup() removes both.
@@ -105,8 +105,9 @@ def split(ref: str) -> tuple[str, str | None, str | None]:
     return ref, None, None
 
 
-def tag(client, image, repository: str, tag: str = "latest") -> str:
+def tag(image, repository: str, tag: str = "latest", *, client=None) -> str:
     """Give ``image`` (object, id or reference) the name ``repository:tag``; return that reference."""
+    client = client or get_client()
     img = image if hasattr(image, "tag") else client.images.get(image)
     src = next(iter(img.tags), img.short_id)
     cli("docker", "tag", src, f"{repository}:{tag}")
@@ -114,8 +115,9 @@ def tag(client, image, repository: str, tag: str = "latest") -> str:
     return f"{repository}:{tag}"
 
 
-def push(client, ref: str, quiet: bool = False) -> str:
+def push(ref: str, *, client=None, quiet: bool = False) -> str:
     """Push ``repo:tag``; read the stream for errors; return the manifest digest the registry answered."""
+    client = client or get_client()
     repo, tg, _ = split(ref)
     cli("docker", "push", ref)
     digest = None
@@ -133,8 +135,9 @@ def push(client, ref: str, quiet: bool = False) -> str:
     return digest
 
 
-def pull(client, ref: str):
+def pull(ref: str, *, client=None):
     """Pull a ``repo:tag`` or ``repo@sha256:…`` reference; return the image."""
+    client = client or get_client()
     repo, tg, digest = split(ref)
     cli("docker", "pull", ref)
     if digest:
@@ -142,8 +145,9 @@ def pull(client, ref: str):
     return client.images.pull(repo, tag=tg or "latest")
 
 
-def remove_local(client, ref: str, quiet: bool = False) -> bool:
+def remove_local(ref: str, *, client=None, quiet: bool = False) -> bool:
     """Remove one local reference (untag; the image goes when its last name does). CLI: ``docker rmi REF``."""
+    client = client or get_client()
     if not quiet:
         cli("docker", "rmi", ref)
     try:
@@ -153,8 +157,9 @@ def remove_local(client, ref: str, quiet: bool = False) -> bool:
         return False
 
 
-def remove_image(client, image, quiet: bool = False) -> bool:
+def remove_image(image, *, client=None, quiet: bool = False) -> bool:
     """Remove an image with all its names (``docker rmi -f ID``)."""
+    client = client or get_client()
     img_id = image.id if hasattr(image, "id") else image
     if not quiet:
         cli("docker", "rmi", "-f", img_id[7:19] if img_id.startswith("sha256:") else img_id)

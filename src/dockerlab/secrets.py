@@ -135,8 +135,9 @@ def layer_files(stream, match, history: list[str] | None = None) -> list[LayerFi
     return out
 
 
-def saved_image(image, client) -> io.BufferedReader:
+def saved_image(image, *, client=None) -> io.BufferedReader:
     """``docker save IMAGE`` as a stream (read it once)."""
+    client = client or get_client()
     return io.BufferedReader(_ChunkReader(client.api.get_image(image.id)), buffer_size=1 << 20)
 
 
@@ -150,7 +151,7 @@ def scan_saved_image(stream, value: str | bytes, history: list[str] | None = Non
     return [str(f) if f.layer else f"{f.step}: file {f.path}" for f in files]
 
 
-def find_secrets(image, value: str, client=None, layers: bool = True, show: bool = True) -> list[str]:
+def find_secrets(image, value: str, client=None, layers: bool = True, quiet: bool = False) -> list[str]:
     """Every place in ``image`` (an Image or a reference) where ``value`` can be read; ``[]`` if none.
 
     Searches the config (``docker inspect``: Env, Labels, Cmd …), the history (``docker history --no-trunc``:
@@ -165,7 +166,7 @@ def find_secrets(image, value: str, client=None, layers: bool = True, show: bool
     ref = (image.tags or [image.id])[0]
     findings: list[str] = []
 
-    if show:
+    if not quiet:
         cli("docker", "inspect", ref)
     config = image.attrs.get("Config") or {}
     for key in CONFIG_KEYS:
@@ -179,7 +180,7 @@ def find_secrets(image, value: str, client=None, layers: bool = True, show: bool
             if value in text:
                 findings.append(f"config {key}: {redact(text, value)}")
 
-    if show:
+    if not quiet:
         cli("docker", "history", "--no-trunc", ref)
     entries = list(reversed(image.history()))  # oldest first
     for i, h in enumerate(entries):
@@ -188,10 +189,10 @@ def find_secrets(image, value: str, client=None, layers: bool = True, show: bool
             findings.append(f"history step {i + 1}/{len(entries)}: {redact(' '.join(created_by.split()), value)[:160]}")
 
     if layers:
-        if show:
+        if not quiet:
             cli("docker", "save", ref, "|", "tar", "-x", "  # then search every layer tar")
-        findings.extend(scan_saved_image(saved_image(image, client), value))
-    if show:
+        findings.extend(scan_saved_image(saved_image(image, client=client), value))
+    if not quiet:
         print(f"{len(findings)} place(s) in {ref} hold the value" + (":" if findings else ""))
         for f in findings:
             print("  " + f)

@@ -18,13 +18,13 @@ def test_second_run_after_cleanup_takes_its_steps_from_the_cache():
         # A step no other build shares, so this test's cache entries are its own.
         df = (app / "Dockerfile").read_text().replace("WORKDIR /app", f"WORKDIR /app\nRUN echo {uuid.uuid4().hex} > /tmp/run-id", 1)
         (app / "Dockerfile").write_text(df)
-        first = lab.build(app, "cached", show=False)
+        first = lab.build(app, "cached", quiet=True)
         assert [s for s in first.steps if s.keyword == "RUN" and not s.cached], "the first build should run its steps"
         for attempt in range(2):  # BuildKit may re-run a step while another build shares the base (moby/buildkit#4674)
             removed = lab.cleanup(quiet=True)
             assert removed["images"] >= 1
             assert not course_objects(LESSON, kinds=("images",))["images"], "cleanup must remove the lesson's images"
-            again = lab.build(app, "cached", show=False)
+            again = lab.build(app, "cached", quiet=True)
             rebuilt = [s.instruction for s in again.steps if not s.cached]
             if not rebuilt:
                 break

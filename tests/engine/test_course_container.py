@@ -52,7 +52,7 @@ def lab():
 @pytest.fixture(scope="module")
 def image(lab):
     t0 = time.monotonic()
-    result = lab.build(ROOT, "course", show=False, timeout=1500)
+    result = lab.build(ROOT, "course", quiet=True, timeout=1500)
     print(f"\ncourse image {result.tag} built in {time.monotonic() - t0:.1f} s "
           f"({len(result.cached())}/{len(result.steps)} steps cached)")
     return result.tag

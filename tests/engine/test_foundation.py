@@ -134,7 +134,7 @@ def test_build_failure_shows_failing_step_and_log(lab, tmp_path):
     (tmp_path / "Dockerfile").write_text(f"FROM {dl.image_ref('python')}\nRUN echo preparing && echo 'no such package' && exit 7\n")
     for buildkit in (False, True):
         with pytest.raises(dl.BuildFailed) as info:
-            lab.build(tmp_path, "broken", show=False)
+            lab.build(tmp_path, "broken", quiet=True)
         msg = str(info.value)
         assert "RUN echo preparing" in info.value.step
         assert "no such package" in msg and ("7" in info.value.error)

@@ -5,10 +5,12 @@ import pytest
 
 from dockerlab import CheckFailed, Lesson
 from dockerlab.exercises import l03_layers_and_cache as ex
+from dockerlab.images import ref
 
+PY = ref("python")
 pytestmark = pytest.mark.engine
 
-HEAD = "FROM python:3.13.5-slim\nWORKDIR /app\n"
+HEAD = f"FROM {PY}\nWORKDIR /app\n"
 TAIL = 'EXPOSE 8000\nCMD ["python", "app.py"]\n'
 
 STARTER = HEAD + "COPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n" + TAIL
@@ -93,7 +95,7 @@ BIND_REQUIREMENTS = (HEAD + "RUN --mount=type=bind,source=requirements.txt,targe
 BIND_CONTEXT = (HEAD + "RUN --mount=type=bind,target=/src pip install --no-cache-dir -r /src/requirements.txt\n"
                 "COPY . .\n" + TAIL)
 # two stages: the builder copies the code before it builds the wheels, the runtime installs them
-BUILDER_COPIES_CODE_FIRST = ("FROM python:3.13.5-slim AS wheels\nWORKDIR /src\nCOPY . .\n"
+BUILDER_COPIES_CODE_FIRST = (f"FROM {PY} AS wheels\nWORKDIR /src\nCOPY . .\n"
                              "RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt\n\n" + HEAD
                              + "COPY --from=wheels /wheels /wheels\n"
                                "RUN pip install --no-cache-dir --no-index /wheels/*.whl\nCOPY . .\n" + TAIL)

@@ -5,10 +5,11 @@ import pytest
 
 from dockerlab import CheckFailed, Lesson
 from dockerlab.exercises import l04_multi_stage as ex
+from dockerlab.images import ref
 
+PY = ref("python")
 pytestmark = pytest.mark.engine
 
-PY = "python:3.13.5-slim"
 APT = ("RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev "
        "&& rm -rf /var/lib/apt/lists/*\n")
 CMD = 'EXPOSE 8000\nCMD ["python", "-m", "nativedemo"]\n'

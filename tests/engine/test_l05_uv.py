@@ -5,44 +5,47 @@ import pytest
 
 from dockerlab import CheckFailed, Lesson
 from dockerlab.exercises.l05_uv import check
+from dockerlab.images import ref
 
+PY = ref("python")
+UV_IMAGE = ref("uv")
 pytestmark = pytest.mark.engine
 
-UV = 'COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/\n'
+UV = f'COPY --from={UV_IMAGE} /uv /uvx /bin/\n'
 ENVS = 'ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never\n'
 RUNTIME = ('ENV PATH="/app/.venv/bin:$PATH"\n'
            'CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]\n')
 
-STARTER = """FROM python:3.13.5-slim
+STARTER = f"""FROM {PY}
 WORKDIR /app
 COPY . .
 RUN pip install flask gunicorn
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
 """
 
-SOLUTION = ("FROM python:3.13.5-slim AS builder\n" + UV + ENVS + "WORKDIR /app\n"
+SOLUTION = (f"FROM {PY} AS builder\n" + UV + ENVS + "WORKDIR /app\n"
             "COPY pyproject.toml uv.lock ./\n"
             "RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev --no-install-project\n"
             "COPY . .\n"
             "RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev\n"
-            "FROM python:3.13.5-slim\nWORKDIR /app\nCOPY --from=builder /app /app\n" + RUNTIME)
+            f"FROM {PY}\nWORKDIR /app\nCOPY --from=builder /app /app\n" + RUNTIME)
 
 # another correct answer: one stage, --locked, uv's cache switched off instead of mounted
-OTHER_CORRECT = ("FROM python:3.13.5-slim\n" + UV + ENVS + "ENV UV_NO_CACHE=1\nWORKDIR /app\n"
+OTHER_CORRECT = (f"FROM {PY}\n" + UV + ENVS + "ENV UV_NO_CACHE=1\nWORKDIR /app\n"
                  "COPY pyproject.toml uv.lock ./\n"
                  "RUN uv sync --locked --no-dev --no-install-project\n"
                  "COPY . .\nRUN uv sync --locked --no-dev\n" + RUNTIME)
 
-UV_PIP_INSTALL = ("FROM python:3.13.5-slim\n" + UV + ENVS + "WORKDIR /app\n"
+UV_PIP_INSTALL = (f"FROM {PY}\n" + UV + ENVS + "WORKDIR /app\n"
                   "COPY pyproject.toml uv.lock ./\n"
                   "RUN --mount=type=cache,target=/root/.cache/uv uv pip install --system flask gunicorn\n"
                   "COPY . .\nCMD [\"gunicorn\", \"--bind\", \"0.0.0.0:8000\", \"app:app\"]\n")
 
-CODE_BEFORE_SYNC = ("FROM python:3.13.5-slim\n" + UV + ENVS + "WORKDIR /app\n"
+CODE_BEFORE_SYNC = (f"FROM {PY}\n" + UV + ENVS + "WORKDIR /app\n"
                     "COPY . .\n"
                     "RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev\n" + RUNTIME)
 
-CACHE_LEFT = ("FROM python:3.13.5-slim\n" + UV + ENVS + "WORKDIR /app\n"
+CACHE_LEFT = (f"FROM {PY}\n" + UV + ENVS + "WORKDIR /app\n"
               "COPY pyproject.toml uv.lock ./\n"
               "RUN uv sync --frozen --no-dev --no-install-project\n"
               "COPY . .\nRUN uv sync --frozen --no-dev\n" + RUNTIME)
@@ -105,12 +108,12 @@ def test_other_correct_answer_passes(lab):
 
 # uv copied to another place and called by absolute path, the server by absolute path through ENTRYPOINT,
 # the runtime as a non-root user
-OTHER_SPELLING = ("FROM python:3.13.5-slim AS build\n"
-                  "COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /usr/local/bin/uv\n" + ENVS + "WORKDIR /app\n"
+OTHER_SPELLING = (f"FROM {PY} AS build\n"
+                  f"COPY --from={UV_IMAGE} /uv /usr/local/bin/uv\n" + ENVS + "WORKDIR /app\n"
                   "COPY pyproject.toml uv.lock ./\n"
                   "RUN --mount=type=cache,target=/root/.cache/uv /usr/local/bin/uv sync --locked --no-dev --no-install-project\n"
                   "COPY . .\nRUN --mount=type=cache,target=/root/.cache/uv /usr/local/bin/uv sync --locked --no-dev\n"
-                  "FROM python:3.13.5-slim\nRUN useradd --uid 2000 svc\nCOPY --from=build --chown=svc /app /app\n"
+                  f"FROM {PY}\nRUN useradd --uid 2000 svc\nCOPY --from=build --chown=svc /app /app\n"
                   "USER svc\nWORKDIR /app\n"
                   'ENTRYPOINT ["/app/.venv/bin/gunicorn"]\nCMD ["--bind", "0.0.0.0:8000", "app:app"]\n')
 # the cache under UV_CACHE_DIR, not under /root/.cache/uv

@@ -6,10 +6,12 @@ import pytest
 from dockerlab import CheckFailed, Lesson
 from dockerlab.exercises.l06_config_and_secrets import TOKEN, check
 from dockerlab.paths import workspace_root
+from dockerlab.images import ref
 
+PY = ref("python")
 pytestmark = pytest.mark.engine
 
-HEAD = "FROM python:3.13.5-slim\nWORKDIR /app\nCOPY install_private.py ./\nCOPY vendor/ vendor/\n"
+HEAD = f"FROM {PY}\nWORKDIR /app\nCOPY install_private.py ./\nCOPY vendor/ vendor/\n"
 TAIL = 'COPY app.py ./\nCMD ["python", "app.py"]\n'
 
 STARTER = HEAD + "ARG INDEX_TOKEN\nRUN python install_private.py\n" + TAIL
@@ -88,9 +90,9 @@ def test_secret_as_env_passes(lab):
 
 # --- issue 10: every stage, not only the final image -------------------------------------------------------
 
-VENV_BUILDER = ("FROM python:3.13.5-slim AS builder\nWORKDIR /app\nCOPY install_private.py ./\nCOPY vendor/ vendor/\n"
+VENV_BUILDER = (f"FROM {PY} AS builder\nWORKDIR /app\nCOPY install_private.py ./\nCOPY vendor/ vendor/\n"
                 "RUN python -m venv /opt/venv\n")
-VENV_RUNTIME = ("FROM python:3.13.5-slim\nCOPY --from=builder /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
+VENV_RUNTIME = (f"FROM {PY}\nCOPY --from=builder /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
                 "WORKDIR /app\n" + TAIL)
 # the token as a build argument of a builder stage: the final image holds none of it, the builder stage does
 # (its history; and so the build cache, and every image built --target builder)
@@ -119,8 +121,8 @@ def test_build_check_flags_the_starter_not_the_solution(lab):
     app = lab.workspace("private_pkg_install")
     for name, text in (("starter", STARTER), ("solution", SOLUTION), ("env", ENV_FORM)):
         (app / f"Dockerfile.{name}").write_text(text)
-    starter = check(app, dockerfile="Dockerfile.starter", show=False)
+    starter = check(app, dockerfile="Dockerfile.starter", quiet=True)
     assert [(w["rule"], w["line"]) for w in starter] == [("SecretsUsedInArgOrEnv", 5)]
     assert "INDEX_TOKEN" in starter[0]["message"]
-    assert len(check(app, dockerfile="Dockerfile.solution", show=False)) == 0
-    assert len(check(app, dockerfile="Dockerfile.env", show=False)) == 0
+    assert len(check(app, dockerfile="Dockerfile.solution", quiet=True)) == 0
+    assert len(check(app, dockerfile="Dockerfile.env", quiet=True)) == 0

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.engine
 def lab():
     lab = Lesson("07_volumes_and_dev_workflow", quiet=True)
     try:
-        lab.image_tag = lab.build(lab.workspace("counter_service"), "counter", show=False).tag
+        lab.image_tag = lab.build(lab.workspace("counter_service"), "counter", quiet=True).tag
         yield lab
     finally:
         lab.cleanup(quiet=True)

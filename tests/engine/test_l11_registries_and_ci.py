@@ -77,7 +77,7 @@ def reg(lab):
 
 @pytest.fixture
 def given(lab, app):
-    return lab.build(app, "ci-service", target="runtime", show=False)
+    return lab.build(app, "ci-service", target="runtime", quiet=True)
 
 
 def failure_text(lab, reg, given, answer) -> str:
@@ -88,12 +88,12 @@ def failure_text(lab, reg, given, answer) -> str:
 
 @pytest.mark.engine
 def test_test_stage_runs_the_suite(lab, app):
-    result = lab.build(app, "ci-service", tag="test", target="test", show=False)
+    result = lab.build(app, "ci-service", tag="test", target="test", quiet=True)
     c = lab.run(result.tag, "pytest")
     state = lab.wait_exit(c, timeout=120)
     assert state["ExitCode"] == 0, c.logs().decode()
     assert "4 passed" in c.logs().decode()
-    runtime = lab.build(app, "ci-service", target="runtime", show=False)
+    runtime = lab.build(app, "ci-service", target="runtime", quiet=True)
     out = lab.run(runtime.tag, "no-pytest", ["python", "-c", "import pytest"], detach=True)
     assert lab.wait_exit(out, timeout=60)["ExitCode"] == 1  # pytest only in the test stage
 
@@ -109,23 +109,23 @@ def test_only_the_test_target_builds_the_test_stage(lab, app):
 
     def instructions(result):
         return {s.instruction for s in result.steps}
-    default = lab.build(app, "ci-service", tag="no-target", show=False)
+    default = lab.build(app, "ci-service", tag="no-target", quiet=True)
     assert "COPY app.py ." in instructions(default) and not test_only & instructions(default)
-    assert not test_only & instructions(lab.build(app, "ci-service", target="runtime", show=False))
-    assert test_only <= instructions(lab.build(app, "ci-service", tag="test", target="test", show=False))
+    assert not test_only & instructions(lab.build(app, "ci-service", target="runtime", quiet=True))
+    assert test_only <= instructions(lab.build(app, "ci-service", tag="test", target="test", quiet=True))
 
 
 @pytest.mark.engine
 def test_tag_moves_digest_does_not(lab, app, reg):
-    v1 = lab.build(app, "ci-service", target="runtime", show=False)
-    v2 = lab.build(app, "ci-service", tag="v2", target="runtime", buildargs={"VERSION": "2.0.0"}, show=False)
-    ref = registry.tag(lab.client, v1.image, f"{reg.host}/moving", "stable")
-    d1 = registry.push(lab.client, ref)
-    registry.tag(lab.client, v2.image, f"{reg.host}/moving", "stable")
-    d2 = registry.push(lab.client, ref)
+    v1 = lab.build(app, "ci-service", target="runtime", quiet=True)
+    v2 = lab.build(app, "ci-service", tag="v2", target="runtime", buildargs={"VERSION": "2.0.0"}, quiet=True)
+    ref = registry.tag(v1.image, f"{reg.host}/moving", "stable", client=lab.client)
+    d1 = registry.push(ref, client=lab.client)
+    registry.tag(v2.image, f"{reg.host}/moving", "stable", client=lab.client)
+    d2 = registry.push(ref, client=lab.client)
     assert d1 != d2 and reg.manifest_digest("moving", "stable") == d2
-    registry.remove_image(lab.client, v1.image)
-    old = registry.pull(lab.client, f"{reg.host}/moving@{d1}")
+    registry.remove_image(v1.image, client=lab.client)
+    old = registry.pull(f"{reg.host}/moving@{d1}", client=lab.client)
     assert old.id == v1.image.id
     assert ex.run_version(lab, f"{reg.host}/moving@{d1}") == "ci_service 1.0.0"
 
@@ -138,8 +138,8 @@ def test_starter_nothing_pushed(lab, reg, given):
 
 @pytest.mark.engine
 def test_wrong_repo(lab, reg, given):
-    ref = registry.tag(lab.client, given.image, f"{reg.host}/ci_service", "1.0")
-    digest = registry.push(lab.client, ref)
+    ref = registry.tag(given.image, f"{reg.host}/ci_service", "1.0", client=lab.client)
+    digest = registry.push(ref, client=lab.client)
     msg = failure_text(lab, reg, given, {"repo": f"{reg.host}/ci_service", "digest": digest})
     assert f"wrong repo: the answer names '{reg.host}/ci_service'" in msg
     msg = failure_text(lab, reg, given, {"repo": ex.expected_repo(reg), "digest": digest})
@@ -148,8 +148,8 @@ def test_wrong_repo(lab, reg, given):
 
 @pytest.mark.engine
 def test_tag_not_pushed(lab, reg, given):
-    ref = registry.tag(lab.client, given.image, ex.expected_repo(reg), "latest")
-    digest = registry.push(lab.client, ref)
+    ref = registry.tag(given.image, ex.expected_repo(reg), "latest", client=lab.client)
+    digest = registry.push(ref, client=lab.client)
     msg = failure_text(lab, reg, given, {"repo": ex.expected_repo(reg), "digest": digest})
     assert f"tag not pushed: {ex.expected_repo(reg)} has tags ['latest'], not '1.0'" in msg
     assert "same image" not in msg  # the digest itself was right
@@ -158,9 +158,9 @@ def test_tag_not_pushed(lab, reg, given):
 @pytest.mark.engine
 def test_digest_of_a_different_image(lab, app, reg, given):
     repo = ex.expected_repo(reg)
-    registry.push(lab.client, registry.tag(lab.client, given.image, repo, "1.0"))
-    other = lab.build(app, "ci-service", tag="v2", target="runtime", buildargs={"VERSION": "2.0.0"}, show=False)
-    other_digest = registry.push(lab.client, registry.tag(lab.client, other.image, repo, "2.0"))
+    registry.push(registry.tag(given.image, repo, "1.0", client=lab.client), client=lab.client)
+    other = lab.build(app, "ci-service", tag="v2", target="runtime", buildargs={"VERSION": "2.0.0"}, quiet=True)
+    other_digest = registry.push(registry.tag(other.image, repo, "2.0", client=lab.client), client=lab.client)
     msg = failure_text(lab, reg, given, {"repo": repo, "digest": other_digest})
     assert "digest of a different image" in msg and "prints 'ci_service 2.0.0'" in msg
     # an image ID is not a manifest digest
@@ -170,8 +170,8 @@ def test_digest_of_a_different_image(lab, app, reg, given):
 
 @pytest.mark.engine
 def test_solution_passes(lab, reg, given):
-    ref = registry.tag(lab.client, given.image, ex.expected_repo(reg), ex.TAG)
-    digest = registry.push(lab.client, ref)
+    ref = registry.tag(given.image, ex.expected_repo(reg), ex.TAG, client=lab.client)
+    digest = registry.push(ref, client=lab.client)
     assert ex.check(lab, reg, given, {"repo": ex.expected_repo(reg), "digest": digest}).passed
 
 
@@ -195,7 +195,7 @@ def test_another_host_name_for_the_same_registry_passes(lab, reg, given):
     """localhost:PORT is 127.0.0.1:PORT: the answer may name the registry either way, and give the digest as a
     whole reference."""
     repo = f"localhost:{reg.port}/ci-service"
-    digest = registry.push(lab.client, registry.tag(lab.client, given.image, repo, ex.TAG))
+    digest = registry.push(registry.tag(given.image, repo, ex.TAG, client=lab.client), client=lab.client)
     assert ex.check(lab, reg, given, {"repo": repo, "digest": f"{repo}@{digest}"}).passed
 
 

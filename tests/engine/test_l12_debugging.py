@@ -3,7 +3,9 @@ import pytest
 
 from dockerlab import CheckFailed, Lesson
 from dockerlab.exercises.l12_debugging import check
+from dockerlab.images import ref
 
+PY = ref("python")
 pytestmark = pytest.mark.engine
 
 BIND_ALL = {"command": ["python", "app.py", "--host", "0.0.0.0"]}
@@ -107,7 +109,7 @@ def test_equivalent_spelling_passes(lab):
     assert check(lab, apps, args).passed
 
 
-MULTISTAGE = """FROM python:3.13.5-slim AS deps
+MULTISTAGE = f"""FROM {PY} AS deps
 RUN pip --version
 
 FROM deps AS test
@@ -125,9 +127,9 @@ def test_build_without_target_skips_the_broken_test_stage(lab):
     build_dir = lab.workspace("broken_services") / "multistage"
     build_dir.mkdir(exist_ok=True)
     (build_dir / "Dockerfile").write_text(MULTISTAGE)
-    full = lab.build(build_dir, "full", show=False)
+    full = lab.build(build_dir, "full", quiet=True)
     assert full.steps and not any("sys.exit" in s.instruction for s in full.steps)  # the test stage's step never ran
     with pytest.raises(BuildFailed) as info:
-        lab.build(build_dir, "test", target="test", show=False)
+        lab.build(build_dir, "test", target="test", quiet=True)
     assert info.value.step.startswith("[test ") and "sys.exit" in info.value.step
     assert info.value.log_tail[-1] == "test failed: expected 2, got 3"

@@ -11,18 +11,22 @@ import pytest
 
 from dockerlab import CheckFailed, Lesson
 from dockerlab.exercises.l13_capstone import Database, check, grade
+from dockerlab.images import ref
 
+PG = ref("postgres")
+PY = ref("python")
+UV_IMAGE = ref("uv")
 pytestmark = pytest.mark.engine
 
-DOCKERFILE = """\
-FROM python:3.13.5-slim AS builder
+DOCKERFILE = f"""\
+FROM {PY} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 ENV PATH="/opt/venv/bin:$PATH"
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
-FROM python:3.13.5-slim
+FROM {PY}
 ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 RUN useradd --uid 10001 --no-create-home app
 COPY --from=builder /opt/venv /opt/venv
@@ -47,7 +51,7 @@ compose.yaml
 .dockerlab.labels.yaml
 """
 
-COMPOSE = """\
+COMPOSE = f"""\
 services:
   app:
     build: .
@@ -64,7 +68,7 @@ services:
       db:
         condition: service_healthy
   db:
-    image: postgres:17.6
+    image: {PG}
     pull_policy: never
     environment:
       POSTGRES_USER: app
@@ -78,9 +82,9 @@ services:
 """
 
 # A different correct answer: uv in a builder stage (pip-compatible interface), cache mount, other user.
-UV_DOCKERFILE = """\
-FROM python:3.13.5-slim AS build
-COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /bin/uv
+UV_DOCKERFILE = f"""\
+FROM {PY} AS build
+COPY --from={UV_IMAGE} /uv /bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 RUN uv venv /app/.venv
@@ -88,7 +92,7 @@ COPY requirements.txt ./
 RUN --mount=type=cache,target=/root/.cache/uv uv pip install --python /app/.venv/bin/python -r requirements.txt
 COPY app.py store.py ./
 
-FROM python:3.13.5-slim
+FROM {PY}
 RUN groupadd --gid 2000 svc && useradd --uid 2000 --gid svc svc
 COPY --from=build --chown=svc:svc /app /app
 WORKDIR /app
@@ -105,8 +109,8 @@ def replace(text, old, new):
     return text.replace(old, new)
 
 
-SINGLE_STAGE = """\
-FROM python:3.13.5-slim
+SINGLE_STAGE = f"""\
+FROM {PY}
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY . .
@@ -129,7 +133,7 @@ DEFECTS = {
                    DOCKERIGNORE, COMPOSE),
     5: lambda ns: (replace(DOCKERFILE, 'CMD ["python", "app.py"]', "CMD python app.py"), DOCKERIGNORE, COMPOSE),
     6: lambda ns: (DOCKERFILE, ".env\n", COMPOSE),
-    7: lambda ns: (replace(DOCKERFILE, "FROM python:3.13.5-slim\nENV PATH", f"FROM {ns['moving_base']}\nENV PATH"),
+    7: lambda ns: (replace(DOCKERFILE, f"FROM {PY}\nENV PATH", f"FROM {ns['moving_base']}\nENV PATH"),
                    DOCKERIGNORE, COMPOSE),
     8: lambda ns: (replace(DOCKERFILE, "USER app\n", f"ENV CAPSTONE_SECRET={ns['secret']}\nUSER app\n"),
                    DOCKERIGNORE, COMPOSE),
@@ -162,7 +166,7 @@ def moving_base(lab, tmp_path_factory):
     """A course-labelled local image under a moving tag (`…:latest`): no registry, so no real python:3."""
     d = tmp_path_factory.mktemp("base")
     (d / "Dockerfile").write_text(f"FROM {lab.base('python')}\n")
-    lab.build(d, "base", show=False)
+    lab.build(d, "base", quiet=True)
     return lab.image("base")
 
 
@@ -248,9 +252,9 @@ HEALTHCHECK = """HEALTHCHECK --interval=1s --timeout=3s --start-period=10s --ret
 """
 APP_HEALTHCHECK = COMPOSE[COMPOSE.index("    healthcheck:"):COMPOSE.index("    depends_on:")]
 # uv's own pattern: the dependencies from the lock first, the project after the code (that sync re-runs by design)
-UV_SYNC_DOCKERFILE = """\
-FROM python:3.13.5-slim AS build
-COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /bin/uv
+UV_SYNC_DOCKERFILE = f"""\
+FROM {PY} AS build
+COPY --from={UV_IMAGE} /uv /bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
@@ -258,7 +262,7 @@ RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-install-proj
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked
 
-FROM python:3.13.5-slim
+FROM {PY}
 RUN useradd --uid 10001 app
 COPY --from=build --chown=app /app /app
 WORKDIR /app

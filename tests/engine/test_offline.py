@@ -48,7 +48,7 @@ def test_app_builds_from_the_wheelhouse_with_no_index_and_no_network(lab, tmp_pa
     df = (work / "Dockerfile").read_text()
     assert f"FROM {dl.image_ref('python')}" in df
     (work / "Dockerfile").write_text(df.replace(f"FROM {dl.image_ref('python')}", f"FROM {variant}"))
-    result = lab.build(work, "offline-app", network="none", nocache=True, show=False)
+    result = lab.build(work, "offline-app", network="none", nocache=True, quiet=True)
     out = lab.client.containers.run(result.tag, ["python", "-c", "import flask; print(flask.__name__)"],
                                     remove=True, network="none", labels=lab.labels)
     assert out.decode().strip() == "flask"
@@ -62,5 +62,5 @@ def test_the_same_build_fails_without_the_wheelhouse_when_there_is_no_network(la
     shutil.copytree(app, work)
     (work / "Dockerfile").write_text((work / "Dockerfile").read_text().replace("pip install", "pip install --retries 0 --timeout 3"))
     with pytest.raises(dl.BuildFailed) as info:
-        lab.build(work, "no-network-app", network="none", nocache=True, show=False)
+        lab.build(work, "no-network-app", network="none", nocache=True, quiet=True)
     assert "pip install" in info.value.step

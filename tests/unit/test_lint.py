@@ -27,7 +27,7 @@ def test_binary_is_found():
 
 def test_findings_of_a_bad_dockerfile(tmp_path):
     (tmp_path / "Dockerfile").write_text(BAD)
-    table = L.lint(tmp_path / "Dockerfile", show_cli=False)
+    table = L.lint(tmp_path / "Dockerfile", quiet=True)
     assert isinstance(table, Table)
     assert table.columns == ["file", "line", "code", "level", "message"]
     by_code = {r["code"]: r for r in table.rows}
@@ -40,17 +40,17 @@ def test_findings_of_a_bad_dockerfile(tmp_path):
 
 def test_clean_dockerfile_has_no_finding(tmp_path):
     (tmp_path / "Dockerfile").write_text(GOOD)
-    assert len(L.lint(tmp_path, show_cli=False)) == 0
+    assert len(L.lint(tmp_path, quiet=True)) == 0
 
 
 def test_lint_text_and_folder_of_many(tmp_path):
     for name, text in (("a", BAD), ("b", GOOD)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "Dockerfile").write_text(text)
-    table = L.lint(tmp_path, show_cli=False)
+    table = L.lint(tmp_path, quiet=True)
     assert set(table.column("file")) == {"a/Dockerfile"}
     assert "2 Dockerfile(s)" in table.title
-    assert [r["code"] for r in L.errors(L.lint_text(BAD, show_cli=False))] == ["DL3000", "DL3020"]
+    assert [r["code"] for r in L.errors(L.lint_text(BAD, quiet=True))] == ["DL3000", "DL3020"]
 
 
 def test_parse_empty_and_missing_binary(monkeypatch, tmp_path):

@@ -24,3 +24,43 @@ def test_build_check_reachable_as_documented():
     from dockerlab.build import check
 
     assert dockerlab.build.check is check
+
+
+def _public_functions():
+    """Every public function and method defined in the dockerlab package (not re-exports)."""
+    import inspect
+    import pkgutil
+
+    for info in pkgutil.walk_packages(dockerlab.__path__, "dockerlab."):
+        if info.name.endswith("__main__"):
+            continue
+        mod = importlib.import_module(info.name)
+        for name, obj in vars(mod).items():
+            if name.startswith("_"):
+                continue
+            if inspect.isfunction(obj) and obj.__module__ == mod.__name__:
+                yield f"{mod.__name__}.{name}", obj
+            elif inspect.isclass(obj) and obj.__module__ == mod.__name__:
+                for m, fn in vars(obj).items():
+                    if inspect.isfunction(fn) and (not m.startswith("_") or m == "__init__"):
+                        yield f"{mod.__name__}.{name}.{m}", fn
+
+
+def test_one_quiet_switch_and_the_client_passed_one_way():
+    """The switch that silences CLI twins and displays is `quiet=` everywhere (never show=/show_cli=/verbose=),
+    and a Docker client is a keyword argument `client=` (never a positional first parameter)."""
+    import inspect
+
+    bad = []
+    for where, fn in _public_functions():
+        params = inspect.signature(fn).parameters
+        for off in ("show", "show_cli", "verbose"):
+            if off in params:
+                bad.append(f"{where}({off}=)")
+        if "client" in params and params["client"].kind is not inspect.Parameter.KEYWORD_ONLY:
+            names = list(params)
+            # client=None after the leading positional parameters is accepted only as keyword-or-positional
+            # with a default; a client that must come first positionally is not.
+            if params["client"].default is inspect.Parameter.empty or names.index("client") == 0:
+                bad.append(f"{where}(client positional)")
+    assert not bad, bad

@@ -79,7 +79,7 @@ def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | No
             out.attempts += 1
             code.write_bytes(original + f"\n# a code change made by the check: {uuid.uuid4().hex}\n".encode())
             try:
-                result = lab.build(app, thing, dockerfile=dockerfile, show=False, **build_kwargs)
+                result = lab.build(app, thing, dockerfile=dockerfile, quiet=True, **build_kwargs)
             except BuildFailed as exc:
                 out.error = f"the rebuild after changing {code_file} failed at `{short(exc.step, 60)}`: {short(exc.error, 160)}"
                 return out
@@ -119,4 +119,4 @@ def build_reusing(lab, app_dir, thing: str, tag: str = "latest", reuse: bool = T
             img = lab.client.images.get(lab.image(thing, tag))
             if (img.labels or {}).get(INPUTS_LABEL) == h:
                 return img
-    return lab.build(app_dir, thing, tag=tag, show=False, labels={INPUTS_LABEL: h}).image
+    return lab.build(app_dir, thing, tag=tag, quiet=True, labels={INPUTS_LABEL: h}).image

@@ -38,7 +38,7 @@ def files_named(lab, image, names: set[str]) -> list[LayerFile]:
     def match(path, member, _read):
         parts = path.split("/")
         return any(p in names for p in parts) and parts[-1] in names
-    found = layer_files(saved_image(image, lab.client), match)
+    found = layer_files(saved_image(image, client=lab.client), match)
     tops = {(f.layer, f.path) for f in found}
     return [f for f in found if not any(f.path.startswith(p + "/") and l == f.layer for l, p in tops)]
 
@@ -61,7 +61,7 @@ def package_caches(lab, image, tools: tuple[str, ...] = ("uv", "pip")) -> list[C
     """uv and pip caches anywhere in ``image`` (any path: UV_CACHE_DIR, a non-root user's home …), in every
     layer, recognised by their layout rather than their default location."""
     kinds = [(t, rx) for t, rx in (("uv", UV_CACHE), ("pip", PIP_CACHE)) if t in tools]
-    found = layer_files(saved_image(image, lab.client),
+    found = layer_files(saved_image(image, client=lab.client),
                         lambda path, member, _read: member.isfile() and any(rx.match("/" + path) for _, rx in kinds))
     caches: dict[str, Cache] = {}
     for f in found:
@@ -142,7 +142,7 @@ def stage_images(lab, app, thing: str, dockerfile: str = "Dockerfile", **build_k
             if i in inherited:
                 continue
             try:
-                result = lab.build(app, f"{thing}-stage{i}", dockerfile=str(path), target=name, show=False,
+                result = lab.build(app, f"{thing}-stage{i}", dockerfile=str(path), target=name, quiet=True,
                                    **build_kwargs)
             except (BuildFailed, DockerException):
                 continue
@@ -157,7 +157,7 @@ def secrets_anywhere(lab, image, values: dict[str, str], stages: dict[str, objec
     out = []
     for where, img in [("the image", image)] + [(f"stage {k}", v) for k, v in (stages or {}).items()]:
         for name, value in values.items():
-            out += [f"{name} in {where}: {f}" for f in find_secrets(img, value, client=lab.client, show=False)]
+            out += [f"{name} in {where}: {f}" for f in find_secrets(img, value, client=lab.client, quiet=True)]
     return out
 
 

@@ -96,7 +96,7 @@ def check(lab, app) -> Checker:
     print(f"checking a copy of your project whose uv.lock pins flask=={OLD_FLASK} (pyproject.toml allows it)")
 
     try:
-        first = lab.build(work, "check-uv", show=False)
+        first = lab.build(work, "check-uv", quiet=True)
     except BuildFailed as exc:
         chk.fail("image builds", f"the build failed at `{exc.step}`: {exc.error}",
                  "fix that step (build it yourself with lab.build(app, 'uv') to see the log)")

@@ -31,7 +31,7 @@ def check(lab, app, token_file) -> Checker:
     token = token_file.read_text().strip()
     offered = {"secrets": {SECRET_ID: token_file}, "buildargs": {"INDEX_TOKEN": token}}
     try:
-        result = lab.build(app, "check-private", show=False, **offered)
+        result = lab.build(app, "check-private", quiet=True, **offered)
     except BuildFailed as exc:
         log = " | ".join(exc.log_tail[-3:])[-300:]
         chk.fail("image builds with the secret", f"the build failed at `{exc.step}`: {exc.error} ({log})",

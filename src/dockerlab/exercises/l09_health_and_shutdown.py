@@ -50,7 +50,7 @@ def check(lab, app_dir) -> Checker:
     c = Checker(LESSON, "graceful-shutdown")
     app_dir = Path(app_dir)
     try:
-        result = lab.build(app_dir, "exercise", show=False)
+        result = lab.build(app_dir, "exercise", quiet=True)
     except BuildFailed as exc:
         c.fail("image builds", str(exc).splitlines()[0], "fix the Dockerfile")
         return c.report()

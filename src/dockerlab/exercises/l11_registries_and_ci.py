@@ -53,11 +53,11 @@ def _drop_local_copies(client, reg: Registry, ref: str) -> None:
     except (ImageNotFound, NotFound):
         return
     if _ours(img):
-        remove_image(client, img)
+        remove_image(img, client=client)
         return
     for name in list(img.tags) + list(img.attrs.get("RepoDigests") or []):
         if name.startswith(reg.host + "/"):
-            remove_local(client, name)
+            remove_local(name, client=client)
 
 
 def run_version(lab, ref: str) -> str:
@@ -120,7 +120,7 @@ def check(lab, reg: Registry, given, answer: dict) -> Checker:
     ref = f"{want_repo}@{digest}"
     _drop_local_copies(client, reg, ref)
     try:
-        pulled = pull(client, ref)
+        pulled = pull(ref, client=client)
     except APIError as exc:
         c.fail("pull by digest", f"pulling {ref} failed: {exc.explanation or exc}", "push the image again")
         return c.report()

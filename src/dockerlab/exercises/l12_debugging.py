@@ -33,7 +33,7 @@ def check_one(lab, apps, service: str, run_args: dict | None, c: Checker, answer
     name = f"{service} is fixed"
     app = Path(apps) / service
     try:
-        result = lab.build(app, service, show=False)
+        result = lab.build(app, service, quiet=True)
     except (BuildFailed, FileNotFoundError) as exc:
         return c.fail(name, f"{service}: the image does not build: {str(exc).splitlines()[0]}",
                       "fix the Dockerfile so that `docker build` succeeds")
