@@ -20,7 +20,7 @@ help:  ## this list
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: found " + sys.version.split()[0])'
 	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --group classroom
 	@touch $@
 
 env: $(VENV)/.synced  ## the course's Python environment (.venv, from uv.lock)
