@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-registry", action="store_true", help="skip the registry probe")
     p.set_defaults(fn=_doctor)
     p = sub.add_parser("prepare", help="pull the course images, or build stand-ins where no registry answers")
-    p.add_argument("--only", nargs="*", help="image keys (python, python-full, uv, postgres, redis, registry)")
+    p.add_argument("--only", nargs="*", help="image keys (python, python-full, uv, postgres, redis, registry; made only when named: engine, python-arm64)")
     p.add_argument("--no-pull", action="store_true", help="do not try the registry; build stand-ins")
     p.set_defaults(fn=_prepare)
     p = sub.add_parser("clean", help="remove the course's containers, networks, volumes and images of your namespace")

@@ -35,12 +35,17 @@ class CourseImage:
     key: str
     ref: str
     why: str
+    on_demand: bool = False  # made only when asked for by key (`dockerlab prepare --only KEY`), never by default
+    pull: bool = True  # False: the course's own image (no registry has it): always built here
 
 
-def manifest() -> list[CourseImage]:
-    """The course images, from images.toml (the one list of pinned tags)."""
+def manifest(*, on_demand: bool = False) -> list[CourseImage]:
+    """The course images, from images.toml (the one list of pinned tags); ``on_demand=True`` adds the images that
+    are made only when something asks for them (the engine image, the arm64 Python of lesson 14)."""
     data = tomllib.loads((HERE / "images.toml").read_text())
-    return [CourseImage(key, v["ref"], v.get("why", "")) for key, v in data.items()]
+    out = [CourseImage(key, v["ref"], v.get("why", ""), bool(v.get("on_demand", False)), bool(v.get("pull", True)))
+           for key, v in data.items()]
+    return out if on_demand else [i for i in out if not i.on_demand]
 
 
 def override_var(key: str) -> str:
@@ -56,10 +61,10 @@ def ref(key: str) -> str:
     override = os.environ.get(override_var(key))
     if override:
         return override
-    for img in manifest():
+    for img in manifest(on_demand=True):
         if img.key == key:
             return img.ref
-    raise KeyError(f"no course image {key!r}; known: {', '.join(i.key for i in manifest())}")
+    raise KeyError(f"no course image {key!r}; known: {', '.join(i.key for i in manifest(on_demand=True))}")
 
 
 def is_standin(image) -> bool:
@@ -107,7 +112,7 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
     CLI: ``docker pull IMAGE`` for each (``dockerlab prepare`` from a terminal).
     """
     client = client or get_client()
-    images = [i for i in manifest() if keys is None or i.key in keys]
+    images = [i for i in manifest(on_demand=keys is not None) if keys is None or i.key in keys]
     reachable = None
     actions: dict[str, str] = {}
     to_build = []
@@ -119,17 +124,17 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
             to_build.append(img)
             actions[img.key] = "rebuilt stand-in"
         elif present is None:
-            if reachable is None:
+            if reachable is None and img.pull:
                 reachable = pull and registry_reachable(img.ref, client)
                 if not reachable:
                     print("no container registry answers: building stand-ins from Debian packages", flush=True)
             if bar is not None:
                 bar.update(running=img.ref)
-            if reachable and _pull(client, img.ref):
+            if reachable and img.pull and _pull(client, img.ref):
                 actions[img.key] = "pulled"
             else:
                 to_build.append(img)
-                actions[img.key] = "built stand-in"
+                actions[img.key] = "built stand-in" if img.pull else "built"
         else:
             actions[img.key] = "present"
         if img not in to_build and bar is not None:
