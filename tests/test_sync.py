@@ -126,3 +126,100 @@ def test_solutions_hold_the_exercise_not_a_copy_of_the_lesson():
             if c["cell_type"] == "code" and len(text.splitlines()) >= 3 and text in taught and "Lesson(" not in text:  # setup may repeat
                 copied.append(f"{sol.relative_to(ROOT)} cell {i}: {text.splitlines()[0][:60]}")
     assert not copied, "solution cells copied from the lesson:\n" + "\n".join(copied)
+
+
+MAX_LESSON_MINUTES = 45
+
+
+def test_every_lesson_states_its_time_at_the_top():
+    """The first cell of each lesson says how long it takes a learner (lesson and exercise), at most 45 minutes."""
+    wrong = []
+    for p in sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")):
+        first = "".join(json.loads(p.read_text())["cells"][0]["source"])
+        m = re.search(r"\*\*Time: about (\d+) minutes\*\*", first)
+        if not m:
+            wrong.append(f"{p.name}: no '**Time: about N minutes**' line in the first cell")
+        elif int(m.group(1)) > MAX_LESSON_MINUTES:
+            wrong.append(f"{p.name}: {m.group(1)} minutes (at most {MAX_LESSON_MINUTES}: shorten or split the lesson)")
+    assert not wrong, "\n".join(wrong)
+
+
+# --- exercises: hints hidden until asked, pointing at the idea ---------------------------------------------
+
+def _exercise_module(nn: str):
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "src"))
+    path = next((ROOT / "src" / "dockerlab" / "exercises").glob(f"l{nn}_*.py"))
+    return importlib.import_module(f"dockerlab.exercises.{path.stem}")
+
+
+def _cells(p: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(p.read_text())["cells"]]
+
+
+def _headings(nn: str) -> list[str]:
+    lesson = next((ROOT / "notebooks").glob(f"{nn}_*.ipynb"))
+    return [l.lstrip("#").strip().replace("`", "").lower() for cell in _cells(lesson) for l in cell.splitlines()
+            if l.startswith("#")]
+
+
+EXERCISE_LESSONS = [f"{n:02d}" for n in range(1, 14)]
+
+
+def test_every_exercise_has_hints_in_its_check_module():
+    """Lessons 01-13 keep their hints in the check module (HINTS): progressive, the last naming a lesson."""
+    wrong = []
+    for nn in EXERCISE_LESSONS:
+        hints = getattr(_exercise_module(nn), "HINTS", None)
+        if not (isinstance(hints, tuple) and len(hints) >= 2 and all(isinstance(h, str) and h.strip() for h in hints)):
+            wrong.append(f"l{nn}: HINTS must be a tuple of at least two texts, got {hints!r:.80}")
+        elif not re.search(r"\blesson \d\d\b", hints[-1], re.I):
+            wrong.append(f"l{nn}: the last hint must point at where the idea is taught (lesson NN, section \"…\")")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_hint_text_is_in_no_notebook_cell():
+    """The cell above the hint button shows no hint: exercise and solution notebooks call hints(<module>)."""
+    wrong = []
+    for nn in EXERCISE_LESSONS:
+        hints = _exercise_module(nn).HINTS
+        for folder in ("exercises", "solutions"):
+            nb = next((ROOT / folder).glob(f"{nn}_*.ipynb"))
+            cells = _cells(nb)
+            if not any(re.search(r"\bhints\(\s*[A-Za-z_][\w.]*\s*[,)]", c) for c in cells):
+                wrong.append(f"{folder}/{nb.name}: no cell shows the module's hints (dockerlab.hints(ex))")
+            for i, cell in enumerate(cells):
+                for n, hint in enumerate(hints, 1):
+                    flat = " ".join(hint.split())
+                    windows = {flat[k:k + 40] for k in range(max(1, len(flat) - 39))}
+                    if any(w in " ".join(cell.split()) for w in windows):
+                        wrong.append(f"{folder}/{nb.name} cell {i}: holds the text of hint {n}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_last_hint_points_at_the_idea_not_the_answer():
+    """No line of the solution appears in the last hint, and every lesson section a hint names exists."""
+    wrong = []
+    for nn in EXERCISE_LESSONS:
+        hints = _exercise_module(nn).HINTS
+        sol = next((ROOT / "solutions").glob(f"{nn}_*.ipynb"))
+        answer, inside = [], False
+        for cell in _cells(sol):
+            for line in cell.splitlines():
+                if line.strip().startswith("### BEGIN SOLUTION"):
+                    inside = True
+                elif line.strip().startswith("### END SOLUTION"):
+                    inside = False
+                elif inside and len(line.strip()) >= 12 and not line.strip().startswith("#"):
+                    answer.append(" ".join(line.split()).strip('"\',\\'))
+        last = " ".join(hints[-1].split())
+        wrong += [f"l{nn}: the last hint holds a line of the answer: {a!r}" for a in answer if " " in a and a in last]
+        for hint in hints:  # lesson NN, sections "A" and "B": each section is a heading of lesson NN
+            for m in re.finditer(r"\blesson (\d\d)\b(.*?)(?=\blesson \d\d\b|$)", hint, re.I | re.S):
+                headings = _headings(m.group(1))
+                for title in re.findall(r'"([^"]+)"', m.group(2)):
+                    want = title.replace("`", "").lower()
+                    if not any(want in h for h in headings):
+                        wrong.append(f"l{nn}: lesson {m.group(1)} has no section {title!r}")
+    assert not wrong, "\n".join(wrong)
