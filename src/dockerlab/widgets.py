@@ -3,43 +3,73 @@ from __future__ import annotations
 
 import html
 
-from .show import human_size
+from .show import human_size, in_notebook
 
 
 last_hints = None  # the most recent hints widget (for tests and instructors)
 
 
-def hints(*texts: str, title: str = "Hints") -> None:
-    """Show a button that reveals the hints one at a time (outside Jupyter: prints how many there are).
+def hint_texts(source, *more: str) -> tuple[str, ...]:
+    """The hints of ``source``: an exercise check module (its ``HINTS``), or the texts themselves."""
+    if hasattr(source, "HINTS"):
+        if more:
+            raise TypeError("give an exercise module alone, or the hint texts")
+        return tuple(source.HINTS)
+    return tuple(t for t in (source, *more) if t)
 
-    Returns None, so that a cell ending with ``hints(…)`` shows the widget once; the widget itself is
-    ``dockerlab.widgets.last_hints``.
+
+def _inline(text: str) -> str:
+    """A hint as HTML: escaped, with `code` spans."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def hints(source, *more: str, title: str = "Hints", reveal: int = 0) -> None:
+    """Progressive hints, hidden until asked: a button that reveals them one at a time.
+
+    ``dockerlab.hints(ex)`` shows the hints of an exercise's check module (``ex.HINTS``), so that their text is
+    not in the notebook cell above the button; ``hints("…", "…")`` takes the texts themselves. ``reveal``
+    opens that many at once. Outside Jupyter it says how many hints there are (and prints the ``reveal``
+    first ones). Returns None, so that a cell ending with ``hints(…)`` shows the widget once; the widget
+    itself is ``dockerlab.widgets.last_hints``.
     """
     global last_hints
+    texts = hint_texts(source, *more)
+    n = len(texts)
+    reveal = max(0, min(int(reveal), n))
     try:
         import ipywidgets as w
         from IPython.display import display
     except ImportError:  # pragma: no cover
-        print(f"{len(texts)} hints available in Jupyter")
+        w = None
+    if w is None or not in_notebook():
+        print(f"{n} hint{'s' if n != 1 else ''}, hidden until asked: run this cell in JupyterLab and press the "
+              f"button, or call hints(…, reveal=N) to print the first N here")
+        for i, text in enumerate(texts[:reveal], 1):
+            print(f"Hint {i}. {text}")
         return None
     shown = w.VBox([])
-    button = w.Button(description=f"Show hint 1 of {len(texts)}", icon="lightbulb-o")
+    button = w.Button(description=f"Show hint 1 of {n}", icon="lightbulb-o")
     state = {"n": 0}
 
-    def reveal(_=None):
-        if state["n"] >= len(texts):
+    def reveal_next(_=None):
+        if state["n"] >= n:
             return
-        shown.children = list(shown.children) + [w.HTML(f"<b>Hint {state['n'] + 1}.</b> {html.escape(texts[state['n']])}")]
+        shown.children = list(shown.children) + [w.HTML(f"<b>Hint {state['n'] + 1}.</b> {_inline(texts[state['n']])}")]
         state["n"] += 1
-        if state["n"] >= len(texts):
+        if state["n"] >= n:
             button.disabled = True
             button.description = "No more hints"
         else:
-            button.description = f"Show hint {state['n'] + 1} of {len(texts)}"
+            button.description = f"Show hint {state['n'] + 1} of {n}"
 
-    button.on_click(reveal)
-    box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), button, shown])
-    box.reveal = reveal  # for tests and for instructors
+    button.on_click(reveal_next)
+    box = w.VBox([w.HTML(f"<b>{html.escape(title)}</b> ({n}, hidden until asked: the last one points at the idea)"),
+                  button, shown])
+    box.reveal = reveal_next  # for tests and for instructors
+    box.texts = texts
+    for _ in range(reveal):
+        reveal_next()
     last_hints = box
     display(box)
     return None

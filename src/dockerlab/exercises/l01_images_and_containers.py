@@ -9,6 +9,14 @@ from ..show import Table, cli, human_size
 from .probes import describe_listeners, explain_exit, listeners
 
 LESSON = "01_images_and_containers"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Each line of the requirements table is one setting of `docker run`, and its CLI column names the flag. "
+    "Every flag has a keyword argument of the same meaning in the Docker SDK's `containers.run`.",
+    "A published port maps the container's port to a port of the host, and the host port must be free "
+    "(`lab.free_port()`). Docker's memory units are binary. The container must still be running when the check looks.",
+    "Lesson 01, sections \"Environment variables: `-e`\", \"A long-running container with a published port: `-d -p`\" "
+    "and \"Resource limits: `--memory`, `--cpus`\" show each setting as an SDK call next to its `docker run` twin.",
+)
 
 # What the learner's container must look like (the notebook shows this table).
 REQUIREMENTS = {

@@ -12,6 +12,14 @@ from .probes import SHELLS, Pid1, pid1_info, serve
 
 LESSON = "02_first_dockerfile"
 APP = "quote_api"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Read the check's table: it names the line that failed and what it saw. The image needs the app's dependencies, "
+    "its code, and a command that starts the web server on 0.0.0.0:8000.",
+    "Two things decide what the check sees at run time: who is PID 1 (how CMD is written), and what the build "
+    "context sends into the image (.dockerignore, one pattern per line).",
+    "Lesson 02, sections \"The Dockerfile, instruction by instruction\", \"`.dockerignore`: what the builder never sees\" "
+    "and \"Exec form or shell form: who is PID 1?\" build the same kind of image for flask_hello.",
+)
 PORT = 8000
 FAKE_SECRET = "DATABASE_PASSWORD=not-a-real-secret-but-pretend-it-is"
 

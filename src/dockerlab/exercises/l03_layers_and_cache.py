@@ -15,6 +15,12 @@ from .common import install_steps, rebuild_after_code_change
 from .probes import serves_health
 
 LESSON = "03_layers_and_cache"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "A step is rebuilt when what it copies changed, and every step after a rebuilt one is rebuilt too. "
+    "Which step changes when app.py changes?",
+    "The install step needs only one file of the app. What if that file were in the image before the rest?",
+    "Lesson 03, section \"Instruction order decides what a code change costs\", measures both orders on cache_demo.",
+)
 CONTAINER_PORT = 8000
 FIXES = {
     "file": "the code is not in the image: `COPY . .` after installing the requirements",

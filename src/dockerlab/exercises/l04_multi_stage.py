@@ -20,6 +20,14 @@ from ..dockerfile import parse
 from .probes import helper, serve
 
 LESSON = "04_multi_stage"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Two FROM lines: a builder stage that has gcc and compiles, and a final stage that starts again from the plain "
+    "python image and never sees the compiler.",
+    "A wheel is the compiled package in one file: it installs without a compiler. Build the wheels in the builder; "
+    "in the final stage install them without a copy of them staying in a layer, and copy nothing else from the builder.",
+    "Lesson 04, sections \"Builder + runtime\" and \"Install the wheels without keeping them: a bind mount\" "
+    "explain both stages and how the final one reads files from the builder.",
+)
 CONTAINER_PORT = 8000
 EXPECTED_FIB_90 = 2880067194370816120
 SLACK = 10_000_000  # app files, wheel files, metadata: 10 MB

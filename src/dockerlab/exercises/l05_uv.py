@@ -27,6 +27,14 @@ from .contents import package_caches
 from .probes import helper, serves_health
 
 LESSON = "05_uv"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "The check hands your Dockerfile a lock that pins an older Flask. pip (and `uv pip install flask`) resolve on "
+    "their own and ignore uv.lock: which command installs exactly what the lock says?",
+    "The dependency layer must depend only on pyproject.toml and uv.lock (the project itself is installed after the "
+    "code is copied), and uv's cache must not end up in a layer.",
+    "Lesson 05, sections \"The Dockerfile\", \"`--frozen` or `--locked`\" and \"A code change does not reinstall the "
+    "dependencies\" show each piece; the environment lands in /app/.venv, whose bin must be on PATH for gunicorn.",
+)
 OLD_FLASK = "3.0.3"
 # The [[package]] entry `uv lock --upgrade-package flask==3.0.3` writes for this project (real files on PyPI).
 OLD_FLASK_BLOCK = '''[[package]]

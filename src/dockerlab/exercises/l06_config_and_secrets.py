@@ -19,6 +19,14 @@ from .contents import secrets_anywhere, stage_images
 from .probes import helper
 
 LESSON = "06_config_and_secrets"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "ARG values end up in `docker history`, ENV values in `docker inspect`, and a file deleted in a later layer is "
+    "still in the layer that added it: none of these can carry the token. `docker build --check` names the leaking "
+    "line: `from dockerlab.build import check; check(ex)`.",
+    "BuildKit can hand a secret to one RUN without writing it into any layer. install_private.py reads the token "
+    "from /run/secrets/index_token or from $INDEX_TOKEN, and the check passes the secret with the id `index_token`.",
+    "Lesson 06, section \"The fix at build time: a secret mount\", shows the RUN option and its `docker build --secret` twin.",
+)
 SECRET_ID = "index_token"
 # The token of the course's simulated private index (install_private.py knows only its SHA-256).
 TOKEN = "ghp_acmeIndex7Q2xK9vLm4Rt"

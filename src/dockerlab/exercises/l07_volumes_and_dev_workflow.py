@@ -19,6 +19,12 @@ from ..show import short
 from .probes import pid1_info
 
 LESSON = "07_volumes_and_dev_workflow"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "The app writes its count to /data/count: whatever is at /data must outlive the container.",
+    "Which kind of storage does the engine keep when a container is removed (`docker rm -v`), and which is created "
+    "new and empty for each container?",
+    "Lesson 07, sections \"Data: a named volume outlives the container\" and \"Bind mount vs volume\".",
+)
 HITS = 3
 TARGET = "/data"
 

@@ -10,6 +10,14 @@ from ..run import WaitTimeout, free_port, health_status, http_get
 from .probes import healthcheck_can_fail
 
 LESSON = "08_compose"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "A health check is a command Compose runs inside the container: exit 0 means healthy. The postgres image ships "
+    "pg_isready for exactly this.",
+    "Without -h, pg_isready asks the Unix socket, which answers during the image's init phase before TCP 5432 is "
+    "open. And the short form `depends_on: [db]` only waits for the container to start.",
+    "Lesson 08, sections \"A health check that asks what the app needs\" and \"Up, built, and waited for\" show "
+    "the health check and the long form of depends_on with its condition.",
+)
 
 
 def check(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int = 60) -> Checker:

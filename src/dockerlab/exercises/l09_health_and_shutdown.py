@@ -16,6 +16,15 @@ from ..run import host_address, remove
 from .probes import pid1, serve, stop_when_ready  # noqa: F401 (pid1: the lesson notebook reads PID 1 with it)
 
 LESSON = "09_health_and_shutdown"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Who is PID 1? With the shell form of CMD on a Debian image it is /bin/sh (dash), which does not pass SIGTERM on "
+    "(bash and busybox sh exec the last command instead).",
+    "Python as PID 1 ignores SIGTERM unless it has a handler. The handler must not exit at once: serve_forever() has "
+    "to return so that server_close() waits for the requests in flight, and shutdown() blocks when called from the "
+    "thread that serves.",
+    "Lesson 09, section \"Graceful shutdown\", lists the three things that decide what `docker stop` does and builds "
+    "a draining handler.",
+)
 STOP_TIMEOUT = 10
 MAX_SECONDS = 6.0  # the in-flight request takes 2 s; well before the 10 s timeout even on a loaded machine
 

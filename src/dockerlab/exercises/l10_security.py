@@ -21,6 +21,14 @@ from .probes import is_root_user, pid1_info, serve
 
 LESSON = "10_security"
 APP = "hardened_api"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Install the dependencies while still root, then create a user and switch to it: everything after USER runs "
+    "as that user, and so does the container.",
+    "The app writes only to $STATE_DIR (/tmp by default): the check mounts a tmpfs there and makes the rest "
+    "read-only. Keep port 8000 (ports below 1024 need a capability the check drops), and run "
+    "`dockerlab.lint.lint(app / 'Dockerfile')` to see hadolint's findings.",
+    "Lesson 10, sections \"A non-root USER, files owned correctly, and the `.venv` trap\" and \"Take away the rest\".",
+)
 DEFAULT_PORT = 8000
 READ_ONLY = {"read_only": True, "tmpfs": {"/tmp": ""}}
 NO_CAPS = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"],

@@ -16,6 +16,13 @@ from .probes import helper
 
 LESSON = "11_registries_and_ci"
 APP = "ci_service"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "A push goes to the registry named at the start of the image's name: give the image a second name that starts "
+    "with the registry's host (the SDK's twin of `docker tag`).",
+    "`docker push` has an SDK twin on `client.images`; read its stream for an error line.",
+    "The digest is the sha256 of the manifest the registry serves for your tag, not the image ID: lesson 11, "
+    "sections \"Image ID and manifest digest\" and \"A tag moves, a digest does not\".",
+)
 REPO = "ci-service"
 TAG = "1.0"
 VERSION_CMD = ["python", "app.py", "--version"]

@@ -16,6 +16,14 @@ from ..run import remove
 from .probes import serve
 
 LESSON = "12_debugging"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Run each one and read its exit code and its logs (`container.wait()`, `container.logs()`): the last log line "
+    "names the problem.",
+    "wrong_cmd: where did COPY put the file? missing_env: which variable does the app read? localhost_bind: compare "
+    "GET /health inside the container (`exec_run`) and from outside.",
+    "Lesson 12, sections \"1. A container that crashes on start\", \"2. `docker cp` out of a stopped container\" and "
+    "\"3. `exec` into a running container\".",
+)
 SERVICES = ("wrong_cmd", "missing_env", "localhost_bind")
 
 FIXES = {
