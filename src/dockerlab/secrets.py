@@ -11,6 +11,7 @@ An image is not only its last filesystem. Anyone who can pull it can read
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import io
 import json
@@ -74,16 +75,55 @@ class LayerFile:
         return f"layer {self.layer}/{self.layers}{step}: file {self.path}{note}"
 
 
-def layer_files(stream, match, history: list[str] | None = None) -> list[LayerFile]:
-    """Every member of every layer of a ``docker save`` tar (a file object, read once) for which
-    ``match(path, member, read)`` is true (``read()`` returns a regular file's bytes), oldest layer first.
+@dataclasses.dataclass
+class ImageIndex:
+    """What one read of a ``docker save`` tar shows: every path of every layer (oldest first), what each layer
+    deletes (whiteouts), and which files hold each of the byte strings (``needles``) asked for while reading."""
+
+    layers: list[str]                                  # layer blob names, oldest first
+    history: list[str] | None                          # the step that made each non-empty layer
+    paths: dict[str, list[tuple[str, bool]]]           # blob -> [(path, is a regular file)]
+    whiteouts: dict[str, set[str]]                     # blob -> paths it deletes
+    holds: dict[bytes, dict[str, list[str]]]           # needle -> blob -> paths whose content holds it
+
+    def _found(self, hits: dict[str, list[str]]) -> list[LayerFile]:
+        out = []
+        for i, name in enumerate(self.layers):
+            for path in hits.get(name, []):
+                gone = any(path in self.whiteouts.get(n, set())
+                           or any(path.startswith(d + "/") for d in self.whiteouts.get(n, set()))
+                           for n in self.layers[i + 1:])
+                step = ""
+                if self.history and i < len(self.history):
+                    step = " ".join(self.history[i].replace("/bin/sh -c ", "").replace(" # buildkit", "").split())[:70]
+                out.append(LayerFile(i + 1, len(self.layers), step, "/" + path, gone))
+        for name, paths in hits.items():
+            if name not in self.layers:
+                out.extend(LayerFile(0, len(self.layers), name, "/" + p) for p in paths)
+        return out
+
+    def files(self, match) -> list[LayerFile]:
+        """Every path of every layer for which ``match(path, is_file)`` is true, oldest layer first."""
+        hits = {name: [p for p, is_file in paths if match(p, is_file)] for name, paths in self.paths.items()}
+        return self._found({k: v for k, v in hits.items() if v})
+
+    def holding(self, needle: bytes) -> list[LayerFile]:
+        """The regular files whose content holds ``needle`` (it must have been asked for when reading)."""
+        return self._found(self.holds[needle])
+
+
+def index_saved_image(stream, needles: Iterable[bytes] = (), history: list[str] | None = None) -> ImageIndex:
+    """Read a ``docker save`` tar (a file object, read once) into an :class:`ImageIndex`, looking for each of
+    ``needles`` in the content of every regular file of every layer.
 
     Works with both layouts ``docker save`` writes (``<id>/layer.tar``, or OCI ``blobs/sha256/<digest>``).
     ``history`` (the CreatedBy of each *non-empty* layer, oldest first) names the step that made each layer;
     by default it is read from the image config inside the tar (its ``history`` without ``empty_layer`` entries).
     """
-    hits: dict[str, list[str]] = {}          # blob name -> matching paths
-    whiteouts: dict[str, set[str]] = {}      # blob name -> paths it deletes
+    needles = list(dict.fromkeys(needles))
+    paths: dict[str, list[tuple[str, bool]]] = {}
+    whiteouts: dict[str, set[str]] = {}
+    holds: dict[bytes, dict[str, list[str]]] = {n: {} for n in needles}
     manifest = None
     small: dict[str, bytes] = {}             # JSON blobs (the image config among them)
     with tarfile.open(fileobj=stream, mode="r|") as outer:
@@ -99,7 +139,7 @@ def layer_files(stream, match, history: list[str] | None = None) -> list[LayerFi
                 if member.size < (4 << 20):
                     small[member.name] = data  # a config or index JSON
                 continue
-            found, deleted = [], set()
+            listed, deleted = [], set()
             with inner:
                 for f in inner:
                     path = f.name.removeprefix("./").lstrip("/")  # "./.env" -> ".env" (lstrip("./") would eat its dot)
@@ -108,31 +148,47 @@ def layer_files(stream, match, history: list[str] | None = None) -> list[LayerFi
                         deleted.add(base[0] if base[-1] == ".wh..wh..opq" and len(base) > 1
                                     else "/".join(base[:-1] + [base[-1][4:]]))
                         continue
-                    if match(path, f, lambda f=f: (inner.extractfile(f).read() if f.isfile() else b"")):
-                        found.append(path)
-            if found:
-                hits[member.name] = found
+                    if not path:
+                        continue
+                    listed.append((path, f.isfile()))
+                    if needles and f.isfile():
+                        content = inner.extractfile(f).read()
+                        for n in needles:
+                            if n in content:
+                                holds[n].setdefault(member.name, []).append(path)
+            paths[member.name] = listed
             whiteouts[member.name] = deleted
-    layers = manifest[0].get("Layers", []) if manifest else sorted(hits)
+    layers = manifest[0].get("Layers", []) if manifest else sorted(paths)
     if history is None and manifest:
         try:
             config = json.loads(small[manifest[0]["Config"]])
             history = [h.get("created_by", "") for h in config.get("history", []) if not h.get("empty_layer")]
         except (KeyError, ValueError):
             history = None
-    out = []
-    for i, name in enumerate(layers):
-        for path in hits.get(name, []):
-            gone = any(path in whiteouts.get(n, set()) or any(path.startswith(d + "/") for d in whiteouts.get(n, set()))
-                       for n in layers[i + 1:])
-            step = ""
-            if history and i < len(history):
-                step = " ".join(history[i].replace("/bin/sh -c ", "").replace(" # buildkit", "").split())[:70]
-            out.append(LayerFile(i + 1, len(layers), step, "/" + path, gone))
-    for name, paths in hits.items():
-        if name not in layers:
-            out.extend(LayerFile(0, len(layers), name, "/" + p) for p in paths)
-    return out
+    return ImageIndex(layers, history, paths, whiteouts, holds)
+
+
+_INDEXES: "collections.OrderedDict[str, ImageIndex]" = collections.OrderedDict()
+_INDEXES_KEPT = 8
+
+
+def image_index(image, *, client=None, needles: Iterable[str | bytes] = ()) -> ImageIndex:
+    """The :class:`ImageIndex` of ``image`` (one ``docker save``), kept for the last few images so that the
+    checks that look for files and for secrets in the same image read it once. Asking for a needle the kept
+    index was not read for reads the image again, for every needle asked so far."""
+    client = client or get_client()
+    if isinstance(image, str):
+        image = client.images.get(image)
+    want = {n.encode() if isinstance(n, str) else n for n in needles}
+    kept = _INDEXES.get(image.id)
+    if kept is None or not want <= set(kept.holds):
+        want |= set(kept.holds) if kept else set()
+        kept = index_saved_image(saved_image(image, client=client), sorted(want))
+        _INDEXES[image.id] = kept
+    _INDEXES.move_to_end(image.id)
+    while len(_INDEXES) > _INDEXES_KEPT:
+        _INDEXES.popitem(last=False)
+    return kept
 
 
 def saved_image(image, *, client=None) -> io.BufferedReader:
@@ -147,7 +203,10 @@ def scan_saved_image(stream, value: str | bytes, history: list[str] | None = Non
     Returns ``"layer N/M (STEP): PATH"`` lines; a file deleted by a later layer says so.
     """
     needle = value.encode() if isinstance(value, str) else value
-    files = layer_files(stream, lambda _path, member, read: member.isfile() and needle in read(), history)
+    return _lines(index_saved_image(stream, [needle], history).holding(needle))
+
+
+def _lines(files: list[LayerFile]) -> list[str]:
     return [str(f) if f.layer else f"{f.step}: file {f.path}" for f in files]
 
 
@@ -191,7 +250,7 @@ def find_secrets(image, value: str, client=None, layers: bool = True, quiet: boo
     if layers:
         if not quiet:
             cli("docker", "save", ref, "|", "tar", "-x", "  # then search every layer tar")
-        findings.extend(scan_saved_image(saved_image(image, client=client), value))
+        findings.extend(_lines(image_index(image, client=client, needles=[value]).holding(value.encode())))
     if not quiet:
         print(f"{len(findings)} place(s) in {ref} hold the value" + (":" if findings else ""))
         for f in findings:

@@ -18,7 +18,7 @@ from pathlib import Path
 from docker.errors import DockerException
 
 from ..build import BuildFailed
-from ..secrets import LayerFile, find_secrets, layer_files, saved_image
+from ..secrets import LayerFile, find_secrets, image_index
 from ..show import human_size
 from .. import dockerfile as dfile
 from .probes import helper
@@ -35,10 +35,9 @@ PIP_CACHE = re.compile(r"^(.*?/pip)/(?:http-v2|http|wheels|selfcheck)(?:/|$)")
 def files_named(lab, image, names: set[str]) -> list[LayerFile]:
     """Files or directories whose path has a part in ``names`` (``{".env", ".git"}``), in every layer of
     ``image``: one finding per top-most match (``/app/.git``, not each file under it)."""
-    def match(path, member, _read):
-        parts = path.split("/")
-        return any(p in names for p in parts) and parts[-1] in names
-    found = layer_files(saved_image(image, client=lab.client), match)
+    def match(path, _is_file):
+        return path.rsplit("/", 1)[-1] in names
+    found = image_index(image, client=lab.client).files(match)
     tops = {(f.layer, f.path) for f in found}
     return [f for f in found if not any(f.path.startswith(p + "/") and l == f.layer for l, p in tops)]
 
@@ -61,8 +60,8 @@ def package_caches(lab, image, tools: tuple[str, ...] = ("uv", "pip")) -> list[C
     """uv and pip caches anywhere in ``image`` (any path: UV_CACHE_DIR, a non-root user's home …), in every
     layer, recognised by their layout rather than their default location."""
     kinds = [(t, rx) for t, rx in (("uv", UV_CACHE), ("pip", PIP_CACHE)) if t in tools]
-    found = layer_files(saved_image(image, client=lab.client),
-                        lambda path, member, _read: member.isfile() and any(rx.match("/" + path) for _, rx in kinds))
+    found = image_index(image, client=lab.client).files(
+        lambda path, is_file: is_file and any(rx.match("/" + path) for _, rx in kinds))
     caches: dict[str, Cache] = {}
     for f in found:
         for tool, rx in kinds:
@@ -156,6 +155,7 @@ def secrets_anywhere(lab, image, values: dict[str, str], stages: dict[str, objec
     and of each of ``stages``. One line per finding, ``"NAME in WHERE: what"``, values redacted."""
     out = []
     for where, img in [("the image", image)] + [(f"stage {k}", v) for k, v in (stages or {}).items()]:
+        image_index(img, client=lab.client, needles=values.values())  # one `docker save` per image, every value
         for name, value in values.items():
             out += [f"{name} in {where}: {f}" for f in find_secrets(img, value, client=lab.client, quiet=True)]
     return out

@@ -20,6 +20,7 @@ from ..checks import Checker, Criterion, NotEvaluated
 from ..compose import ComposeError, Stack
 from ..images import ref as image_ref
 from ..run import poll_health, remove
+from ..secrets import image_index
 from ..show import human_size, quiet_cli, short
 from .. import dockerfile as dfile
 from .common import build_reusing, rebuild_after_code_change
@@ -208,7 +209,9 @@ def graceful_stop(g: Grading):
 
 
 def dockerignore(g: Grading):
-    found = files_named(g.lab, g.need_image(), {".env", ".git", HOST_VENV_MARKER})
+    # One `docker save` of the image for this line and line 8: read it once, looking for the .env's secrets too.
+    image_index(g.need_image(), client=g.lab.client, needles=env_secrets(g.app).values())
+    found = files_named(g.lab, g.image, {".env", ".git", HOST_VENV_MARKER})
     what = {".env": ".env", ".git": ".git", HOST_VENV_MARKER: "your local .venv"}
     seen = [f"{f.path.rsplit('/', 1)[0] if f.path.endswith(HOST_VENV_MARKER) else f.path} "
             f"({what[f.path.rsplit('/', 1)[-1]]}{', in an earlier layer' if f.deleted_later else ''})" for f in found]
