@@ -223,3 +223,15 @@ def test_last_hint_points_at_the_idea_not_the_answer():
                     if not any(want in h for h in headings):
                         wrong.append(f"l{nn}: lesson {m.group(1)} has no section {title!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_report_figures_are_recorded_by_helpers_not_lesson_cells():
+    """Measurements for run-all are recorded by the helpers that take them (lab.build, layers, stop, …)."""
+    call = re.compile(r"\bdockerlab\.(figure|ratio)\(|\bfigures\.(record|figure|ratio)\(|import[^\n]*\b(figure|ratio)\b")
+    found = []
+    for p in [*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]:
+        for i, c in enumerate(json.loads(p.read_text())["cells"]):
+            if c["cell_type"] == "code" and call.search("".join(c["source"])):
+                found.append(f"{p.relative_to(ROOT)} cell {i}")
+    assert not found, "report instrumentation in notebook cells:\n" + "\n".join(found)
+

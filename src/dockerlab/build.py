@@ -25,6 +25,7 @@ from docker.utils import build as docker_build_utils
 
 from .dockerfile import logical_lines
 from .engine import get_client
+from .figures import record, short_name
 from .progressbar import StepProgress
 from .show import Table, cli, human_size
 from .show import short as _short
@@ -462,7 +463,20 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                                   _tail(raw.other), raw.readable())
             raise BuildFailed(tag, "", f"docker build exited with {rc}", _tail(raw.other), raw.readable())
         image = client.images.get(iidfile.read_text().strip())
-    return BuildResult(image, tag, raw.steps(), time.monotonic() - t0, raw.readable(), raw.context_bytes, raw.warnings)
+    result = BuildResult(image, tag, raw.steps(), time.monotonic() - t0, raw.readable(), raw.context_bytes, raw.warnings)
+    _record(result)
+    return result
+
+
+def _record(result: BuildResult) -> None:
+    """The build's figures for the run-all report: seconds, steps from the cache, image and context size."""
+    note = f"{len(result.cached())}/{len(result.steps)} steps cached, image {human_size(result.size)}"
+    if result.context_bytes is not None:
+        note += f", context {human_size(result.context_bytes)}"
+    slowest = max(result.rebuilt(), key=lambda s: s.seconds, default=None)
+    if slowest is not None and slowest.seconds >= 0.1:
+        note += f", slowest step {_short(slowest.instruction, 40)} {slowest.seconds:.1f} s"
+    record(f"build {short_name(result.tag)}", result.seconds, "s", note)
 
 
 def _print_step(progress: StepProgress, step: Step, log_lines: list[str], failed: bool = False) -> None:

@@ -19,9 +19,11 @@ import os
 import re
 import shlex
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from .figures import record, short_name
 from .namespace import image_name, labels as course_labels
 from .show import Table, cli
 from .errors import ComposeError  # noqa: F401 (raised here; defined with the others)
@@ -224,6 +226,7 @@ class Stack:
         for svc, n in (scale or {}).items():
             args += ["--scale", f"{svc}={n}"]
         args += list(services)
+        t0 = time.monotonic()
         try:
             self.compose(*args, timeout=timeout or (wait_timeout + self.timeout))
         except ComposeError as exc:
@@ -234,6 +237,8 @@ class Stack:
                 pass
             raise ComposeError(f"the stack did not come up: {_tail(exc.output, 3) or exc.args[0]}",
                                command=exc.command, output=states, logs=self._logs_quietly()) from None
+        record(f"compose up {short_name(self.name)}", time.monotonic() - t0, "s",
+               ("built, " if build else "") + ("running and healthy" if wait else "started"))
         return self.ps()
 
     def down(self, volumes: bool = True, timeout: float = 60) -> None:

@@ -11,6 +11,7 @@ import urllib.request
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from .engine import get_client
+from .figures import record, short_name
 from .namespace import labels as course_labels
 from .namespace import resource_name
 from .show import cli
@@ -150,6 +151,7 @@ def stop(container, timeout: int = 10) -> StopResult:
     seconds = time.monotonic() - t0
     container.reload()
     st = container.attrs["State"]
+    record(f"docker stop -t {timeout} {short_name(container.name)}", seconds, "s", f"exit code {st.get('ExitCode')}")
     return StopResult(st.get("ExitCode", -1), seconds, bool(st.get("OOMKilled")))
 
 
@@ -256,7 +258,9 @@ def wait_for_health(container, timeout: float = 60, interval: float = 0.5) -> li
     CLI: ``docker inspect --format '{{.State.Health.Status}}' NAME``.
     """
     cli("docker", "inspect", "--format", "'{{.State.Health.Status}}'", container.name)
-    return poll_health(container, "healthy", timeout, interval).raise_unless_reached(container.name).timeline
+    wait = poll_health(container, "healthy", timeout, interval).raise_unless_reached(container.name)
+    record(f"healthy {short_name(container.name)}", wait.seconds, "s", "after the wait started")
+    return wait.timeline
 
 
 def published_port(container, container_port: int | str) -> int:

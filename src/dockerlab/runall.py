@@ -2,8 +2,8 @@
 
 Executes the lessons (and their solutions) with parameters, writes the executed notebooks to a gitignored
 folder (``runs/<stamp>/``), and produces ``report.md`` and ``report.html``: per notebook pass/fail, duration,
-the figures it measured (see :mod:`dockerlab.figures`), and the machine's doctor report. It is the
-"will my machine work on the day" check.
+the figures its helpers measured (builds, sizes, stops, health: see :mod:`dockerlab.figures`), and the
+machine's doctor report. It is the "will my machine work on the day" check.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .progressbar import StepProgress
-from .figures import read_figures
+from .figures import describe, read_figures
 from .images import override_var
 from .paths import repo_root
 
@@ -123,7 +123,7 @@ def write_report(runs: list[NotebookRun], out: Path) -> tuple[Path, Path]:
           f"{passed}/{len(runs)} notebooks passed in {total_s:.0f} s ({time.strftime('%Y-%m-%d %H:%M')}).", "",
           "| notebook | result | seconds | figures measured |", "|---|---|---|---|"]
     for r in runs:
-        figs = "; ".join(f"{f['name']}: {f['text']}" for f in r.figures) or "-"
+        figs = "; ".join(describe(f).replace("|", "\\|") for f in r.figures) or "-"
         md.append(f"| {r.notebook} | {'pass' if r.passed else 'FAIL'} | {r.seconds:.1f} | {figs} |")
     failures = [r for r in runs if not r.passed]
     if failures:
@@ -135,7 +135,7 @@ def write_report(runs: list[NotebookRun], out: Path) -> tuple[Path, Path]:
     md_path.write_text("\n".join(md) + "\n")
 
     def row(r: NotebookRun) -> str:
-        figs = "<br>".join(html.escape(f"{f['name']}: {f['text']}") for f in r.figures) or "-"
+        figs = "<br>".join(html.escape(describe(f)) for f in r.figures) or "-"
         color = "#e6f4ea" if r.passed else "#fce8e6"
         err = f"<div style='color:#a50e0e'>{html.escape(r.error)}</div>" if r.error else ""
         return (f"<tr style='background:{color}'><td>{html.escape(r.notebook)}{err}</td>"
