@@ -145,6 +145,11 @@ class Checker:
         return next(r for r in self.results if r.name == name_or_number)
 
     # rendering
+    def stopped_because(self) -> str:
+        """Why lines after the last recorded one were not judged: the first failure, or "the check stopped"."""
+        first = next((r for r in self.results if r.passed is False), None)
+        return f"the check stopped at \"{first.name}\"" if first else "the check stopped before this line"
+
     def _pending(self) -> list[str]:
         done = {r.name for r in self.results}
         return [n for n in self.planned if n not in done]
@@ -161,10 +166,18 @@ class Checker:
     __repr__ = __str__
 
     def report(self, raise_on_failure: bool = True) -> "Checker":
-        """Show the results, record them in the progress file, and raise CheckFailed unless every line passed."""
+        """Show the results, record them in the progress file, and raise CheckFailed unless every line passed.
+
+        Planned lines that were never recorded (the check stopped early, e.g. the image did not build) are
+        shown and recorded as *not evaluated*, not left pending and not counted as failures."""
         self.seconds = time.monotonic() - self.t0
+        pending = self._pending()
+        for name in pending:
+            self.results.append(Result(name, None, f"{NOT_EVALUATED}: {self.stopped_because()}"))
         if self.live is None:
             display(self)
+        elif pending:
+            self.live.update(self._repr_html_())
         record_progress(self.lesson, self.exercise, self.results, self.seconds)
         return self.raise_unless_passed() if raise_on_failure else self
 

@@ -1,88 +1,143 @@
-"""Lesson 07: the counter-volume check fails on the starter and on wrong answers, passes on correct ones."""
-import pytest
+"""Lesson 07 exercise check (notes_api: a non-root service that keeps its notes in /data), real engine.
 
-from dockerlab import CheckFailed, Lesson
+The learner edits the Dockerfile and writes start(image, port), their own containers.run call. Proofs: the unsolved
+exercise and plausible wrong answers fail with the observed cause; the solution and a correct answer written
+differently (another Dockerfile line, a bind mount of a folder given to uid 10001) pass.
+"""
+import json
+import os
+
+import pytest
+from docker.errors import NotFound
 from docker.types import Mount
 
-from dockerlab.exercises.l07_volumes_and_dev_workflow import check
+from dockerlab import CheckFailed, Lesson
+from dockerlab.exercises import l07_volumes_and_dev_workflow as ex
 
 pytestmark = pytest.mark.engine
+
+OWNED = "RUN install -d -o 10001 -g 10001 -m 755 /data"
 
 
 @pytest.fixture(scope="module")
 def lab():
-    lab = Lesson("07_volumes_and_dev_workflow", quiet=True)
+    with Lesson(ex.LESSON, quiet=True) as lesson:
+        yield lesson
+
+
+@pytest.fixture
+def app(lab):
+    return lab.workspace(ex.APP)
+
+
+def before_user(app, line: str) -> None:
+    """Add a Dockerfile line just before USER (where root still runs the steps)."""
+    df = app / "Dockerfile"
+    df.write_text(df.read_text().replace("USER 10001", f"{line}\nUSER 10001"))
+
+
+def starter(lab, **run_kwargs):
+    """The exercise's start(): the course's name and labels, the port published, plus ``run_kwargs``."""
+    def start(image, port):
+        return lab.client.containers.run(image, name=lab.name("notes"), labels=lab.labels, detach=True,
+                                         ports={"8000/tcp": port}, **run_kwargs)
+    return start
+
+
+def volume(lab, thing="notes-data"):
     try:
-        lab.image_tag = lab.build(lab.workspace("counter_service"), "counter", quiet=True).tag
-        yield lab
-    finally:
-        lab.cleanup(quiet=True)
+        lab.client.volumes.get(lab.name(thing)).remove(force=True)
+    except NotFound:
+        pass
+    return lab.client.volumes.create(lab.name(thing), labels=lab.labels)
 
 
-def failing(lab, kwargs):
-    with pytest.raises(CheckFailed) as exc:
-        check(lab, lab.image_tag, kwargs)
-    return str(exc.value)
+def mounted(vol):
+    return {"volumes": {vol.name: {"bind": "/data", "mode": "rw"}}}
 
 
-def test_starter_fails(lab):
-    msg = failing(lab, {})
-    assert "nothing is mounted at /data" in msg and "shows count 0 instead of 3" in msg
+def failure(lab, app, start) -> CheckFailed:
+    with pytest.raises(CheckFailed) as info:
+        ex.check(lab, app, start)
+    return info.value
 
 
-def test_volume_at_wrong_path_fails(lab):
-    msg = failing(lab, {"volumes": {lab.volume("wrong").name: {"bind": "/app/data", "mode": "rw"}}})
-    assert "nothing is mounted at /data (volume at /app/data" in msg
+def names(err) -> list[str]:
+    return [r.name for r in err.failures]
 
 
-def test_tmpfs_fails(lab):
-    msg = failing(lab, {"tmpfs": {"/data": "uid=10001"}})
-    assert "/data is a tmpfs" in msg
+def test_starter_fails_with_the_observed_cause(lab, app, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKERLAB_PROGRESS", str(tmp_path / "progress.json"))
+    err = failure(lab, app, starter(lab))
+    assert names(err) == ["the service starts and writes /data"]
+    assert "Permission denied: '/data'" in str(err) and "the image has no /data" in str(err)
+    lines = json.loads((tmp_path / "progress.json").read_text())["attempts"][-1]["results"]
+    assert [r["passed"] for r in lines] == [True, False, None, None, None, None]  # the rest: not evaluated
 
 
-def test_relative_bind_source_fails(lab):
-    msg = failing(lab, {"volumes": {"./data": {"bind": "/data", "mode": "rw"}}})
-    assert "'./data' is a relative path" in msg
+def test_a_volume_alone_is_owned_by_root(lab, app):
+    err = failure(lab, app, starter(lab, **mounted(volume(lab))))
+    assert names(err) == ["the service starts and writes /data"]
+    assert "Permission denied: '/data/notes'" in str(err)
+    assert "/data is the named volume" in str(err) and "/data belongs to uid 0 (mode 755)" in str(err)
 
 
-def test_solution_passes(lab):
-    vol = lab.volume("counter-data")
-    assert check(lab, lab.image_tag, {"volumes": {vol.name: {"bind": "/data", "mode": "rw"}}}).passed
+def test_an_owned_directory_without_a_volume_loses_the_notes(lab, app):
+    before_user(app, OWNED)
+    err = failure(lab, app, starter(lab))
+    assert names(err) == ["notes survive replacing the container"]
+    assert "nothing is mounted at /data" in str(err)
 
 
-def test_bind_mount_in_workspace_passes(lab):
-    data = lab.workspace("counter_service") / "data"
-    data.mkdir()
-    data.chmod(0o777)
-    assert check(lab, lab.image_tag, {"volumes": [f"{data}:/data:rw"]}).passed
+def test_running_as_root_fails(lab, app):
+    err = failure(lab, app, starter(lab, user="0", **mounted(volume(lab))))
+    assert names(err) == ["runs as a non-root user"]
+    assert "PID 1 runs as uid 0" in str(err)
 
 
-# --- issue 10: the kind of mount observed, another spelling, a non-root app ----------------------------------
-
-def test_equivalent_spellings_pass(lab):
-    """A Mount object and a `name:/data` string: the same named volume."""
-    vol = lab.volume("counter-data")
-    assert check(lab, lab.image_tag, {"mounts": [Mount("/data", vol.name, type="volume")]}).passed
-    assert check(lab, lab.image_tag, {"volumes": [f"{lab.name('counter-other')}:/data"]}).passed
+def test_a_world_writable_data_dir_fails(lab, app):
+    before_user(app, "RUN mkdir /data && chmod 777 /data")
+    err = failure(lab, app, starter(lab, **mounted(volume(lab))))
+    assert names(err) == ["/data belongs to the service's user, not to everyone"]
+    assert "/data has mode 777" in str(err)
 
 
-def test_anonymous_volume_is_named_as_such(lab):
-    """`/data` alone is an anonymous volume (observed in the container), not a bind mount outside the workspace."""
-    msg = failing(lab, {"volumes": ["/data"]})
-    assert "/data is an anonymous volume" in msg and "outside" not in msg
+def test_an_anonymous_volume_loses_the_notes(lab, app):
+    before_user(app, OWNED)
+    err = failure(lab, app, starter(lab, volumes=["/data"]))
+    assert names(err) == ["notes survive replacing the container"]
+    assert "/data is an anonymous volume" in str(err)
 
 
-def test_bind_mount_the_non_root_app_cannot_write_gets_a_verdict(lab):
-    data = lab.workspace("counter_service") / "data"
-    data.mkdir()
-    data.chmod(0o755)  # root's: the counter runs as uid 10001
-    msg = failing(lab, {"volumes": [f"{data}:/data:rw"]})
-    assert "the counter runs as uid 10001 and cannot write /data" in msg
+def test_an_unlabelled_volume_fails_and_is_removed(lab, app):
+    before_user(app, OWNED)
+    raw = lab.name("raw-notes")
+    err = failure(lab, app, starter(lab, volumes={raw: {"bind": "/data", "mode": "rw"}}))
+    assert names(err) == ["volumes carry the course labels"]
+    with pytest.raises(NotFound):
+        lab.client.volumes.get(raw)
 
 
-def test_checking_twice_with_the_same_volume_passes(lab):
-    """The volume keeps the first run's count: the check judges the hits it made, not an absolute 3."""
-    vol = lab.volume("counter-twice")
-    kwargs = {"volumes": {vol.name: {"bind": "/data", "mode": "rw"}}}
-    assert check(lab, lab.image_tag, kwargs).passed
-    assert check(lab, lab.image_tag, kwargs).passed
+def test_creating_data_after_user_fails_the_build(lab, app):
+    df = app / "Dockerfile"
+    df.write_text(df.read_text().replace("EXPOSE 8000", "RUN mkdir /data\nEXPOSE 8000"))
+    err = failure(lab, app, starter(lab, **mounted(volume(lab))))
+    assert names(err) == ["the image builds"]
+    assert "do it as root, before USER" in str(err)
+
+
+def test_solution_passes(lab, app):
+    before_user(app, OWNED)
+    assert ex.check(lab, app, starter(lab, **mounted(volume(lab)))).passed
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a host folder to uid 10001 needs root")
+def test_other_correct_answer_passes(lab, app):
+    """chown by user name in the image, and a bind mount (docker.types.Mount) of a host folder owned by uid 10001."""
+    before_user(app, "RUN mkdir -p /data && chown app:app /data")
+    folder = app.parent / "notes-data"
+    folder.mkdir(exist_ok=True)
+    os.chown(folder, 10001, 10001)
+    start = starter(lab, mounts=[Mount(target="/data", source=str(folder), type="bind")])
+    assert ex.check(lab, app, start).passed
+    assert sorted(p.name for p in (folder / "notes").iterdir()) == ["first.txt", "second.txt", "third.txt"]

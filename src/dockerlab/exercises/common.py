@@ -37,6 +37,7 @@ class CodeChangeRebuild:
     rebuilt: list[Step] = dataclasses.field(default_factory=list)  # steps up to it that ran again
     attempts: int = 0
     error: str = ""  # the rebuild failed: why
+    marker: str = ""  # the comment line the check appended to the code file (the judged rebuild contains it)
 
     @property
     def cached(self) -> bool:
@@ -77,7 +78,8 @@ def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | No
     try:
         for _ in range(max(1, attempts)):
             out.attempts += 1
-            code.write_bytes(original + f"\n# a code change made by the check: {uuid.uuid4().hex}\n".encode())
+            out.marker = f"# a code change made by the check: {uuid.uuid4().hex}"
+            code.write_bytes(original + f"\n{out.marker}\n".encode())
             try:
                 result = lab.build(app, thing, dockerfile=dockerfile, quiet=True, **build_kwargs)
             except BuildFailed as exc:
