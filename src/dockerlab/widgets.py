@@ -75,19 +75,55 @@ def hints(source, *more: str, title: str = "Hints", reveal: int = 0) -> None:
     return None
 
 
-def size_bars(items: dict[str, int], title: str = "", unit_label: str = ""):
-    """Horizontal bars, one per item (e.g. layer or image sizes in bytes), as an ipywidgets HTML widget."""
-    biggest = max(items.values()) if items else 1
+def _scale(biggest: float, unit: str) -> tuple[float, float, str]:
+    """A round top of the axis at or above ``biggest``, the divisor and the unit name its ticks are written in."""
+    import math
+
+    if unit == "bytes":
+        div, name = next(((d, n) for d, n in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")) if biggest >= d), (1, "B"))
+    else:
+        div, name = 1, unit
+    top = biggest / div if biggest > 0 else 1
+    exp = 10 ** math.floor(math.log10(top))
+    nice = next(m * exp for m in (1, 2, 2.5, 5, 10) if m * exp >= top)
+    return nice * div, div, name
+
+
+def size_bars(items: dict, title: str = "", unit: str = "bytes", parts: tuple[str, str] | None = None):
+    """Horizontal bars with a scale in ``unit`` ("bytes", shown in B/kB/MB/GB, or e.g. "s"), as an ipywidgets HTML
+    widget. A value is a number, or a pair (first part, second part) drawn as one bar in grey then blue, named
+    by ``parts`` in a legend (e.g. ("base image", "added by the Dockerfile"))."""
+    def pair(v):
+        return (float(v[0]), float(v[1])) if isinstance(v, (tuple, list)) else (0.0, float(v))
+
+    def fmt(v):
+        return human_size(v) if unit == "bytes" else f"{v:g} {unit}"
+
+    values = {name: pair(v) for name, v in items.items()}
+    top, div, unit_name = _scale(max((a + b for a, b in values.values()), default=0), unit)
+    grey, blue = "#9aa4ad", "#2496ed"
     rows = []
-    for name, value in items.items():
-        pct = 0 if biggest == 0 else max(1, int(100 * value / biggest))
+    for name, (a, b) in values.items():
+        wa, wb = 100 * a / top, 100 * b / top
         rows.append(
-            "<div style='display:flex;align-items:center;font-family:monospace;font-size:12px'>"
-            f"<div style='width:40%;overflow:hidden;white-space:nowrap'>{html.escape(name)}</div>"
-            f"<div style='width:45%'><div style='background:#2496ed;height:12px;width:{pct}%'></div></div>"
-            f"<div style='width:15%;text-align:right'>{human_size(value)}</div></div>"
-        )
-    body = (f"<b>{html.escape(title)}</b>" if title else "") + "".join(rows)
+            "<div style='display:flex;align-items:center;font-family:monospace;font-size:12px;margin:1px 0'>"
+            f"<div style='width:40%;overflow:hidden;white-space:nowrap;text-overflow:ellipsis' title='{html.escape(name)}'>"
+            f"{html.escape(name)}</div><div style='width:45%;display:flex'>"
+            f"<div style='background:{grey};height:12px;width:{wa:.2f}%'></div>"
+            f"<div style='background:{blue};height:12px;width:{wb:.2f}%'></div></div>"
+            f"<div style='width:15%;text-align:right'>{fmt(a + b)}</div></div>")
+    ticks = "".join(f"<span style='position:absolute;left:{100 * i / 4:.0f}%;transform:translateX(-{0 if i == 0 else 100 if i == 4 else 50}%)'>"
+                    f"{top * i / 4 / div:g}</span>" for i in range(5))
+    axis = ("<div style='display:flex;font-family:monospace;font-size:11px;color:#59636e'>"
+            f"<div style='width:40%;text-align:right;padding-right:4px'>{html.escape(unit_name)}</div>"
+            f"<div style='width:45%;position:relative;height:14px;border-top:1px solid #59636e'>{ticks}</div></div>")
+    legend = ""
+    if parts:
+        legend = "<div style='font-size:11px;margin-top:2px'>" + " ".join(
+            f"<span style='display:inline-block;width:10px;height:10px;background:{c}'></span> {html.escape(t)}"
+            for c, t in ((grey, parts[0]), (blue, parts[1]))) + "</div>"
+    body = (f"<b>{html.escape(title)}</b> <span style='color:#59636e'>({html.escape(unit_name)})</span>" if title else "") \
+        + "".join(rows) + axis + legend
     try:
         import ipywidgets as w
 
