@@ -235,3 +235,26 @@ def test_report_figures_are_recorded_by_helpers_not_lesson_cells():
                 found.append(f"{p.relative_to(ROOT)} cell {i}")
     assert not found, "report instrumentation in notebook cells:\n" + "\n".join(found)
 
+
+def test_every_lesson_says_once_that_the_course_labels_what_it_creates():
+    """The printed CLI twins leave the course labels out; each lesson says so once, near the top."""
+    missing = []
+    for p in sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")):
+        if p.name.startswith("00_"):
+            continue  # the preflight introduces names and labels in a section of its own
+        cells = json.loads(p.read_text())["cells"]
+        top = " ".join("".join(c["source"]) for c in cells[:4] if c["cell_type"] == "markdown")
+        if not re.search(r"leave (those|the) labels out", " ".join(top.split())):
+            missing.append(p.name)
+    assert not missing, "lessons that do not say their printed commands leave the course labels out: " + ", ".join(missing)
+
+
+def test_no_placeholder_in_printed_commands():
+    """A CLI twin is pasted as it is: no "…" placeholder and no --label flag in what a lesson cell hands to cli()."""
+    wrong = []
+    for p in sorted(ROOT.glob("notebooks/*.ipynb")):
+        for i, c in enumerate(json.loads(p.read_text())["cells"]):
+            for line in "".join(c["source"]).splitlines() if c["cell_type"] == "code" else []:
+                if re.search(r"\bcli\(", line) and ("…" in line or "--label" in line):
+                    wrong.append(f"{p.name} cell {i}: {line.strip()[:80]}")
+    assert not wrong, "\n".join(wrong)

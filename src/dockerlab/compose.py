@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -165,10 +164,19 @@ class Stack:
         return args
 
     def _show(self, args: list[str]) -> str:
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
-        shown = [a if not a.startswith(str(self.dir) + "/") else a[len(str(self.dir)) + 1:] for a in args]
-        shown = [a if a != str(self.dir) else "." for a in shown]
-        return cli(*( [env] if env else []), *[shlex.quote(a) for a in shown])
+        """Print the command as one paste-able line: ``cd DIR && [VAR=value …] docker compose …``, file names
+        relative to the project folder (``--project-directory`` is that folder, so it is left out)."""
+        env = [f"{k}={v}" for k, v in self.env.items()]
+        shown, skip = [], False
+        for a in args:
+            if skip:
+                skip = False
+                continue
+            if a == "--project-directory":
+                skip = True
+                continue
+            shown.append(a[len(str(self.dir)) + 1:] if a.startswith(str(self.dir) + "/") else a)
+        return cli(["cd", str(self.dir)], "&&", [*env, *shown])
 
     def compose(self, *args: str, timeout: float | None = None, check: bool = True, quiet: bool = False,
                 with_override: bool = True) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -99,9 +100,12 @@ def lint(path: str | os.PathLike | None = None, quiet: bool = False) -> Table:
             raise FileNotFoundError(f"no Dockerfile at {p}")
     if not files:
         return Table([], COLUMNS, title="hadolint: no Dockerfile found")
-    if not quiet:
-        shown = [_display_name(f, base) for f in files]
-        cli("hadolint", "--format", "json", *(shown if len(shown) <= 3 else [*shown[:2], "…"]))
+    if not quiet:  # a few files by name, more as the find that lists them (absolute paths: paste-able anywhere)
+        if len(files) <= 3:
+            cli(["hadolint", "--format", "json", *[str(f) for f in files]])
+        else:
+            root = Path(path) if path is not None else repo_root() / "sample_apps"
+            cli(["hadolint", "--format", "json"], f"$(find {shlex.quote(str(root))} -name 'Dockerfile*')")
     rows = parse(_run(files), base)
     rows.sort(key=lambda r: (r["file"], r["line"], LEVELS.index(r["level"]) if r["level"] in LEVELS else 9))
     counts = {lvl: sum(r["level"] == lvl for r in rows) for lvl in LEVELS}
@@ -112,10 +116,12 @@ def lint(path: str | os.PathLike | None = None, quiet: bool = False) -> Table:
 
 def lint_text(text: str, name: str = "Dockerfile", quiet: bool = False) -> Table:
     """Lint a Dockerfile given as a string (written to a temporary folder)."""
+    if not quiet:  # the text on hadolint's stdin: the twin works without the temporary file
+        cli(["hadolint", "--format", "json", "-"], "<<'EOF'\n" + text.rstrip("\n") + "\nEOF")
     with tempfile.TemporaryDirectory(prefix="dockerlab-lint-") as tmp:
         f = Path(tmp) / name
         f.write_text(text)
-        return lint(f, quiet=quiet)
+        return lint(f, quiet=True)
 
 
 def errors(table: Table) -> list[dict]:

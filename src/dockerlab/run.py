@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import socket
 import time
 import urllib.error
@@ -30,14 +31,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cli_run_args(image: str, name: str, command, kwargs: dict, lbls: dict) -> list[str]:
+def _cli_run_args(image: str, name: str, command, kwargs: dict) -> list[str]:
+    """The ``docker run`` words for a ``containers.run`` call, to be shell-quoted by :func:`cli`. The course labels
+    are left out (every lesson says once that the course labels what it creates): the command stays readable."""
     args = ["docker", "run"]
-    args.append("-d" if kwargs.get("detach", True) else "")
+    if kwargs.get("detach", True):
+        args.append("-d")
     if kwargs.get("remove"):
         args.append("--rm")
     args += ["--name", name]
-    for k, v in lbls.items():
-        args += ["--label", f"{k}={v}"]
     env = kwargs.get("environment") or {}
     if isinstance(env, dict):
         for k, v in env.items():
@@ -46,9 +48,10 @@ def _cli_run_args(image: str, name: str, command, kwargs: dict, lbls: dict) -> l
         for e in env:
             args += ["-e", e]
     for cport, hport in (kwargs.get("ports") or {}).items():
+        cport = str(cport).replace("/tcp", "")
         if isinstance(hport, tuple):
-            hport = f"{hport[0]}:{hport[1]}"
-        args += ["-p", f"{hport}:{str(cport).replace('/tcp', '')}"]
+            hport = ":".join(str(h) for h in hport)
+        args += ["-p", f"{hport}:{cport}" if hport is not None else cport]
     vols = kwargs.get("volumes") or {}
     if isinstance(vols, dict):
         for src, spec in vols.items():
@@ -62,6 +65,8 @@ def _cli_run_args(image: str, name: str, command, kwargs: dict, lbls: dict) -> l
         args += ["--cpus", f"{kwargs['nano_cpus'] / 1e9:g}"]
     if kwargs.get("user"):
         args += ["--user", str(kwargs["user"])]
+    if kwargs.get("working_dir"):
+        args += ["-w", str(kwargs["working_dir"])]
     if kwargs.get("init"):
         args.append("--init")
     if kwargs.get("read_only"):
@@ -81,13 +86,16 @@ def _cli_run_args(image: str, name: str, command, kwargs: dict, lbls: dict) -> l
     rp = kwargs.get("restart_policy")
     if rp:
         args += ["--restart", rp["Name"] + (f":{rp['MaximumRetryCount']}" if rp.get("MaximumRetryCount") else "")]
-    if kwargs.get("entrypoint") is not None:
-        ep = kwargs["entrypoint"]
-        args += ["--entrypoint", ep if isinstance(ep, str) else " ".join(ep)]
+    ep = kwargs.get("entrypoint")
+    ep_words: list[str] = []
+    if ep is not None:  # --entrypoint takes one program ("" resets it); the rest of a list goes before the command
+        ep_words = shlex.split(ep) if isinstance(ep, str) else [str(e) for e in ep]
+        args += ["--entrypoint", ep_words[0] if ep_words else ""]
     args.append(image)
-    if command:
-        args += command.split() if isinstance(command, str) else [str(c) for c in command]
-    return [a for a in args if a]
+    args += ep_words[1:]
+    if command:  # the SDK splits a string command like a shell would
+        args += shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
+    return args
 
 
 def run(image: str, lesson: str, thing: str, command=None, *, replace: bool = True, client=None, **kwargs):
@@ -103,7 +111,7 @@ def run(image: str, lesson: str, thing: str, command=None, *, replace: bool = Tr
     kwargs.setdefault("detach", True)
     if replace:
         remove(name, client=client, quiet=True)
-    cli(_cli_run_args(image, name, command, kwargs, lbls))
+    cli(_cli_run_args(image, name, command, kwargs))
     try:
         return client.containers.run(image, command, name=name, labels=lbls, **kwargs)
     except ImageNotFound:
