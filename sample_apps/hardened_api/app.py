@@ -1,7 +1,8 @@
 """A small API to harden (lesson 10): /health reports who the process runs as and where it keeps its state.
 
 On start it writes a state file into $STATE_DIR (default /tmp), the one place that must stay writable
-when the container's root filesystem is read-only. It listens on $PORT (default 8000).
+when the container's root filesystem is read-only. gunicorn serves it (the Dockerfile's CMD);
+``python app.py`` starts Flask's development server on $PORT (default 8000), for development only.
 """
 import os
 import time
@@ -29,5 +30,5 @@ def health():
     return {"status": "ok", "uid": os.getuid(), "gid": os.getgid(), "state_file": str(STATE_FILE)}
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # development only: Flask's (Werkzeug's) development server
     app.run(host="0.0.0.0", port=PORT)

@@ -1,4 +1,8 @@
-"""Quote API: the lesson 02 exercise app. Listens on port 8000; /health and /quote."""
+"""Quote API: the lesson 02 exercise app; /health and /quote.
+
+In production a WSGI server serves it: ``gunicorn --bind 0.0.0.0:8000 app:app`` (gunicorn is in requirements.txt).
+``python app.py`` starts Flask's development server instead: for trying it on your own machine, never in an image.
+"""
 import os
 import random
 
@@ -20,5 +24,5 @@ def quote():
     return {"quote": text, "author": author}
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # development only: Flask's (Werkzeug's) development server
     app.run(host="0.0.0.0", port=int(os.environ.get("PORT", "8000")))

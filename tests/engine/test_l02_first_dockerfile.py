@@ -9,7 +9,10 @@ pytestmark = pytest.mark.engine
 IGNORE = ".venv/\n.git/\n.env\n__pycache__/\n"
 
 
-def solution(base: str, cmd: str = '["python", "app.py"]', install: bool = True, req: str = "requirements.txt") -> str:
+GUNICORN = '["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]'
+
+
+def solution(base: str, cmd: str = GUNICORN, install: bool = True, req: str = "requirements.txt") -> str:
     lines = [f"FROM {base}", "WORKDIR /app", "COPY requirements.txt ."]
     if install:
         lines.append(f"RUN pip install --no-cache-dir -r {req}")
@@ -70,10 +73,10 @@ def test_no_dockerignore_fails(lab, app):
 
 
 def test_shell_form_cmd_fails(lab, app):
-    write(app, solution(lab.base("python"), cmd="python app.py"))
+    write(app, solution(lab.base("python"), cmd="gunicorn --bind 0.0.0.0:8000 app:app"))
     msg = failure_text(lab, app)
-    assert "Config.Cmd is ['/bin/sh', '-c', 'python app.py']: shell form" in msg
-    assert "serves /health" not in msg
+    assert "PID 1 in the running container is `/bin/sh -c gunicorn --bind 0.0.0.0:8000 app:app`, a shell" in msg
+    assert "serves /health" not in msg and "production server" not in msg
 
 
 def test_wrong_module_fails(lab, app):
@@ -86,7 +89,7 @@ def test_wrong_module_fails(lab, app):
 def test_missing_pip_install_fails(lab, app):
     write(app, solution(lab.base("python"), install=False))
     msg = failure_text(lab, app)
-    assert "ModuleNotFoundError" in msg
+    assert 'exec: "gunicorn": executable file not found' in msg
     assert "RUN pip install -r requirements.txt" in msg
 
 
@@ -97,26 +100,59 @@ def test_listening_on_localhost_only_fails(lab, app):
 
 def test_solution_passes(lab, app):
     write(app, solution(lab.base("python")))
-    assert ex.check(lab, app).passed
+    card = ex.check(lab, app)
+    assert card.passed and "answered by gunicorn" in card.line("production server").detail
+
+
+# --- a development server is not a production CMD, however it is started --------------------------------------
+
+def test_flask_run_fails(lab, app):
+    write(app, solution(lab.base("python"), cmd='["flask", "--app", "app", "run", "--host", "0.0.0.0", "--port", "8000"]'))
+    msg = failure_text(lab, app)
+    assert "production server: /health was answered by Flask's development server (Server: Werkzeug/" in msg
+    assert "WARNING: This is a development server" in msg
+    assert "exec-form CMD" not in msg and "serves /health" not in msg
+
+
+def test_python_app_py_fails(lab, app):
+    """app.py calls app.run(): the same development server, started another way."""
+    write(app, solution(lab.base("python"), cmd='["python", "app.py"]'))
+    msg = failure_text(lab, app)
+    assert "answered by Flask's development server (Server: Werkzeug/" in msg and "PID 1 `python app.py`" in msg
+
+
+def test_flask_cli_through_entrypoint_fails(lab, app):
+    """The development server split over ENTRYPOINT and CMD: judged by what answers, not by the words."""
+    write(app, solution(lab.base("python"), cmd='["run", "--host", "0.0.0.0", "--port", "8000"]').replace(
+        "CMD [", 'ENTRYPOINT ["flask", "--app", "app"]\nCMD ['))
+    assert "answered by Flask's development server" in failure_text(lab, app)
 
 
 def test_other_correct_answer_passes(lab, app):
-    # another WORKDIR, flask's CLI through ENTRYPOINT + CMD, and a .dockerignore written differently
+    """Another WORKDIR, gunicorn split over ENTRYPOINT + CMD with two workers, a .dockerignore written differently."""
     write(app, f"""FROM {lab.base('python')}
 WORKDIR /srv/quotes
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app.py quotes.py ./
-ENTRYPOINT ["flask", "--app", "app"]
-CMD ["run", "--host", "0.0.0.0", "--port", "8000"]
+ENTRYPOINT ["gunicorn", "--workers", "2"]
+CMD ["--bind", "0.0.0.0:8000", "app:app"]
 """, "# local only\n.git\n.env*\n.venv\n")
     assert ex.check(lab, app).passed
+
+
+def test_another_production_server_passes(lab, app):
+    """waitress, another production WSGI server (pure Python), instead of gunicorn."""
+    write(app, solution(lab.base("python"), cmd='["waitress-serve", "--listen=0.0.0.0:8000", "app:app"]').replace(
+        "COPY . .", "RUN pip install --no-cache-dir waitress==3.0.2\nCOPY . ."))
+    card = ex.check(lab, app)
+    assert card.passed and "answered by waitress" in card.line("production server").detail
 
 
 # --- issue 10: judged by what runs and what every layer holds ---------------------------------------------
 
 def test_equivalent_spellings_pass(lab, app):
-    """A program by absolute path (env execs python: PID 1 is python), shell form with exec, another WORKDIR
+    """A program through /usr/bin/env (env execs it: PID 1 is the server), shell form with exec, another WORKDIR
     under /usr, a non-root user."""
     write(app, f"""FROM {lab.base('python')}
 WORKDIR /usr/src/app
@@ -125,18 +161,18 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN useradd --uid 10001 app
 USER 10001
-CMD ["/usr/bin/env", "python", "app.py"]
+CMD ["/usr/bin/env", "gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
 """)
     assert ex.check(lab, app).passed
-    write(app, solution(lab.base("python"), cmd="exec python app.py"))
+    write(app, solution(lab.base("python"), cmd="exec gunicorn --bind 0.0.0.0:8000 app:app"))
     assert ex.check(lab, app).passed
 
 
 def test_a_shell_in_a_json_array_fails(lab, app):
     """The words of the expected answer (a JSON array) but a shell as PID 1: judged by what runs."""
-    write(app, solution(lab.base("python"), cmd='["sh", "-c", "python app.py"]'))
+    write(app, solution(lab.base("python"), cmd='["sh", "-c", "gunicorn --bind 0.0.0.0:8000 app:app"]'))
     msg = failure_text(lab, app)
-    assert "PID 1 in the running container is `sh -c python app.py`, a shell" in msg
+    assert "PID 1 in the running container is `sh -c gunicorn --bind 0.0.0.0:8000 app:app`, a shell" in msg
     assert "serves /health" not in msg
 
 

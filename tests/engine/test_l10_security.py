@@ -18,7 +18,11 @@ def app(lab):
     return lab.workspace(ex.APP)
 
 
-def dockerfile(base, *, user_first=False, workdir="/app", env="", expose=8000, chown=""):
+GUNICORN = '["gunicorn", "--bind", "0.0.0.0:8000", "--no-control-socket", "app:app"]'
+DEV = '["python", "app.py"]'  # Flask's development server, which reads $PORT: for the port and write tests only
+
+
+def dockerfile(base, *, user_first=False, workdir="/app", env="", expose=8000, chown="", cmd=GUNICORN):
     lines = [f"FROM {base}", "ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1", f"WORKDIR {workdir}",
              "RUN useradd --system --uid 10001 app"]
     if user_first:
@@ -31,7 +35,7 @@ def dockerfile(base, *, user_first=False, workdir="/app", env="", expose=8000, c
         lines.append(f"ENV {env}")
     if not user_first:
         lines.append("USER app")
-    lines += [f"EXPOSE {expose}", 'CMD ["python", "app.py"]']
+    lines += [f"EXPOSE {expose}", f"CMD {cmd}"]
     return "\n".join(lines) + "\n"
 
 
@@ -57,7 +61,7 @@ def test_user_before_pip_install_fails_the_build(lab, app):
 
 def test_writing_into_the_code_dir_fails_read_only(lab, app):
     text = dockerfile(lab.base("python"), env="STATE_DIR=/app/state",
-                      chown="RUN mkdir /app/state && chown app:app /app/state")
+                      chown="RUN mkdir /app/state && chown app:app /app/state", cmd=DEV)
     msg = failure_text(lab, app, text)
     assert "read-only root filesystem: with --read-only --tmpfs /tmp: the container exited with code 1" in msg
     assert "Read-only file system" in msg
@@ -66,7 +70,7 @@ def test_writing_into_the_code_dir_fails_read_only(lab, app):
 
 
 def test_port_80_fails_without_capabilities(lab, app):
-    msg = failure_text(lab, app, dockerfile(lab.base("python"), env="PORT=80", expose=80))
+    msg = failure_text(lab, app, dockerfile(lab.base("python"), env="PORT=80", expose=80, cmd=DEV))
     assert "all capabilities dropped: with --cap-drop ALL" in msg
     assert "port 80 is below 1024: binding it needs NET_BIND_SERVICE" in msg
     assert "read-only root filesystem" not in msg and "runs as root" not in msg
@@ -102,8 +106,8 @@ WORKDIR /srv/api
 COPY --chown=10001:10001 app.py .
 USER 10001:10001
 EXPOSE 8000
-ENTRYPOINT ["python"]
-CMD ["app.py"]
+ENTRYPOINT ["gunicorn", "--bind", "0.0.0.0:8000"]
+CMD ["app:app"]
 """)
     assert ex.check(lab, app).passed
 
@@ -111,9 +115,9 @@ CMD ["app.py"]
 # --- issue 10: root by what runs, another uid, another spelling ----------------------------------------------
 
 def test_other_uid_and_spelling_pass(lab, app):
-    """A uid with no passwd entry, uid:gid, the interpreter found through /usr/bin/env."""
+    """A uid with no passwd entry, uid:gid, the server found through /usr/bin/env."""
     text = dockerfile(lab.base("python")).replace("USER app", "USER 65532:65532").replace(
-        'CMD ["python", "app.py"]', 'ENTRYPOINT ["/usr/bin/env", "python"]\nCMD ["app.py"]')
+        f"CMD {GUNICORN}", 'ENTRYPOINT ["/usr/bin/env", "gunicorn"]\nCMD ["--bind", "0.0.0.0:8000", "app:app"]')
     (app / "Dockerfile").write_text(text)
     assert ex.check(lab, app).passed
 
