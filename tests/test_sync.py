@@ -258,3 +258,18 @@ def test_no_placeholder_in_printed_commands():
                 if re.search(r"\bcli\(", line) and ("…" in line or "--label" in line):
                     wrong.append(f"{p.name} cell {i}: {line.strip()[:80]}")
     assert not wrong, "\n".join(wrong)
+
+
+
+def test_capstone_solution_lists_the_scorecards_criteria():
+    """The criteria table of solutions/13 (and the exercise made from it) lists CRITERIA of l13_capstone, in order."""
+    criteria = [c.title for c in _exercise_module("13").CRITERIA]
+    for folder in ("solutions", "exercises"):
+        nb = next((ROOT / folder).glob("13_*.ipynb"))
+        rows = [re.match(r"^\|\s*(\d+)\s*\|\s*(.*?)\s*\|", l) for cell in _cells(nb) for l in cell.splitlines()]
+        table = [(int(m.group(1)), m.group(2).replace("`", "")) for m in rows if m]
+        assert table == list(enumerate(criteria, 1)), (
+            f"{folder}/{nb.name}: the criteria table must list the {len(criteria)} criteria of "
+            f"src/dockerlab/exercises/l13_capstone.py (CRITERIA) in order:\n"
+            + "\n".join(f"  {n}. {t}" for n, t in enumerate(criteria, 1)) + f"\nit lists:\n"
+            + "\n".join(f"  {n}. {t}" for n, t in table))
