@@ -11,7 +11,7 @@ UV_VERSION := 0.13.8
 export UV_SYSTEM_CERTS ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test env engine images browser doctor clean exercises strip nb unit help
+.PHONY: lab test env engine images supply-chain browser doctor clean exercises strip nb unit help
 
 help:  ## this list
 	@sed -n '2,3p' Makefile
@@ -31,6 +31,10 @@ engine:  ## a Docker engine: use the one that answers, or install one (Debian, r
 images: env engine  ## pull the course images, or build stand-ins where no registry answers
 	$(VENV)/bin/dockerlab prepare
 
+supply-chain: env engine  ## lesson 14: QEMU and cosign (Debian, root), the engine image and the arm64 Python stand-in
+	@scripts/install-supply-chain-tools
+	$(VENV)/bin/dockerlab prepare --only engine python-arm64
+
 browser:  ## Debian's Chromium for the browser test (root on Debian; otherwise says how)
 	@if [ -x scripts/install-browser ]; then scripts/install-browser; fi
 
@@ -40,7 +44,7 @@ doctor: env  ## is this machine ready? (engine, BuildKit, Compose, images)
 lab: images  ## start JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/00_preflight.ipynb
 
-test: env engine images browser  ## every test; a summary line per group
+test: env engine images supply-chain browser  ## every test; a summary line per group
 	$(PY) tests/run_suite.py
 
 unit: env  ## the unit tests alone (no engine)

@@ -7,6 +7,7 @@ changed recipe is rebuilt. The uv stand-in carries the static ``uv`` binary of t
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -21,11 +22,25 @@ from .images import (BASE_REF, DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_RECIPE, LABEL
 from .show import cli
 
 
+# Stand-ins for another platform: key -> (the recipe folder they share, Debian architecture). Built on an engine of
+# another architecture under QEMU user emulation (dockerlab.platforms), only when asked for (lesson 14).
+PLATFORM_VARIANTS = {"python-arm64": ("python", "arm64")}
+
+
+def base_ref(arch: str | None = None) -> str:
+    """The Debian base of the stand-ins: ``dockerlab/standin-base:trixie``, or ``…:trixie-arm64`` for another arch."""
+    return BASE_REF if arch is None else f"{BASE_REF}-{arch}"
+
+
 def recipe_hash(key: str) -> str:
     """A short hash of a stand-in's recipe folder: a changed recipe makes `prepare` rebuild that stand-in."""
     import hashlib
 
     h = hashlib.sha256(DEBIAN_SUITE.encode())
+    recipe, arch = PLATFORM_VARIANTS.get(key, (key, None))
+    if arch:
+        h.update(arch.encode())
+    key = recipe
     folders = [STANDINS / key] if key in ("uv", "base") else [STANDINS / "base", STANDINS / key]
     for folder in folders:
         for p in sorted(folder.rglob("*")):
@@ -35,10 +50,14 @@ def recipe_hash(key: str) -> str:
     return h.hexdigest()[:16]
 
 
-def debootstrap_base(*, client=None) -> None:
-    """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs."""
+def debootstrap_base(*, client=None, arch: str | None = None) -> None:
+    """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs.
+
+    ``arch="arm64"`` builds ``…:trixie-arm64`` on another machine's architecture: debootstrap ``--foreign``
+    unpacks the packages, then its second stage runs the arm64 binaries under QEMU (dockerlab.platforms).
+    """
     client = client or get_client()
-    present = local_image(BASE_REF, client=client)
+    present = local_image(base_ref(arch), client=client)
     if present is not None and present.labels.get(LABEL_RECIPE) == recipe_hash("base"):
         return
     if os.geteuid() != 0:
@@ -55,14 +74,23 @@ def debootstrap_base(*, client=None) -> None:
             subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True,
                            stdout=subprocess.DEVNULL)
     mirror = os.environ.get("DOCKERLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-    with tempfile.TemporaryDirectory(prefix="dockerlab-rootfs-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dockerlab-rootfs-") as tmp, contextlib.ExitStack() as stack:
+        if arch:  # the second stage and update-ca-certificates run arm64 binaries
+            from .platforms import emulation
+
+            stack.enter_context(emulation(arch))
         rootfs = Path(tmp) / "rootfs"
-        print(f"debootstrap {DEBIAN_SUITE} (about a minute)", flush=True)
+        print(f"debootstrap {DEBIAN_SUITE}{' for ' + arch if arch else ''} (about a minute"
+              f"{'; its second stage runs under QEMU: a few minutes' if arch else ''})", flush=True)
         t0 = time.monotonic()
+        foreign = [f"--arch={arch}", "--foreign"] if arch else []
         proc = subprocess.run(
-            ["debootstrap", "--variant=minbase", "--include=ca-certificates", DEBIAN_SUITE, str(rootfs), mirror],
+            ["debootstrap", "--variant=minbase", *foreign, "--include=ca-certificates", DEBIAN_SUITE, str(rootfs), mirror],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
+        if proc.returncode == 0 and arch:
+            proc = subprocess.run(["chroot", str(rootfs), "/debootstrap/debootstrap", "--second-stage"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
             raise RuntimeError("debootstrap failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
         # The machine's trust store (it may hold a TLS-intercepting proxy's CA): pip and uv need it.
@@ -86,15 +114,16 @@ def debootstrap_base(*, client=None) -> None:
                 if p.is_file():
                     p.unlink()
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        cli("docker", "import", "-c", f"LABEL {LABEL_STANDIN}=true", "-", BASE_REF)
+        platform = ["--platform", f"linux/{arch}"] if arch else []
+        cli("docker", "import", *platform, "-c", f"LABEL {LABEL_STANDIN}=true", "-", base_ref(arch))
         imp = subprocess.run(
-            ["docker", "import",
+            ["docker", "import", *platform,
              "-c", f"LABEL {LABEL_STANDIN}=true",
              "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
              "-c", f"LABEL {LABEL_RECIPE}={recipe_hash('base')}",
              "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
              "-c", 'CMD ["bash"]',
-             "-", BASE_REF],
+             "-", base_ref(arch)],
             stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         tar.wait()
@@ -148,7 +177,8 @@ def _uv_binaries(version: str, arch: str, dest: Path) -> tuple[Path, Path]:
 def build_standin(img: CourseImage, client=None) -> None:
     """Build a stand-in for one course image under its official name (needs the engine, and root for the base)."""
     client = client or get_client()
-    src = STANDINS / img.key
+    recipe, arch = PLATFORM_VARIANTS.get(img.key, (img.key, None))
+    src = STANDINS / recipe
     if not (src / "Dockerfile").exists():
         raise RuntimeError(f"no stand-in recipe for {img.ref} (expected {src}/Dockerfile)")
     labels = {
@@ -165,13 +195,20 @@ def build_standin(img: CourseImage, client=None) -> None:
         if img.key == "uv":
             _uv_binaries(img.ref.rsplit(":", 1)[1], client.info().get("Architecture", "x86_64"), ctx)
         else:
-            debootstrap_base(client=client)
-            buildargs["BASE"] = BASE_REF
-        cli("docker", "build", *[f"--build-arg={k}={v}" for k, v in buildargs.items()],
-            "-t", img.ref, f"standins/{img.key}")
+            debootstrap_base(client=client, arch=arch)
+            buildargs["BASE"] = base_ref(arch)
+        platform = f"linux/{arch}" if arch else None
+        cli("docker", "build", *([f"--platform={platform}"] if platform else []),
+            *[f"--build-arg={k}={v}" for k, v in buildargs.items()], "-t", img.ref, f"standins/{recipe}")
         t0 = time.monotonic()
         try:
-            build(ctx, img.ref, buildargs=buildargs, labels=labels, quiet=True, client=client)
+            if arch:
+                from .platforms import emulation
+
+                with emulation(arch):
+                    build(ctx, img.ref, buildargs=buildargs, labels=labels, platform=platform, quiet=True, client=client)
+            else:
+                build(ctx, img.ref, buildargs=buildargs, labels=labels, quiet=True, client=client)
         except BuildFailed as exc:
             raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}") from None
         print(f"  stand-in {img.ref} built in {time.monotonic() - t0:.0f} s", flush=True)
