@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:  ## this list
 	@sed -n '2,3p' Makefile
-	@grep -E '^[a-z]+:.*## ' Makefile | sed -E 's/^([a-z]+):.*## /  make \1\t/' | expand -t 22
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: found " + sys.version.split()[0])'
@@ -62,3 +62,9 @@ strip: env  ## remove outputs from every notebook
 
 clean: env  ## remove what the course created for your namespace
 	$(VENV)/bin/dockerlab clean
+
+classroom: env engine  ## a workshop on this machine: JupyterHub, a course container and a Docker engine per learner
+	$(PY) classroom/classroom.py up
+
+classroom-down: env  ## stop the classroom (learners' files stay: classroom/classroom.py down --purge deletes them)
+	$(PY) classroom/classroom.py down

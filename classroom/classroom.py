@@ -8,6 +8,8 @@
     python classroom/classroom.py reset-password NAME   forget NAME's account: they sign up again (files stay)
     python classroom/classroom.py down [--purge]        stop everything; --purge also deletes learners' files,
                                                         engines' volumes and the hub's state
+    python classroom/classroom.py save FILE    the classroom's images in one tar file (the day before, for a
+                                               machine without network on the day); load FILE loads it
     python classroom/classroom.py lock         regenerate the hub and learner images' locked requirements
 
 ``make classroom`` / ``make classroom-down`` run ``up`` / ``down``. Everything it makes is named
@@ -378,6 +380,35 @@ def reset_password(data: Path, name: str) -> int:
     return 1
 
 
+# ---------------------------------------------------------------------------------------------------- offline
+def bundle_refs(cli) -> list[str]:
+    """Every image the classroom needs on the day: its three images, the engine, the learners' course images."""
+    from dockerlab import images
+    from dockerlab.dind import engine_ref
+
+    known = {i.key: i.ref for i in images.manifest()}
+    refs = [COURSE_IMAGE, LEARNER_IMAGE, HUB_IMAGE, engine_ref()]
+    refs += [known[k] for k in (IMAGES_FIRST + " " + IMAGES_LATER).split() if k in known]
+    missing = [r for r in refs if images.local_image(r, client=cli) is None]
+    if missing:
+        raise SystemExit(f"classroom: not on this engine yet, run `python classroom/classroom.py build`: "
+                         f"{', '.join(missing)}")
+    return refs
+
+
+def save(path: Path) -> None:
+    refs = bundle_refs(client())
+    print(f"docker save -o {path} {' '.join(refs)}", flush=True)
+    subprocess.run(["docker", "save", "-o", str(path), *refs], check=True)
+    print(f"wrote {path} ({path.stat().st_size / 2**30:.1f} GiB): on the classroom's machine, "
+          f"python classroom/classroom.py load {path.name}, then make classroom")
+
+
+def load(path: Path) -> None:
+    print(f"docker load -i {path}", flush=True)
+    subprocess.run(["docker", "load", "-i", str(path)], check=True)
+
+
 # ---------------------------------------------------------------------------------------------------- locks
 def lock() -> None:
     """Regenerate classroom/hub/requirements.txt and classroom/learner/requirements*.txt (needs PyPI)."""
@@ -397,7 +428,7 @@ def lock() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="classroom", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="classroom", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--namespace", help="the classroom's namespace (default $DOCKERLAB_NAMESPACE, else classroom)")
     ap.add_argument("--data", help="the classroom's data folder (default .dockerlab/classroom/<namespace>)")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -419,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("reset-password")
     r.add_argument("name")
     sub.add_parser("lock", help="regenerate the locked requirements of the hub and learner images")
+    for name in ("save", "load"):
+        p = sub.add_parser(name, help=f"{name} the classroom's images (one tar file)")
+        p.add_argument("file")
     args = ap.parse_args(argv)
     ns = namespace(args.namespace)
     data = Path(args.data) if args.data else default_data(ns)
@@ -439,6 +473,10 @@ def main(argv: list[str] | None = None) -> int:
             return reset_password(data, args.name)
         elif args.cmd == "lock":
             lock()
+        elif args.cmd == "save":
+            save(Path(args.file))
+        elif args.cmd == "load":
+            load(Path(args.file))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback

@@ -33,6 +33,8 @@ OUT = ROOT / "build" / "test-results"
 PY = sys.executable
 NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]
 UNIT_TIMEOUT = 600  # seconds: a unit that hangs is killed (and tried once more) instead of stalling the run
+# Units that build their own images the first time on a fresh machine (minutes of apt and pip downloads).
+UNIT_TIMEOUTS = {"engine/test_classroom": 1800}
 GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks"]
 # Test files whose tests are many long, independent gradings: split into this many units (own namespaces).
 SHARDS = {"test_l13_capstone": 3}
@@ -53,6 +55,10 @@ class Unit:
     @property
     def key(self) -> str:
         return f"{self.group}/{self.name}"
+
+    @property
+    def timeout(self) -> int:
+        return UNIT_TIMEOUTS.get(self.key, UNIT_TIMEOUT)
 
     @property
     def lesson(self) -> str:
@@ -142,7 +148,7 @@ class Runner:
         self._attempt(u)
         if u.rc == 124:  # killed at the time limit: a kernel that never answered, say. Once more, and said so.
             with self.lock:
-                print(f"TIME {u.group:<9} {u.name:<38} killed after {UNIT_TIMEOUT} s: running it once more", flush=True)
+                print(f"TIME {u.group:<9} {u.name:<38} killed after {u.timeout} s: running it once more", flush=True)
                 self.retried.append(u.key)
             self._attempt(u)
         self._report(u)
@@ -160,12 +166,12 @@ class Runner:
             fh.flush()
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
             try:
-                u.rc = proc.wait(timeout=UNIT_TIMEOUT)
+                u.rc = proc.wait(timeout=u.timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)  # pytest and its kernels
                 proc.wait()
                 u.rc = 124
-                fh.write(f"\nKILLED: the unit did not finish within {UNIT_TIMEOUT} s\n")
+                fh.write(f"\nKILLED: the unit did not finish within {u.timeout} s\n")
         u.seconds = time.monotonic() - t0
         u.counts, u.failures = parse_junit(junit)
         if u.rc not in (0, 5) and u.counts["failed"] == 0:  # pytest crashed, collection failed, or killed

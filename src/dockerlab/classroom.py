@@ -71,7 +71,8 @@ def room_summary(progress: dict[str, dict], learners: list[str] | None = None) -
             for r in l["results"]:
                 key = (l["lesson"], l["exercise"], str(r.get("name", "")))
                 c = checks.setdefault(key, {"lesson": key[0], "exercise": key[1], "check": key[2], "failing": [],
-                                            "passing": [], "not_evaluated": [], "_reasons": Counter(), "_fix": {}})
+                                            "passing": [], "not_evaluated": [], "_reasons": Counter(), "_fix": {},
+                                            "_example": {}})
                 if r.get("passed") is True:
                     c["passing"].append(name)
                 elif r.get("passed") is None:
@@ -81,16 +82,18 @@ def room_summary(progress: dict[str, dict], learners: list[str] | None = None) -
                     why = reason(r.get("detail", ""))
                     c["_reasons"][why] += 1
                     c["_fix"].setdefault(why, str(r.get("fix") or ""))
+                    c["_example"].setdefault(why, str(r.get("detail") or ""))
     rows = []
     for c in checks.values():
-        reasons, fixes = c.pop("_reasons"), c.pop("_fix")
+        reasons, fixes, examples = c.pop("_reasons"), c.pop("_fix"), c.pop("_example")
         top = reasons.most_common(1)
         c["failing_now"] = len(c["failing"])
         c["attempted_by"] = len(c["failing"]) + len(c["passing"]) + len(c["not_evaluated"])
-        c["top_reason"] = top[0][0] if top else ""
+        c["top_reason"] = examples[top[0][0]] if top else ""  # one learner's words for the most common reason
+        c["top_reason_key"] = top[0][0] if top else ""       # the reason with its numbers masked (how they group)
         c["top_reason_learners"] = top[0][1] if top else 0
         c["top_fix"] = fixes.get(top[0][0], "") if top else ""
-        c["reasons"] = [{"reason": r, "learners": n} for r, n in reasons.most_common()]
+        c["reasons"] = [{"reason": examples[r], "key": r, "learners": n} for r, n in reasons.most_common()]
         rows.append(c)
     rows.sort(key=lambda c: (-c["failing_now"], c["lesson"], c["exercise"], c["check"]))
     lessons = []
@@ -156,7 +159,8 @@ def render_room_html(room: dict, title: str = "Classroom progress") -> str:
         rows.append(
             f"<tr><td>{e(c['lesson'])}</td><td>{e(c['exercise'] or '-')}</td><td>{e(c['check'])}</td>"
             f"<td class='failing'>{c['failing_now']} of {c['attempted_by']}</td>"
-            f"<td>{e(c['top_reason'])} <span class='meta'>({c['top_reason_learners']})</span>"
+            f"<td>{e(c['top_reason'])} <span class='meta'>({c['top_reason_learners']} "
+            f"learner{'s' if c['top_reason_learners'] != 1 else ''})</span>"
             + (f"<div class='fix'>fix: {e(c['top_fix'])}</div>" if c["top_fix"] else "")
             + f"</td><td>{e(', '.join(c['failing']))}</td></tr>")
     stuck = ("<table><thead><tr><th>lesson</th><th>exercise</th><th>check</th><th>learners failing now</th>"
@@ -165,9 +169,12 @@ def render_room_html(room: dict, title: str = "Classroom progress") -> str:
     s = room["summary"]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"
-            f"<div class='meta'>{s['learners']} learners ({s['learners_with_records']} with check records) · "
-            f"{s['exercises']} exercises attempted · {s['checks_failing_now']} check lines failing now · "
-            f"generated {e(room['generated'])}</div>"
+            f"<meta http-equiv='refresh' content='30'>"
+            f"<div class='meta'>{s['learners']} learner{'s' if s['learners'] != 1 else ''} "
+            f"({s['learners_with_records']} with check records) · "
+            f"{s['exercises']} exercise{'s' if s['exercises'] != 1 else ''} attempted · "
+            f"{s['checks_failing_now']} check line{'s' if s['checks_failing_now'] != 1 else ''} failing now · "
+            f"generated {e(room['generated'])} (this page reloads every 30 s)</div>"
             f"<h2>Learners</h2>{learners_table}<h2>Where the room is stuck</h2>{stuck}</body></html>\n")
 
 
