@@ -260,7 +260,6 @@ def test_no_placeholder_in_printed_commands():
     assert not wrong, "\n".join(wrong)
 
 
-
 def test_capstone_solution_lists_the_scorecards_criteria():
     """The criteria table of solutions/13 (and the exercise made from it) lists CRITERIA of l13_capstone, in order."""
     criteria = [c.title for c in _exercise_module("13").CRITERIA]
@@ -273,3 +272,17 @@ def test_capstone_solution_lists_the_scorecards_criteria():
             f"src/dockerlab/exercises/l13_capstone.py (CRITERIA) in order:\n"
             + "\n".join(f"  {n}. {t}" for n, t in enumerate(criteria, 1)) + f"\nit lists:\n"
             + "\n".join(f"  {n}. {t}" for n, t in table))
+
+
+def test_cells_of_nbformat_4_5_notebooks_have_unique_ids():
+    """nbformat 4.5 gives every cell an id (a missing one is a warning today, an error in future nbformat)."""
+    wrong = []
+    for p in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb"), *ROOT.glob("exercises/*.ipynb")]):
+        nb = json.loads(p.read_text())
+        if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) < (4, 5):
+            continue
+        ids = [c.get("id") for c in nb["cells"]]
+        if None in ids or len(set(ids)) != len(ids):
+            wrong.append(f"{p.relative_to(ROOT)}: {sum(i is None for i in ids)} cells without an id, "
+                         f"{len(ids) - len(set(ids))} repeated")
+    assert not wrong, "\n".join(wrong)
