@@ -305,6 +305,9 @@ def test_learners_sign_up_sign_in_and_start(room):
         m = learner_memory(name)
         figure(f"memory of one idle learner, {name}",
                f"{m['total']:.0f} MiB (notebook {m['notebook']:.0f} MiB + engine {m['engine']:.0f} MiB)")
+    engine = learner_containers("ada")["engine"]
+    du = engine.exec_run(["du", "-sm", "/var/lib/docker"]).output.decode().split()[0]
+    figure("disk of one learner's engine after sign-in (the course images it got)", f"{du} MiB in /var/lib/docker")
     limits = {role: c.attrs["HostConfig"] for role, c in learner_containers("ada").items()}
     assert limits["notebook"]["Memory"] == 2**30 and limits["notebook"]["CpuQuota"] > 0
     assert limits["engine"]["Memory"] == 1536 * 2**20 and limits["engine"]["NanoCpus"] > 0
