@@ -1,16 +1,35 @@
-"""Every exercise notebook, run unsolved with papermill, must fail its checks (CheckFailed, not another error)."""
+"""Every exercise notebook, run unsolved with papermill, must fail its checks (CheckFailed, not another error).
+
+And the way it fails is what a learner sees: the check cell shows one table of what was seen and how to fix it,
+once (the error under it is one line, not the same lines again), and when the kernel stops after "Run All" stopped
+at the check, what the exercise started is removed (its last cell, lab.cleanup(), never ran).
+"""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import papermill as pm
 import pytest
 
-from dockerlab.cleanup import cleanup
+from dockerlab.cleanup import cleanup, leaks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _check_cell_outputs(out: Path) -> list[dict]:
+    """The outputs of the cell that raised."""
+    nb = json.loads(out.read_text())
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"
+             and any(o["output_type"] == "error" for o in c.get("outputs", []))]
+    assert len(cells) == 1, f"{len(cells)} cells raised"
+    return cells[0]["outputs"]
 
 
 @pytest.mark.engine
@@ -22,14 +41,28 @@ def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
         with pytest.raises(pm.PapermillExecutionError) as info:
             pm.execute_notebook(str(nb), str(out), parameters={"namespace": ns}, cwd=str(nb.parent),
                                 progress_bar=False, kernel_name="python3", execution_timeout=600)
+        # The kernel has stopped: the check's failure registered the lesson's cleanup for that moment.
+        left = {k: v for k, v in leaks(ns=ns).items() if v}
     finally:
-        # A failed check stops the notebook before its last cell (lab.cleanup()): clean for it.
-        cleanup(ns=ns, quiet=True)
+        cleanup(ns=ns, quiet=True)  # whatever happened, leave nothing behind
     assert info.value.ename == "CheckFailed", (
         f"{nb.name} unsolved stopped with {info.value.ename}: {info.value.evalue[:300]} "
         "(expected the exercise check to fail with CheckFailed)")
     # The failure message names at least one concrete fix.
     assert "✗" in info.value.evalue or "check(s) failed" in info.value.evalue
+    assert not left, f"{nb.name}: left after the kernel stopped: {left}"
+
+    outputs = _check_cell_outputs(out)
+    error = next(o for o in outputs if o["output_type"] == "error")
+    assert len(error["traceback"]) == 1 and "✗" not in error["traceback"][0], (
+        f"the error repeats the table: {error['traceback']}")
+    # The table: a display of the check's lines (✓/✗/–), or the live scorecard's widget (an HTML table); a
+    # build's progress bar is a widget too, but no table of results.
+    tables = [o for o in outputs if o["output_type"] in ("display_data", "execute_result")
+              and any(mark in _text(o.get("data", {}).get("text/plain")) for mark in ("✗", "<table"))]
+    assert len(tables) == 1, f"{nb.name}: {len(tables)} tables of results in the check cell (one, shown once)"
+    streamed = "".join(_text(o.get("text")) for o in outputs if o["output_type"] == "stream")
+    assert "✗" not in streamed, f"{nb.name}: the results are printed again as text: {streamed[:300]}"
 
 
 def test_every_lesson_has_an_exercise():

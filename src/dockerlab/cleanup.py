@@ -36,10 +36,11 @@ def course_objects(lesson: str | None = None, ns: str | None = None, all_namespa
 
 
 def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False, client=None,
-            quiet: bool = False) -> dict[str, int]:
+            quiet: bool = False, kinds: tuple[str, ...] = KINDS) -> dict[str, int]:
     """Remove the course's containers, networks, volumes and images (of one namespace, and one lesson if given).
 
-    Only objects with the course labels are touched; running it twice is harmless.
+    Only objects with the course labels are touched; running it twice is harmless. ``kinds`` limits it (e.g. no
+    images, for a quick cleanup).
     CLI: ``docker rm -f $(docker ps -aq --filter label=org.dockerlab.namespace=NS)`` and the same for
     ``docker network rm``, ``docker volume rm``, ``docker rmi``.
     """
@@ -47,8 +48,8 @@ def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bo
     flt = " ".join(f"--filter label={f}" for f in label_filters(lesson, ns, all_namespaces))
     if not quiet:
         cli(f"docker rm -f -v $(docker ps -aq {flt})  # and the same for networks, volumes, images")
-    objs = course_objects(lesson, ns, all_namespaces, client)
-    removed = {k: 0 for k in objs}
+    objs = {k: [] for k in KINDS} | course_objects(lesson, ns, all_namespaces, client, kinds=kinds)
+    removed = {k: 0 for k in kinds}
     for c in objs["containers"]:
         try:
             c.remove(force=True, v=True)

@@ -87,4 +87,5 @@ class CheckFailed(DockerlabError, AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         return [f"CheckFailed: {len(self.failures)} check(s) failed for lesson {self.lesson}: "
-                "the table above says what was seen and how to fix each"]
+                "the table above says what was seen and how to fix each. What this notebook started stays for you "
+                "to inspect until lab.cleanup() runs or the kernel stops."]

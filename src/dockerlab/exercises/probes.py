@@ -22,7 +22,7 @@ from docker.errors import DockerException
 
 from ..errors import ContainerExited, WaitTimeout
 from ..run import free_port, http_get, logs_tail, remove, wait_exit
-from ..show import short
+from ..show import quiet_cli, short
 
 SIGTERM_BIT = 1 << (15 - 1)  # SigCgt in /proc/PID/status: bit N-1 is set when signal N has a handler
 SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"}
@@ -52,17 +52,18 @@ def helper(lab, image: str, argv: list[str], *, thing: str = "check-probe", user
     ``system_path`` runs it with the standard PATH (for the system's tools: the image may have replaced PATH)."""
     if system_path:
         run_kwargs["environment"] = {**(run_kwargs.get("environment") or {}), "PATH": SYSTEM_PATH}
-    try:
-        c = lab.run(image, thing, argv[1:], entrypoint=[argv[0]], user=user, **run_kwargs)
-    except (DockerException, RuntimeError) as exc:
-        return Helper(None, f"the container did not start: {short(getattr(exc, 'explanation', None) or exc, 300)}")
-    try:
-        state = wait_exit(c, timeout=timeout)
-        return Helper(state.get("ExitCode"), c.logs().decode(errors="replace"))
-    except WaitTimeout:
-        return Helper(None, f"still running after {timeout:.0f} s: {logs_tail(c, 5)}")
-    finally:
-        remove(c, client=lab.client, quiet=True)
+    with quiet_cli():  # a probe of the check, not a step of the learner's: its table is the output
+        try:
+            c = lab.run(image, thing, argv[1:], entrypoint=[argv[0]], user=user, **run_kwargs)
+        except (DockerException, RuntimeError) as exc:
+            return Helper(None, f"the container did not start: {short(getattr(exc, 'explanation', None) or exc, 300)}")
+        try:
+            state = wait_exit(c, timeout=timeout)
+            return Helper(state.get("ExitCode"), c.logs().decode(errors="replace"))
+        except WaitTimeout:
+            return Helper(None, f"still running after {timeout:.0f} s: {logs_tail(c, 5)}")
+        finally:
+            remove(c, client=lab.client, quiet=True)
 
 
 def _exec(container, argv: list[str]) -> Helper:
@@ -365,7 +366,8 @@ def healthcheck_can_fail(lab, image: str, test: list[str] | None = None, *, thin
     if not argv:
         return None, "no health check to try"
     try:
-        c = lab.run(image, thing, [str(timeout * 6)], entrypoint=["sleep"], **run_kwargs)
+        with quiet_cli():
+            c = lab.run(image, thing, [str(timeout * 6)], entrypoint=["sleep"], **run_kwargs)
     except (DockerException, RuntimeError) as exc:
         return None, f"could not start an idle container of the image: {short(exc, 200)}"
     try:

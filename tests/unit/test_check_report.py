@@ -1,0 +1,55 @@
+"""A check's report: one table shown once, lines never reached marked "not evaluated", cleanup when the kernel stops."""
+import atexit
+
+import pytest
+
+from dockerlab import checks
+from dockerlab.checks import Checker
+from dockerlab.errors import CheckFailed
+
+
+@pytest.fixture(autouse=True)
+def progress(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKERLAB_PROGRESS", str(tmp_path / "progress.json"))
+    registered = []
+    monkeypatch.setattr(atexit, "register", lambda fn, *args: registered.append((fn, args)))
+    monkeypatch.setattr(checks, "_AT_EXIT", set())
+    return registered
+
+
+def test_lines_never_reached_are_not_evaluated_not_failed(capsys):
+    c = Checker("03_layers_and_cache", "x", planned=["builds", "cached", "serves"])
+    c.fail("builds", "the build failed", "fix it")
+    with pytest.raises(CheckFailed) as info:
+        c.report()
+    assert [(r.name, r.passed) for r in c.results] == [("builds", False), ("cached", None), ("serves", None)]
+    assert all(r.detail == 'not evaluated: the check stopped at "builds"' for r in c.results[1:])
+    assert [r.name for r in info.value.failures] == ["builds"]  # not-evaluated lines are not failures
+    out = capsys.readouterr().out
+    assert out.count("the build failed") == 1 and "… " not in out  # the table once, nothing left pending
+
+
+def test_the_error_in_a_notebook_is_one_line_not_the_table_again():
+    c = Checker("01_images_and_containers", planned=["a", "b"])
+    c.fail("a", "seen this", "do that")
+    c.fail("b", "seen that", "do this")
+    with pytest.raises(CheckFailed) as info:
+        c.report()
+    shown = info.value._render_traceback_()
+    assert len(shown) == 1 and "seen this" not in shown[0] and "the table above" in shown[0]
+    assert "seen this" in str(info.value)  # the full text stays in the exception (papermill, logs, tests)
+
+
+def test_a_failed_check_cleans_its_lesson_when_the_process_ends(progress):
+    c = Checker("07_volumes_and_dev_workflow")
+    c.fail("x", "y")
+    for _ in range(2):
+        with pytest.raises(CheckFailed):
+            c.report()
+    assert [(fn.__name__, args[0]) for fn, args in progress] == [("_cleanup_quietly", "07_volumes_and_dev_workflow")]
+
+
+def test_a_passed_check_registers_nothing(progress):
+    c = Checker("07_volumes_and_dev_workflow")
+    c.ok("x", "fine")
+    assert c.report().passed and progress == []
