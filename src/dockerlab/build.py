@@ -472,7 +472,7 @@ def _record(result: BuildResult) -> None:
     """The build's figures for the run-all report: seconds, steps from the cache, image and context size."""
     note = f"{len(result.cached())}/{len(result.steps)} steps cached, image {human_size(result.size)}"
     if result.context_bytes is not None:
-        note += f", context {human_size(result.context_bytes)}"
+        note += f", context sent {human_size(result.context_bytes)}"  # BuildKit sends only what changed
     slowest = max(result.rebuilt(), key=lambda s: s.seconds, default=None)
     if slowest is not None and slowest.seconds >= 0.1:
         note += f", slowest step {_short(slowest.instruction, 40)} {slowest.seconds:.1f} s"

@@ -48,7 +48,7 @@ def test_a_build_records_its_seconds_cache_hits_and_sizes(tmp_path, monkeypatch)
     build_mod._record(BuildResult(image, "dl-ada/03-good:latest", steps, 5.0, [], 4096))
     (fig,) = figures.read_figures(str(path))
     assert fig["name"] == "build 03-good:latest" and fig["unit"] == "s"
-    assert fig["note"] == ("1/3 steps cached, image 150.0 MB, context 4.1 kB, "
+    assert fig["note"] == ("1/3 steps cached, image 150.0 MB, context sent 4.1 kB, "
                            "slowest step RUN pip install -r requirements.txt 4.2 s")
 
 
