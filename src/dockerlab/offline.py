@@ -23,10 +23,11 @@ ORIGINAL_SUFFIX = "-dockerlab-original"
 
 
 def course_requirements() -> list[str]:
-    """Every pinned requirement of the sample apps (requirements*.txt, and uv.lock through `uv export`)."""
+    """Every pinned requirement of the sample apps (requirements*.txt, requirements*.lock, and uv.lock through
+    `uv export`)."""
     root = repo_root() / "sample_apps"
     reqs: set[str] = set()
-    for f in sorted(root.glob("**/requirements*.txt")):
+    for f in sorted([*root.glob("**/requirements*.txt"), *root.glob("**/requirements*.lock")]):
         for line in f.read_text().splitlines():
             line = line.split("#", 1)[0].strip()
             if line and not line.startswith("-"):

@@ -53,3 +53,23 @@ def test_a_passed_check_registers_nothing(progress):
     c = Checker("07_volumes_and_dev_workflow")
     c.ok("x", "fine")
     assert c.report().passed and progress == []
+
+
+@pytest.mark.parametrize("instruction,path,copied", [
+    ("COPY . .", "src/wordstats/text.py", True),
+    ("COPY src/ src/", "src/wordstats/text.py", True),
+    ("COPY ./src ./src", "src/wordstats/text.py", True),
+    ("COPY requirements.lock .", "src/wordstats/text.py", False),
+    ("COPY --chown=app:app app.py .", "app.py", True),
+    ("COPY requirements.txt app.py ./", "app.py", True),
+    ("COPY *.py ./", "app.py", True),
+    ("COPY *.py ./", "src/wordstats/text.py", False),
+    ("COPY --from=builder /app /app", "app.py", False),
+    ("RUN pip install .", "app.py", False),
+])
+def test_which_step_copies_the_changed_file(instruction, path, copied):
+    """A rebuild is tried again only when the first step that re-ran does not copy the changed file (a flake)."""
+    from dockerlab.build import Step
+    from dockerlab.exercises.common import copies
+
+    assert copies(Step(1, 1, instruction, False, 0.0), path) is copied

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import hashlib
 import re
 import uuid
@@ -25,6 +26,25 @@ INSTALL = re.compile(
 def install_steps(steps: list[Step]) -> list[Step]:
     """The RUN steps that install Python dependencies, in build order."""
     return [s for s in steps if s.keyword == "RUN" and INSTALL.search(s.instruction)]
+
+
+def copies(step: Step, path: str) -> bool:
+    """Does a COPY/ADD step copy ``path`` (relative to the context), by name, by a parent folder or by ``.``? (A
+    ``--from=`` copy reads another stage or image, not the context.)"""
+    if step.keyword not in ("COPY", "ADD"):
+        return False
+    words = [w for w in step.instruction.split()[1:] if not w.startswith("--")]
+    if any(w.startswith("--from=") for w in step.instruction.split()[1:]) or len(words) < 2:
+        return False
+    parts = path.strip("/").split("/")
+    for src in words[:-1]:
+        src = src.strip("/").removeprefix("./")
+        if src in ("", "."):
+            return True
+        pattern = src.split("/")  # a name, a folder or a wildcard: it copies the file, or a folder holding it
+        if len(pattern) <= len(parts) and all(fnmatch.fnmatchcase(t, s) for t, s in zip(parts, pattern)):
+            return True
+    return False
 
 
 @dataclasses.dataclass
@@ -64,7 +84,8 @@ def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | No
     ``uv sync`` that installs the project itself) may re-run by design. A unique comment each time, so no earlier
     build has seen that code. When the install ran again, it tries once more with another change: BuildKit can
     re-run a cached step while another build on the same engine shares its base image (moby/buildkit#4674),
-    and a correct Dockerfile passes on the second try, a wrong order fails both. The code file is restored.
+    and a correct Dockerfile passes on the second try, a wrong order fails both (no second try when the first step
+    that re-ran copies the changed file: that is the order). The code file is restored.
     """
     app = Path(app)
     if code_file is None:
@@ -92,8 +113,8 @@ def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | No
             idx = result.steps.index(deps[0])
             out.dependency_step = deps[0]
             out.rebuilt = [s for s in result.steps[: idx + 1] if not s.cached]
-            if not out.rebuilt:
-                return out
+            if not out.rebuilt or copies(out.rebuilt[0], code_file):
+                return out  # cached, or a step that copies the changed file re-ran: the order, not a flake
     finally:
         code.write_bytes(original)
     return out
