@@ -284,8 +284,13 @@ def compose(g: Grading):
         for svc in built:  # healthy, or (no health check at all: line 4's concern) answering /health
             for c in stack.containers(svc):
                 status = poll_health(c, "healthy", 0).status
-                ok = status == "healthy" or (status == "none" and answers_inside(g.lab, c, PORT)[0])
-                (seen if ok else bad).append(f"{svc} {status if status != 'none' else 'answers /health'}")
+                if status != "none":
+                    (seen if status == "healthy" else bad).append(f"{svc} {status}")
+                    continue
+                # No health check: `up --wait` returned once the container ran; give the app time to listen.
+                answers, said = answers_inside(g.lab, c, PORT, wait=HEALTH_TIMEOUT)
+                (seen if answers else bad).append(f"{svc} answers /health" if answers
+                                                  else f"{svc} does not answer /health ({said})")
         if bad:
             return False, "not all up and healthy: " + ", ".join(bad), "make the app answer /health with the database"
         return True, "up --wait: " + ", ".join(seen + [f"{d} up" for d in dbs]) + "; then down -v"

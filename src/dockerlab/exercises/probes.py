@@ -286,13 +286,21 @@ def serves_health(lab, checker, image: str, *, name: str = "serves /health", thi
     return served
 
 
-def answers_inside(lab, container, port: int = 8000, path: str = "/health") -> tuple[bool, str]:
+def answers_inside(lab, container, port: int = 8000, path: str = "/health", wait: float = 0) -> tuple[bool, str]:
     """Does ``path`` answer 200 on 127.0.0.1:``port`` inside the container's own network namespace? (a helper
-    that shares it asks, so the image needs no HTTP client and no published port)."""
-    code = (f"import urllib.request as u; r = u.urlopen('http://127.0.0.1:{port}{path}', timeout=3); "
-            "print(r.status, r.read(200).decode(errors='replace'))")
+    that shares it asks, so the image needs no HTTP client and no published port). ``wait``: keep asking for
+    that many seconds while the app is not answering yet (a container that runs is not yet an app that listens)."""
+    code = ("import time, urllib.request as u\n"
+            f"end = time.monotonic() + {float(wait)}\n"
+            "while True:\n"
+            "    try:\n"
+            f"        r = u.urlopen('http://127.0.0.1:{port}{path}', timeout=3)\n"
+            "        print(r.status, r.read(200).decode(errors='replace')); break\n"
+            "    except Exception:\n"
+            "        if time.monotonic() > end: raise\n"
+            "        time.sleep(0.5)\n")
     res = helper(lab, lab.base("python"), ["python3", "-c", code], thing="check-inside",
-                 network_mode=f"container:{container.id}", timeout=30)
+                 network_mode=f"container:{container.id}", timeout=30 + wait)
     return res.ok, short(res.output.strip().splitlines()[-1] if res.output.strip() else f"exit {res.exit_code}", 120)
 
 
