@@ -214,6 +214,80 @@ def load_index(name: str, variants: dict[str, str], *, source_host: str, target_
         raise DockerlabError(f"docker load of the {name} index failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
 
 
+def can_run(image: str, platform: str, *, command: list[str] | None = None, client, labels: dict | None = None,
+            timeout: float = 120) -> dict:
+    """Run ``command`` (default ``uname -m``; ``[]``: the image's own entrypoint) in the ``platform`` variant of
+    ``image``: ``{"ok", "result"}`` where result is its output, or the error the engine or the kernel gave (``exec
+    format error`` when that CPU's programs cannot run here). CLI twin: ``docker run --rm --platform P IMAGE CMD``."""
+    from docker.errors import APIError, ContainerError
+
+    cmd = ["uname", "-m"] if command is None else command
+    cli(["docker", "run", "--rm", "--platform", platform, image, *cmd])
+    container = None
+    try:
+        container = client.containers.create(image, cmd or None, platform=platform, labels=labels or {})
+        container.start()
+        code = container.wait(timeout=timeout).get("StatusCode", -1)
+        out = container.logs().decode(errors="replace").strip()
+    except (APIError, ContainerError) as exc:
+        text = str(getattr(exc, "explanation", None) or exc)
+        return {"ok": False, "result": _why(text)}
+    finally:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except APIError:
+                pass
+    if code != 0:
+        return {"ok": False, "result": _why(out) + f" (exit {code})"}
+    return {"ok": True, "result": out}
+
+
+def _why(text: str) -> str:
+    low = text.lower()
+    if "exec format error" in low:
+        line = next((l for l in text.splitlines() if "exec format error" in l.lower()), text)
+        return "exec format error: " + line.strip()[-120:]
+    return text.strip().splitlines()[-1][-200:] if text.strip() else "(no output)"
+
+
+# --- a program for a CPU nobody emulates here -------------------------------------------------------------------
+
+def _rv_addi(rd: int, rs1: int, imm: int) -> int:
+    return ((imm & 0xFFF) << 20) | (rs1 << 15) | (rd << 7) | 0x13
+
+
+def riscv64_program(message: str = "hello from riscv64\n") -> bytes:
+    """A complete static Linux program for riscv64 (an ELF file of about 150 bytes): it writes ``message`` and exits 0.
+
+    Written out here instruction by instruction (write(1, msg, len); exit(0)), so no riscv64 toolchain or download
+    is needed. On an amd64 or arm64 machine it runs only where QEMU emulates riscv64 (Docker Desktop does);
+    elsewhere the kernel refuses it: ``exec format error``.
+    """
+    import struct
+
+    msg = message.encode()
+    a0, a1, a2, a7 = 10, 11, 12, 17
+    code_words = [
+        _rv_addi(a7, 0, 64),                 # a7 = 64 (write)
+        _rv_addi(a0, 0, 1),                  # a0 = 1 (stdout)
+        (a1 << 7) | 0x17,                    # auipc a1, 0
+        _rv_addi(a1, a1, 9 * 4 - 2 * 4),     # a1 += offset of msg from the auipc
+        _rv_addi(a2, 0, len(msg)),           # a2 = len
+        0x00000073,                          # ecall
+        _rv_addi(a7, 0, 93),                 # a7 = 93 (exit)
+        _rv_addi(a0, 0, 0),                  # a0 = 0
+        0x00000073,                          # ecall
+    ]
+    code = b"".join(struct.pack("<I", w) for w in code_words) + msg
+    base, ehsize, phsize = 0x10000, 64, 56
+    size = ehsize + phsize + len(code)
+    header = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 0xF3, 1, base + ehsize + phsize, ehsize, 0, 0, ehsize, phsize, 1, 64, 0, 0)
+    program_header = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+    return header + program_header + code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     what = args[0] if args else "status"
