@@ -23,6 +23,7 @@ from pathlib import Path
 from .errors import DockerlabError
 from .show import cli
 
+SIGNATURE_TYPE = "https://sigstore.dev/cosign/sign/v1"  # the claim type of an image signature (not an attestation)
 NO_TLOG = {"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json", "rekorTlogUrls": [], "tsaUrls": []}
 PASSWORD = "course-password"  # the private key's password in the lessons (COSIGN_PASSWORD), never a real secret
 NOISE = ("Could not fetch trusted_root.json from the TUF repository",)  # offline: cosign says it, then goes on
