@@ -51,7 +51,7 @@ unit: env  ## the unit tests alone (no engine)
 	$(PY) -m pytest -q tests/unit
 
 nb: env  ## one lesson's notebooks through nbval: make nb NB=01_images_and_containers
-	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-kernel-startup-timeout 240 \
 	  $(wildcard notebooks/$(NB).ipynb solutions/$(NB).ipynb)
 
 exercises: env  ## regenerate exercises/ from solutions/

@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 OUT = ROOT / "build" / "test-results"
 PY = sys.executable
-NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]
+# A kernel can take over a minute to start on a 2-core machine with every lane busy (nbval waits 60 s by default).
+NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg",
+         "--nbval-kernel-startup-timeout", "240"]
 UNIT_TIMEOUT = 600  # seconds: a unit that hangs is killed (and tried once more) instead of stalling the run
 # Units that build their own images the first time on a fresh machine (minutes of apt and pip downloads).
 UNIT_TIMEOUTS = {"engine/test_classroom": 1800}

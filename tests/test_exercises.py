@@ -40,7 +40,8 @@ def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
     try:
         with pytest.raises(pm.PapermillExecutionError) as info:
             pm.execute_notebook(str(nb), str(out), parameters={"namespace": ns}, cwd=str(nb.parent),
-                                progress_bar=False, kernel_name="python3", execution_timeout=600)
+                                progress_bar=False, kernel_name="python3", execution_timeout=600,
+                                start_timeout=240)  # a kernel can take over a minute to start on a busy 2-core machine
         # The kernel has stopped: the check's failure registered the lesson's cleanup for that moment.
         left = {k: v for k, v in leaks(ns=ns).items() if v}
     finally:

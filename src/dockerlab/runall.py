@@ -84,7 +84,7 @@ def run_all(lessons: list[str] | None = None, namespace: str = "runall", solutio
         try:
             pm.execute_notebook(str(nb), str(executed), parameters={"namespace": namespace, **(parameters or {})},
                                 cwd=str(nb.parent), progress_bar=False, kernel_name="python3",
-                                execution_timeout=timeout)
+                                execution_timeout=timeout, start_timeout=240)
             passed = True
         except pm.PapermillExecutionError as exc:
             passed, error = False, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue.strip()[:400]}"
