@@ -22,29 +22,39 @@ LABEL_WHEELHOUSE = "org.dockerlab.wheelhouse"
 ORIGINAL_SUFFIX = "-dockerlab-original"
 
 
-def course_requirements() -> list[str]:
-    """Every pinned requirement of the sample apps (requirements*.txt, requirements*.lock, and uv.lock through
-    `uv export`)."""
+def course_requirement_sets() -> dict[str, list[str]]:
+    """The pinned requirements of each sample app, one set per file (``requirements*.txt``, ``requirements*.lock``,
+    and ``uv.lock`` through ``uv export``): {path relative to sample_apps: [requirement, …]}. Each set resolves on
+    its own; two apps may pin different versions of one package."""
     root = repo_root() / "sample_apps"
-    reqs: set[str] = set()
+    sets: dict[str, list[str]] = {}
     for f in sorted([*root.glob("**/requirements*.txt"), *root.glob("**/requirements*.lock")]):
+        reqs = []
         for line in f.read_text().splitlines():
             line = line.split("#", 1)[0].strip()
             if line and not line.startswith("-"):
-                reqs.add(line)
+                reqs.append(line)
+        if reqs:
+            sets[str(f.relative_to(root))] = reqs
     for lock in sorted(root.glob("**/uv.lock")):
         uv = shutil.which("uv") or str(Path(__import__("sys").executable).with_name("uv"))
         proc = subprocess.run([uv, "export", "--frozen", "--no-hashes", "--no-dev", "--no-emit-project",
                                "--no-header", "--no-annotate"], cwd=lock.parent, capture_output=True, text=True)
-        for line in proc.stdout.splitlines():
-            line = line.split(";", 1)[0].strip()
-            if line and not line.startswith(("-", "#")):
-                reqs.add(line)
-    return sorted(reqs)
+        reqs = [l.split(";", 1)[0].strip() for l in proc.stdout.splitlines()]
+        reqs = [l for l in reqs if l and not l.startswith(("-", "#"))]
+        if reqs:
+            sets[str(lock.relative_to(root))] = reqs
+    return sets
+
+
+def course_requirements() -> list[str]:
+    """Every pinned requirement of the sample apps, all sets together (sorted, without repeats)."""
+    return sorted({r for reqs in course_requirement_sets().values() for r in reqs})
 
 
 def build_wheelhouse(dest: str | Path, requirements: list[str] | None = None, lesson: str = "wheelhouse") -> list[str]:
-    """Download wheels for ``requirements`` (default: the whole course) into ``dest``; return the file names.
+    """Download wheels for ``requirements`` (default: every sample app's set, each resolved on its own, since
+    two apps may pin different versions of one package) into ``dest``; return the file names.
 
     CLI twin: ``docker run --rm -v DEST:/wheels python:3.13.5-slim pip download -d /wheels -r requirements.txt``
     """
@@ -52,12 +62,17 @@ def build_wheelhouse(dest: str | Path, requirements: list[str] | None = None, le
 
     dest = Path(dest).resolve()
     dest.mkdir(parents=True, exist_ok=True)
-    reqs = requirements if requirements is not None else course_requirements()
-    (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
+    sets = {"requirements": requirements} if requirements is not None else course_requirement_sets()
+    lists = dest / "requirements"
+    lists.mkdir(exist_ok=True)
+    names = []
+    for i, reqs in enumerate(sets.values()):
+        (lists / f"{i:02d}.txt").write_text("\n".join(reqs) + "\n")
+        names.append(f"/wheels/requirements/{i:02d}.txt")
+    script = " && ".join(f"pip download --only-binary=:all: -d /wheels -r {n}" for n in names)
     lab = Lesson(lesson, quiet=True)
     try:
-        c = lab.run(ref("python"), "download",
-                    ["pip", "download", "--only-binary=:all:", "-d", "/wheels", "-r", "/wheels/requirements.txt"],
+        c = lab.run(ref("python"), "download", ["sh", "-c", script],
                     volumes={str(dest): {"bind": "/wheels", "mode": "rw"}})
         state = lab.wait_exit(c, timeout=900)
         if state["ExitCode"] != 0:
