@@ -52,9 +52,10 @@ LABEL_USER = "org.dockerlab.classroom.user"
 COURSE_IMAGE = "dockerlab/classroom-course:latest"
 LEARNER_IMAGE = "dockerlab/classroom-learner:latest"
 HUB_IMAGE = "dockerlab/classroom-hub:latest"
-# The course images each learner's engine gets: before their server starts, and in the background after it.
-IMAGES_FIRST = os.environ.get("CLASSROOM_IMAGES_FIRST", "python uv")
-IMAGES_LATER = os.environ.get("CLASSROOM_IMAGES_LATER", "postgres redis registry")
+# The course images each learner's engine gets: before their server is ready (by default every course image:
+# lesson 00's doctor asks for all of them), and any in the background after it (CLASSROOM_IMAGES_LATER).
+IMAGES_FIRST = os.environ.get("CLASSROOM_IMAGES_FIRST", "python python-full uv postgres redis registry")
+IMAGES_LATER = os.environ.get("CLASSROOM_IMAGES_LATER", "")
 WORDS = ("anchor", "harbor", "crane", "cargo", "pier", "tide", "keel", "mast", "buoy", "dock", "ferry", "reef",
          "whale", "coral", "delta", "fjord", "lagoon", "atoll", "cove", "inlet")
 

@@ -12,10 +12,14 @@ the course's labels in the classroom's namespace (``dl-<ns>-classroom-…``):
    (their images and volumes survive a stop), their home folder mounted at the same path as in the notebook
    container (``/home/learner``: bind mounts that lessons make work against it);
 4. the course images loaded into that engine from the host's (:meth:`Engine.load`, ``docker save | docker
-   load``): ``images_first`` before the server starts, ``images_later`` in the background afterwards; only what
-   the engine lacks (after the first sign-in they are already on its volume);
-5. ``dl-<ns>-classroom-nb-NAME``: the learner image (the course container + jupyterhub-singleuser), on the same
-   network only, CPU and memory limited, with DOCKER_HOST and DOCKERLAB_HOST_ADDR of their engine.
+   load``): ``images_first`` while the notebook container starts (the server is ready when both are),
+   ``images_later`` in the background afterwards; only what the engine lacks (after the first sign-in they are
+   already on its volume);
+5. ``dl-<ns>-classroom-nb-NAME``: the learner image (the course container + jupyterhub-singleuser), CPU and
+   memory limited, in the **network namespace of their engine** (``--network container:<engine>``), as the two
+   containers of a Kubernetes pod share one: the engine's API is at ``tcp://127.0.0.1:2375`` and every port the
+   learner's containers publish is at 127.0.0.1, ``-p 127.0.0.1:PORT:…`` included, exactly as with the course
+   container on a Linux laptop (``--network host``). The hub reaches the server at the engine's address.
 
 A learner's containers can reach their own engine and the hub, nothing of another learner's (other networks;
 no Docker socket). Stopping the server (sign-out with shutdown, the admin page, the idle culler) removes the
@@ -37,7 +41,7 @@ from docker.errors import APIError, NotFound
 from dockerspawner import DockerSpawner
 from traitlets import Float, Int, List, Unicode, default
 
-from dockerlab.dind import Engine
+from dockerlab.dind import API_PORT, Engine
 from dockerlab.namespace import labels as course_labels
 from dockerlab.namespace import resource_name
 
@@ -83,8 +87,8 @@ class CourseSpawner(DockerSpawner):
     engine_cpus = Float(2.0, config=True, help="CPU limit of a learner's engine (and everything it runs).")
     engine_mem_limit = Unicode("2G", config=True, help="Memory limit of a learner's engine (and everything it runs).")
     engine_timeout = Float(180, config=True, help="Seconds a learner's engine may take to answer.")
-    images_first = List(["python"], config=True,
-                        help="Course images (images.toml keys or references) loaded before the server starts.")
+    images_first = List(["python", "python-full", "uv", "postgres", "redis", "registry"], config=True,
+                        help="Course images (images.toml keys or references) in the engine before the server is ready.")
     images_later = List([], config=True, help="Course images loaded in the background once the server runs.")
     subnet_pool = Unicode("10.213.0.0/16", config=True, help="Where learners' networks take their subnets from.")
     subnet_prefix = Int(28, config=True, help="Size of a learner's network (/28: 14 addresses, 3 are used).")
@@ -98,10 +102,6 @@ class CourseSpawner(DockerSpawner):
     @default("remove")
     def _remove_default(self):
         return True  # a stopped server's container goes; the learner's files are in their home folder
-
-    @default("use_internal_ip")
-    def _use_internal_ip_default(self):
-        return True
 
     @default("pull_policy")
     def _pull_policy_default(self):
@@ -261,34 +261,33 @@ class CourseSpawner(DockerSpawner):
         copied = await asyncio.to_thread(self.ensure_home)
         timings["home"] = time.monotonic() - t0
         self._emit(15, "making your private network")
-        self.network_name = await asyncio.to_thread(self.ensure_network)
+        await asyncio.to_thread(self.ensure_network)
         self._emit(25, "starting your Docker engine")
+        loading = None
         try:
             t = time.monotonic()
             engine = self.engine()
             await asyncio.to_thread(engine.start, self.engine_timeout, True)
             timings["engine"] = time.monotonic() - t
-            self._emit(55, "loading the course images into your engine")
+            # the course images go into the engine while the notebook container starts; ready means both
+            self._emit(50, "loading the course images into your engine, starting your notebook server")
             t = time.monotonic()
-            loaded = await asyncio.to_thread(self.load_images, engine, list(self.images_first))
+            loading = asyncio.ensure_future(asyncio.to_thread(self.load_images, engine, list(self.images_first)))
+            ip_port = await super().start()
+            timings["notebook"] = time.monotonic() - t
+            loaded = await loading
             timings["images"] = time.monotonic() - t
         except BaseException:
+            if loading is not None and not loading.done():
+                await asyncio.wait([loading], timeout=self.engine_timeout)
             await asyncio.to_thread(self.teardown)
             raise
-        self._engine_env = engine.env()
-        self._emit(80, "starting your notebook server")
-        t = time.monotonic()
-        try:
-            ip_port = await super().start()
-        except BaseException:
-            await asyncio.to_thread(self.teardown)
-            raise
-        timings["notebook"] = time.monotonic() - t
         timings["total"] = time.monotonic() - t0
         self.timings = {k: round(v, 1) for k, v in timings.items()}
         self.log.info("%s: server started in %.1f s (home %s, engine %.1f s, images %.1f s loading %s, notebook "
-                      "container %.1f s)", self.learner, timings["total"], "copied" if copied else "kept",
-                      timings["engine"], timings["images"], ", ".join(loaded) or "none", timings["notebook"])
+                      "container %.1f s, side by side)", self.learner, timings["total"],
+                      "copied" if copied else "kept", timings["engine"], timings["images"], ", ".join(loaded) or "none",
+                      timings["notebook"])
         if self.images_later:
             self._later = asyncio.ensure_future(self._load_later(engine))
         return ip_port
@@ -304,8 +303,9 @@ class CourseSpawner(DockerSpawner):
 
     def get_env(self):
         env = super().get_env()
-        env.update(getattr(self, "_engine_env", {}))
         env.update({
+            "DOCKER_HOST": f"tcp://127.0.0.1:{API_PORT}",  # their engine, in the same network namespace
+            "DOCKERLAB_HOST_ADDR": "127.0.0.1",           # where the ports their containers publish are
             "DOCKERLAB_ROOT": f"{self.learner_home}/course",
             "DOCKERLAB_NAMESPACE": self.learner,
             "DOCKERLAB_PROGRESS": f"{self.learner_home}/{PROGRESS}",
@@ -313,11 +313,23 @@ class CourseSpawner(DockerSpawner):
         return env
 
     async def create_object(self):
+        """The notebook container, in the engine's network namespace (no network, no ports of its own)."""
         self.volumes = {str(self.home_dir): {"bind": self.learner_home, "mode": "rw"}}
-        extra = dict(self.extra_create_kwargs) if isinstance(self.extra_create_kwargs, dict) else {}
-        extra["labels"] = {**extra.get("labels", {}), **self._labels("notebook")}
-        self.extra_create_kwargs = extra
-        return await super().create_object()
+        cpu = {"cpu_period": 100_000, "cpu_quota": int(self.cpu_limit * 100_000)} if self.cpu_limit else {}
+        host_config = self.client.create_host_config(
+            binds=self.volume_binds, auto_remove=self.remove, mem_limit=self.mem_limit,
+            network_mode=f"container:{self._name('engine')}", **cpu)
+        return await self.docker("create_container", image=self.image, name=self.container_name,
+                                 command=await self.get_command(), environment=self.get_env(),
+                                 volumes=self.volume_mount_points, labels=self._labels("notebook"),
+                                 host_config=host_config)
+
+    async def get_ip_and_port(self):
+        """The server listens in the engine's network namespace: at the engine's address on the learner's network."""
+        net = self.docker_client.networks.get(self._name("net"))
+        engine = self.docker_client.containers.get(self._name("engine"))
+        ip = engine.attrs["NetworkSettings"]["Networks"][net.name]["IPAddress"]
+        return ip, self.port
 
     async def stop(self, now=False):
         later = getattr(self, "_later", None)
