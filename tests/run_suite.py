@@ -39,7 +39,7 @@ UNIT_TIMEOUT = 600  # seconds: a unit that hangs is killed (and tried once more)
 UNIT_TIMEOUTS = {"engine/test_classroom": 1800}
 GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks"]
 # Test files whose tests are many long, independent gradings: split into this many units (own namespaces).
-SHARDS = {"test_l13_capstone": 3}
+SHARDS = {"test_l13_capstone": 3, "test_containerd_store": 5}
 
 
 @dataclass
@@ -265,6 +265,22 @@ def leak_check(base_ns: str) -> Unit:
     return u
 
 
+def emulation_for(todo: list[Unit]) -> bool:
+    """Lesson 14's units run arm64 images: register QEMU for arm64 (kernel-wide) for the run. True when this run
+    registered it (and so removes it at the end); an existing registration is left alone."""
+    if not any(u.name.startswith(("14_", "test_l14_", "test_containerd_store")) for u in todo):
+        return False
+    from dockerlab.platforms import EmulationUnavailable, register_emulation
+    try:
+        mine = register_emulation("arm64", quiet=True)
+    except EmulationUnavailable as exc:
+        print(f"=== no QEMU arm64 emulation for lesson 14's units: {exc}", flush=True)
+        return False
+    print(f"=== QEMU arm64 emulation {'registered for this run' if mine else 'already registered (left as it is)'}",
+          flush=True)
+    return mine
+
+
 def main() -> int:
     wall0 = time.monotonic()
     argv = sys.argv[1:]
@@ -288,7 +304,13 @@ def main() -> int:
           f"(namespaces {base_ns}-*; logs in {OUT.relative_to(ROOT)}/logs)", flush=True)
     done = Runner(first, 1, extra).run() if first else []
     lanes = Runner(rest, jobs, extra)
-    done += lanes.run() if rest else []
+    qemu = emulation_for(rest)
+    try:
+        done += lanes.run() if rest else []
+    finally:
+        if qemu:
+            from dockerlab.platforms import unregister_emulation
+            print(f"=== QEMU arm64 emulation removed again: {unregister_emulation('arm64', quiet=True)}", flush=True)
     if any(u.group in ("engine", "notebooks", "solutions", "exercises") for u in done):
         done.append(leak_check(base_ns))
     known.update({u.key: round(u.seconds, 1) for u in done if u.group != "leaks"})
