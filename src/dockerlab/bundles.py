@@ -16,7 +16,7 @@ def save(path: str | os.PathLike, keys: list[str] | None = None, client=None) ->
     CLI: ``docker save -o FILE IMAGE…``
     """
     client = client or get_client()
-    refs = [i.ref for i in manifest() if keys is None or i.key in keys]
+    refs = [i.ref for i in manifest(on_demand=keys is not None) if keys is None or i.key in keys]  # named: on-demand too
     missing = [r for r in refs if local_image(r, client=client) is None]
     if missing:
         raise RuntimeError(f"not present, run `dockerlab prepare` first: {', '.join(missing)}")
