@@ -31,9 +31,9 @@ engine:  ## a Docker engine: use the one that answers, or install one (Debian, r
 images: env engine  ## pull the course images, or build stand-ins where no registry answers
 	$(VENV)/bin/dockerlab prepare
 
-supply-chain: env engine  ## lesson 14: QEMU and cosign (Debian, root), the engine image and the arm64 Python stand-in
+supply-chain: env engine  ## lesson 14: QEMU and cosign (Debian, root); the engine image and arm64 Python stand-in where needed
 	@scripts/install-supply-chain-tools
-	$(VENV)/bin/dockerlab prepare --only engine python-arm64
+	$(PY) -m dockerlab.stores
 
 browser:  ## Debian's Chromium for the browser test (root on Debian; otherwise says how)
 	@if [ -x scripts/install-browser ]; then scripts/install-browser; fi

@@ -261,3 +261,26 @@ def containerd_target(lab, *, load: tuple[str, ...] = ("python", "registry"), ar
               + (" (Python for linux/amd64 and linux/arm64)" if arm64_variant else ""))
         cli(f"export DOCKER_HOST={engine.host}   # every docker command below talks to the helper engine")
     return Target(client=engine.client(), helper=engine, outer=outer)
+
+
+def prepare_lesson(*, client=None) -> list[str]:
+    """What lesson 14 needs on this engine, made now (``make supply-chain``): the engine image when the engine uses the
+    classic store (the lesson then runs a containerd-store engine in a container), and the arm64 Python stand-in when
+    no registry can serve the real arm64 variant. Returns the image keys it prepared."""
+    from .engine import get_client
+
+    client = client or get_client()
+    keys = []
+    if store_of(client=client) != "containerd":
+        keys.append("engine")
+    if not images.registry_reachable(images.ref("python"), client=client):
+        keys.append("python-arm64")
+    if keys:
+        print(images.prepare(keys, client=client, progress=False))
+    else:
+        print("lesson 14 needs nothing more on this engine (containerd image store, registry reachable)")
+    return keys
+
+
+if __name__ == "__main__":  # python -m dockerlab.stores: prepare what lesson 14 needs here
+    prepare_lesson()
