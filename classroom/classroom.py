@@ -415,7 +415,7 @@ def lock() -> None:
     """Regenerate classroom/hub/requirements.txt and classroom/learner/requirements*.txt (needs PyPI)."""
     uv = str(ROOT / ".venv" / "bin" / "uv")
     common = ["pip", "compile", "-q", "--python-version", "3.13", "--python-platform", "x86_64-manylinux_2_28",
-              "--generate-hashes", "--custom-compile-command", "python classroom/classroom.py lock"]
+              "--generate-hashes", "--no-annotate", "--custom-compile-command", "python classroom/classroom.py lock"]
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as constraints:
         out = subprocess.run([uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-header",
                               "--no-annotate"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
