@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 OUT = ROOT / "build" / "test-results"
+SEED_DURATIONS = ROOT / "tests" / "durations.json"  # refresh: cp build/test-results/durations.json tests/
 PY = sys.executable
 # A kernel can take over a minute to start on a 2-core machine with every lane busy (nbval waits 60 s by default).
 NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg",
@@ -290,10 +291,14 @@ def main() -> int:
     jobs = int(os.environ.get("DOCKERLAB_TEST_JOBS", "5"))
     OUT.mkdir(parents=True, exist_ok=True)
     durations_file = OUT / "durations.json"
-    try:
-        known = json.loads(durations_file.read_text())
-    except (OSError, ValueError):
-        known = {}
+    known = {}
+    # The last run's durations on this machine, over a committed seed (a fresh checkout, as in CI, has no last
+    # run: without the seed the longest units, the capstone shards, would start last and stretch the wall time).
+    for f in (SEED_DURATIONS, durations_file):
+        try:
+            known.update(json.loads(f.read_text()))
+        except (OSError, ValueError):
+            pass
     todo = [u for u in units(base_ns) if not only or u.group in only]
     # Fast, engine-free groups first and alone: a broken helper shows in seconds. Then the rest, longest first.
     first = [u for u in todo if u.group in ("unit", "sync")]
