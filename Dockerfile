@@ -5,10 +5,20 @@
 FROM python:3.13.5-slim
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/
 
-# The docker CLI, Buildx and Compose v2 from Debian 13 packages (no engine: the host's is used).
-RUN apt-get update \
- && apt-get install -y --no-install-recommends docker-cli docker-buildx docker-compose \
- && rm -rf /var/lib/apt/lists/*
+# The docker CLI, Buildx and Compose v2 (no engine: the host's is used), the versions learners run and
+# scripts/install-engine installs: 28.5.2, 0.29.1, 2.40.3 from Debian testing ("forky"), pinned at a low priority so
+# nothing else comes from it. Debian 13's own 26.1/0.13 do not know `docker build --progress=rawjson`, which every
+# course build reads its steps from. A release file newer than the clock: apt is told not to mind.
+RUN mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1) \
+ && mirror=${mirror:-$(sed -n 's/^deb \([^ ]*\) .*/\1/p' /etc/apt/sources.list 2>/dev/null | head -n1)} \
+ && echo "deb ${mirror:-http://deb.debian.org/debian} forky main" > /etc/apt/sources.list.d/forky.list \
+ && printf 'Package: *\nPin: release n=forky\nPin-Priority: 100\n' > /etc/apt/preferences.d/forky \
+ && apt-get -o Acquire::Check-Valid-Until=false update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      docker-cli/forky docker-buildx/forky docker-compose/forky \
+ && rm /etc/apt/sources.list.d/forky.list /etc/apt/preferences.d/forky \
+ && rm -rf /var/lib/apt/lists/* \
+ && docker --version && docker buildx version && docker compose version
 
 ENV UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv \
     VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 \

@@ -463,6 +463,10 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
                                   _tail(raw.other), raw.readable())
             raise BuildFailed(tag, "", f"docker build exited with {rc}", _tail(raw.other), raw.readable())
         image = client.images.get(iidfile.read_text().strip())
+    if not raw.vertices:  # built, but not one JSON progress line: an old docker CLI/Buildx printed another format
+        raise BuildFailed(tag, "", "the build ran, but this docker CLI did not report its steps as JSON "
+                          "(`--progress=rawjson` needs a current docker CLI and Buildx; the course is tested with 28.5 and 0.29): update "
+                          "Docker Desktop, or the docker-cli and docker-buildx packages", _tail(raw.other), lines)
     result = BuildResult(image, tag, raw.steps(), time.monotonic() - t0, raw.readable(), raw.context_bytes, raw.warnings)
     _record(result)
     return result

@@ -109,6 +109,16 @@ def test_tools_user_and_mounted_package(lab, image):
         "python -c 'from dockerlab.paths import repo_root; print(\"ROOT=\" + str(repo_root()))'",
         "dockerlab --help >/dev/null && echo CLI=ok",
         "jupyter lab --version",
+        "docker version --format 'CLIENT={{.Client.Version}}'",
+        # a BuildKit build through dockerlab: its steps come from `docker build --progress=rawjson`
+        "python - <<'PY'\n"
+        "import pathlib, tempfile, dockerlab\n"
+        "lab = dockerlab.Lesson('97_course_container', quiet=True)\n"
+        "d = pathlib.Path(tempfile.mkdtemp())\n"
+        "(d / 'Dockerfile').write_text(f'FROM {lab.base()}\\nRUN echo built > /built\\n')\n"
+        "print('STEPS=%d' % len(lab.build(d, 'probe', quiet=True).steps))\n"
+        "lab.cleanup(quiet=True)\n"
+        "PY",
     ])
     code, logs = run_inside(lab, image, "tools", script, timeout=120)
     assert code == 0, logs
@@ -121,6 +131,8 @@ def test_tools_user_and_mounted_package(lab, image):
         f"dockerlab is not imported from the mounted course folder:\n{logs}"
     assert lines.get("ROOT") == str(ROOT), logs
     assert lines.get("CLI") == "ok", logs
+    assert int(lines.get("CLIENT", "0").split(".")[0]) >= 28, f"an old docker CLI in the course container:\n{logs}"
+    assert int(lines.get("STEPS", "0")) >= 2, f"a build inside reported no BuildKit steps:\n{logs}"
 
 
 def test_lesson_notebooks_pass_inside(lab, image, workspace_dir):
