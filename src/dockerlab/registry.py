@@ -19,7 +19,7 @@ import urllib.request
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from .run import WaitTimeout, free_port, http_get
+from .run import WaitTimeout, free_port, host_address, http_get
 from .show import cli
 from .errors import PushFailed  # noqa: F401 (raised here; defined with the others)
 
@@ -37,13 +37,16 @@ class Registry:
 
     def __init__(self, container, port: int):
         self.container, self.port = container, port
-        self.host = f"127.0.0.1:{port}"
+        self.host = f"127.0.0.1:{port}"  # the engine's name for it (pushes and pulls are the engine's requests)
+        # where this kernel asks it over HTTP: the same, unless the engine's published ports are elsewhere
+        # (the course container on Docker Desktop: DOCKERLAB_HOST_ADDR)
+        self.url = f"http://{host_address()}:{port}"
 
     def __repr__(self) -> str:
         return f"Registry({self.host}, container {self.container.name})"
 
     def _get(self, path: str, method: str = "GET", headers: dict | None = None):
-        req = urllib.request.Request(f"http://{self.host}{path}", method=method, headers=headers or {})
+        req = urllib.request.Request(f"{self.url}{path}", method=method, headers=headers or {})
         return urllib.request.urlopen(req, timeout=10)
 
     def catalog(self) -> list[str]:
@@ -83,11 +86,14 @@ class Registry:
 def start(lab, thing: str = "registry", timeout: float = 30) -> Registry:
     """Run the course's registry image on a free port bound to 127.0.0.1, and wait until /v2/ answers."""
     port = free_port()
-    container = lab.run(lab.base("registry"), thing, ports={"5000/tcp": ("127.0.0.1", port)})
+    # Loopback only, unless this kernel reaches the engine's ports at another address (then the port must listen
+    # there too; the engine itself still pushes to 127.0.0.1:PORT, which it treats as an insecure registry).
+    bind = "127.0.0.1" if host_address() in ("127.0.0.1", "localhost") else "0.0.0.0"
+    container = lab.run(lab.base("registry"), thing, ports={"5000/tcp": (bind, port)})
     reg = Registry(container, port)
-    cli("curl", f"http://{reg.host}/v2/")
+    cli("curl", f"{reg.url}/v2/")
     try:
-        http_get(f"http://{reg.host}/v2/", timeout=timeout, container=container)
+        http_get(f"{reg.url}/v2/", timeout=timeout, container=container)
     except WaitTimeout as exc:
         raise WaitTimeout(f"the registry did not answer on {reg.host}/v2/: {exc}") from None
     return reg

@@ -87,7 +87,7 @@ def check(lab, reg: Registry, given, answer: dict) -> Checker:
     digest = split_digest(str(answer.get("digest") or ""))
 
     # 1. something is in the registry
-    cli("curl", f"http://{reg.host}/v2/_catalog")
+    cli("curl", f"{reg.url}/v2/_catalog")
     catalog = reg.catalog()
     if not catalog:
         c.fail("pushed", f"nothing pushed: the registry at {reg.host} holds no repository",
