@@ -43,6 +43,7 @@ from docker.errors import APIError, ImageNotFound, NotFound  # noqa: E402
 
 from dockerlab.namespace import COURSE, LABEL_COURSE, LABEL_NAMESPACE, labels as course_labels  # noqa: E402
 from dockerlab.namespace import resource_name, slug  # noqa: E402
+from dockerlab.cleanup import remove_network  # noqa: E402
 
 LESSON = "classroom"
 LABEL_CLASSROOM = "org.dockerlab.classroom"  # on images: which one; on containers (with the user label): role
@@ -285,15 +286,8 @@ def down(ns: str, data: Path | None = None, purge: bool = False, quiet: bool = F
             pass
     for net in classroom_objects(cli, ns)["networks"]:
         try:
-            net.reload()
-            for cid in list(net.attrs.get("Containers") or {}):
-                try:
-                    net.disconnect(cid, force=True)
-                except APIError:
-                    pass
-            net.remove()
-            removed["networks"] += 1
-        except (NotFound, APIError):
+            removed["networks"] += remove_network(net)
+        except APIError:
             pass
     if purge:
         for v in classroom_objects(cli, ns)["volumes"]:

@@ -35,6 +35,22 @@ def course_objects(lesson: str | None = None, ns: str | None = None, all_namespa
     return {k: listers[k]() for k in kinds}
 
 
+def remove_network(network) -> bool:
+    """Disconnect whatever is still attached (``docker network disconnect -f``) and remove the network; False
+    if it was already gone. An API error other than "not found" is raised (the caller decides)."""
+    try:
+        network.reload()
+        for cid in list(network.attrs.get("Containers") or {}):
+            try:
+                network.disconnect(cid, force=True)
+            except APIError:
+                pass
+        network.remove()
+        return True
+    except NotFound:
+        return False
+
+
 def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False, client=None,
             quiet: bool = False, kinds: tuple[str, ...] = KINDS) -> dict[str, int]:
     """Remove the course's containers, networks, volumes and images (of one namespace, and one lesson if given).
@@ -57,16 +73,7 @@ def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bo
         except NotFound:
             pass
     for n in objs["networks"]:
-        try:
-            for c in (n.attrs.get("Containers") or {}):
-                try:
-                    n.disconnect(c, force=True)
-                except APIError:
-                    pass
-            n.remove()
-            removed["networks"] += 1
-        except NotFound:
-            pass
+        removed["networks"] += remove_network(n)
     for v in objs["volumes"]:
         try:
             v.remove(force=True)

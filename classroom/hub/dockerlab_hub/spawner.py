@@ -41,6 +41,7 @@ from docker.errors import APIError, NotFound
 from dockerspawner import DockerSpawner
 from traitlets import Float, Int, List, Unicode, default
 
+from dockerlab.cleanup import remove_network
 from dockerlab.dind import API_PORT, Engine
 from dockerlab.namespace import labels as course_labels
 from dockerlab.namespace import resource_name
@@ -239,14 +240,7 @@ class CourseSpawner(DockerSpawner):
         except Exception as exc:  # noqa: BLE001 - keep tearing down
             self.log.warning("%s: removing the engine failed: %s", self.learner, exc)
         try:
-            net = self.docker_client.networks.get(self._name("net"))
-            net.reload()
-            for cid in list(net.attrs.get("Containers") or {}):
-                try:
-                    net.disconnect(cid, force=True)
-                except APIError:
-                    pass
-            net.remove()
+            remove_network(self.docker_client.networks.get(self._name("net")))
         except NotFound:
             pass
         except APIError as exc:
