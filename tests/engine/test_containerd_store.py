@@ -28,7 +28,7 @@ LESSONS = {  # lesson -> the course images its notebook and solution use
     "04_multi_stage": ["python"],
     "14_supply_chain": ["python", "registry"],
 }
-NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]
+NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg", "--nbval-kernel-startup-timeout", "240"]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,10 @@ def test_lesson_runs_on_the_containerd_store(lab, lesson):
         env = dict(os.environ, **engine.env(), DOCKERLAB_NAMESPACE=f"{lab.ns}-{lesson[:2]}")
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *NBVAL, *nbs],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        full = ROOT / "build" / "test-results" / "logs" / f"containerd-store-{lesson}.log"
+        full.parent.mkdir(parents=True, exist_ok=True)
+        full.write_text(proc.stdout + proc.stderr)  # every failing cell, not only the last lines below
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-60:])
-        assert proc.returncode == 0, f"{lesson} on the containerd image store failed:\n{tail}"
+        assert proc.returncode == 0, f"{lesson} on the containerd image store failed (whole output: {full}):\n{tail}"
     finally:
         engine.remove()
