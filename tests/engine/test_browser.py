@@ -130,11 +130,12 @@ def open_and_start(page, base: str, token: str, nb: str):
     # The kernel is up when the status bar says Idle. Rarely the page's first kernel connection stalls
     # at "Connecting" (the server has the kernel up): one reload reconnects to the same kernel.
     idle = page.get_by_role("button", name=re.compile(r"\|\s*Idle"))
+    # A kernel can take over a minute to start on a busy 2-core machine (nbval and papermill wait 240 s too).
     try:
-        expect(idle).to_be_visible(timeout=45_000)
+        expect(idle).to_be_visible(timeout=150_000)
     except AssertionError:
         page.reload()
-        expect(idle).to_be_visible()
+        expect(idle).to_be_visible(timeout=90_000)
     # Run the parameters cell and the cell that makes the Lesson (Shift+Enter twice, as a learner does).
     code_cells = notebook.locator(".jp-CodeCell")
     code_cells.nth(0).locator(".jp-InputArea-editor").click()
