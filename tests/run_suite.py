@@ -47,6 +47,25 @@ RETRY_ON_FAILURE = {f"test_containerd_store[{i}of{SHARDS['test_containerd_store'
                     for i in range(1, SHARDS["test_containerd_store"] + 1)}
 
 
+# A kernel that died before it answered (no cell ran). The likely cause: jupyter_client chooses the kernel's five
+# TCP ports, closes them, and the kernel binds them seconds later; on a busy machine another process (a published
+# port, an outgoing connection) can take one in between (jupyter/jupyter_client#154, nteract/papermill#511).
+KERNEL_NEVER_STARTED = ("Kernel died before replying to kernel_info", "Kernel didn't respond to heartbeats")
+
+
+def retry_reason(u: "Unit") -> str:
+    """Why a failed unit is run once more, or "" (a real defect fails both attempts; the summary names each retry)."""
+    if u.name in RETRY_ON_FAILURE:
+        return "failed once"
+    try:
+        text = (OUT / "logs" / f"{u.key.replace('/', '-')}.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    if any(m in text for m in KERNEL_NEVER_STARTED):
+        return "its kernel died before it answered: no cell ran"
+    return ""
+
+
 @dataclass
 class Unit:
     group: str
@@ -156,16 +175,16 @@ class Runner:
         if u.rc == 124:  # killed at the time limit: a kernel that never answered, say. Once more, and said so.
             with self.lock:
                 print(f"TIME {u.group:<9} {u.name:<38} killed after {u.timeout} s: running it once more", flush=True)
-                self.retried.append(u.key)
+                self.retried.append(f"{u.key} (killed after {u.timeout} s)")
             self._attempt(u)
-        elif not u.ok and u.name in RETRY_ON_FAILURE:
+        elif not u.ok and (why := retry_reason(u)):
             safe = u.key.replace("/", "-")
             first = OUT / "logs" / f"{safe}.first-attempt.log"
             (OUT / "logs" / f"{safe}.log").replace(first)
             with self.lock:
-                print(f"RETRY {u.group:<8} {u.name:<38} failed once (log: {first.relative_to(ROOT)}): running it "
+                print(f"RETRY {u.group:<8} {u.name:<38} {why} (log: {first.relative_to(ROOT)}): running it "
                       "once more", flush=True)
-                self.retried.append(u.key)
+                self.retried.append(f"{u.key} ({why})")
             self._attempt(u)
         self._report(u)
 
@@ -361,8 +380,7 @@ def main() -> int:
     failed = sum(u.counts["failed"] for u in done)
     skipped = sum(u.counts["skipped"] for u in done)
     if rest and lanes.retried:
-        print(f"\nrun once more (killed at its time limit, or a containerd-store run that failed once): "
-              f"{', '.join(lanes.retried)}")
+        print(f"\nrun once more: {'; '.join(lanes.retried)}")
     print(f"\nwall time {int(wall // 60)} min {wall % 60:02.0f} s with {jobs} lanes")
     print(f"\n{passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 and all(u.ok for u in done) else 1
