@@ -75,11 +75,22 @@ def _exec(container, argv: list[str]) -> Helper:
 
 
 def proc_text(container, path: str, lab=None) -> str | None:
-    """The content of ``path`` (under /proc) as the container sees it: ``docker exec NAME cat PATH``; without
-    ``cat`` in the image, a helper that shares the container's PID and network namespaces reads it."""
-    res = _exec(container, ["cat", path])
-    if res.ok:
-        return res.output
+    """The content of ``path`` (under /proc) as the container sees it: ``docker exec NAME cat PATH`` (asked up to
+    three times while the container runs); without ``cat`` in the image, a helper that shares the container's PID
+    and network namespaces reads it."""
+    for attempt in range(3):  # a `docker exec` can fail on a busy engine: ask again while the container runs
+        res = _exec(container, ["cat", path])
+        if res.ok:
+            return res.output
+        if res.exit_code in (126, 127) or "executable file not found" in res.output or attempt == 2:
+            break  # no cat in the image: the helper below reads it
+        try:
+            container.reload()
+        except DockerException:
+            break
+        if container.status != "running":
+            break
+        time.sleep(0.3)
     if lab is None:
         return None
     res = helper(lab, lab.base("python"), ["cat", path], thing="check-proc", network_mode=f"container:{container.id}",
