@@ -27,6 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cpu_usage import CpuSampler
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 OUT = ROOT / "build" / "test-results"
@@ -342,9 +344,11 @@ def main() -> int:
     done = Runner(first, 1, extra).run() if first else []
     lanes = Runner(rest, jobs, extra)
     qemu = emulation_for(rest)
+    cpu = CpuSampler(base_ns).start()  # where the CPU goes, charged to each unit's namespace
     try:
         done += lanes.run() if rest else []
     finally:
+        cpu.stop()
         if qemu:
             from dockerlab.platforms import unregister_emulation
             print(f"=== QEMU arm64 emulation removed again: {unregister_emulation('arm64', quiet=True)}", flush=True)
@@ -381,6 +385,8 @@ def main() -> int:
     skipped = sum(u.counts["skipped"] for u in done)
     if rest and lanes.retried:
         print(f"\nrun once more: {'; '.join(lanes.retried)}")
+    for line in cpu.summary_lines(done, os.cpu_count() or 1):
+        print(line)
     print(f"\nwall time {int(wall // 60)} min {wall % 60:02.0f} s with {jobs} lanes")
     print(f"\n{passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 and all(u.ok for u in done) else 1
