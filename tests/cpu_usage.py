@@ -183,7 +183,7 @@ class CpuSampler:
 
     def summary_lines(self, units, cores: int) -> list[str]:
         """Lines for the run's summary: the machine's use, the daemons, the groups and the largest units."""
-        if not self.ok or self.wall <= 0:
+        if not self.ok or self.wall < 10:  # nothing ran side by side
             return []
         offered = cores * self.wall
         charged = {u.key: self.unit_seconds(u.ns) for u in units if u.group not in ("unit", "sync", "leaks")}
