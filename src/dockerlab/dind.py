@@ -44,6 +44,16 @@ def kept_data_labels(purpose: str) -> dict:
     return {LABEL_COURSE: COURSE, LABEL_KEPT: purpose}
 
 
+def kept_volume(name: str, purpose: str, *, client) -> str:
+    """The volume ``name`` for an engine's /var/lib/docker, created with :func:`kept_data_labels` the first time
+    (``docker volume create --label org.dockerlab.kept-engine-data=PURPOSE NAME``); its name, for ``Engine(volume=)``."""
+    try:
+        client.volumes.get(name)
+    except NotFound:
+        client.volumes.create(name, labels=kept_data_labels(purpose))
+    return name
+
+
 class EngineFailed(DockerlabError, RuntimeError):
     """The engine in a container did not start or did not answer; the message holds its last log lines."""
 

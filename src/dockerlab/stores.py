@@ -27,7 +27,7 @@ import time
 from docker.errors import APIError, NotFound
 
 from . import images
-from .dind import Engine, docker_host_of, kept_data_labels
+from .dind import Engine, docker_host_of, kept_volume
 from .doctor import image_store
 from .registry import Registry
 from .run import WaitTimeout, free_port, host_address, http_get
@@ -245,11 +245,8 @@ def containerd_target(lab, *, load: tuple[str, ...] = ("python", "registry"), ar
             print(f"no registry answers: building {arm64_variant}, the arm64 variant of the Python image, as a stand-in "
                   "(once per machine; it runs Debian's arm64 packages under QEMU: about 20 minutes here)", flush=True)
             images.prepare(["python-arm64"], client=outer, progress=False)
-    data = lab.name("engine-data")  # the engine's /var/lib/docker, kept for the next run of the lesson
-    try:
-        outer.volumes.get(data)
-    except NotFound:
-        outer.volumes.create(data, labels=kept_data_labels("lesson 14's engine with the containerd image store"))
+    # the engine's /var/lib/docker, kept for the next run of the lesson
+    data = kept_volume(lab.name("engine-data"), "lesson 14's engine with the containerd image store", client=outer)
     engine = Engine(lab.name("engine"), labels=lab.labels, containerd_store=True, volume=data, client=outer)
     t0 = time.monotonic()
     engine.start(quiet=quiet)

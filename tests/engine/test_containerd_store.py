@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from docker.errors import NotFound
 
 from dockerlab import Lesson, dind, images, platforms, stores
 from dockerlab.cleanup import cleanup
@@ -45,11 +44,8 @@ def lab():
 
 @pytest.mark.parametrize("lesson", list(LESSONS))
 def test_lesson_runs_on_the_containerd_store(lab, lesson):
-    volume = f"dockerlab-containerd-store-{lesson[:2]}"  # the engine's data, kept for the next run
-    try:
-        lab.client.volumes.get(volume)
-    except NotFound:
-        lab.client.volumes.create(volume, labels=dind.kept_data_labels("tests/engine/test_containerd_store.py"))
+    volume = dind.kept_volume(f"dockerlab-containerd-store-{lesson[:2]}", "tests/engine/test_containerd_store.py",
+                              client=lab.client)  # the engine's data, kept for the next run
     engine = dind.Engine(lab.name(f"engine-{lesson[:2]}"), labels=lab.labels, containerd_store=True, volume=volume,
                          binds={str(ROOT): str(ROOT)}, client=lab.client)
     engine.start(quiet=True)

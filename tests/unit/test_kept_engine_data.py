@@ -1,6 +1,6 @@
 """Volumes that keep an inner engine's data between runs: outside every namespace (cleanup and the leak check leave
 them), removed by `dockerlab clean --build-cache`; an engine holding an image with the same content gets no copy."""
-from docker.errors import APIError, ImageNotFound
+from docker.errors import APIError, ImageNotFound, NotFound
 
 from dockerlab import dind
 from dockerlab.cleanup import remove_kept_engine_data
@@ -24,6 +24,18 @@ class FakeVolumes:
     def list(self, filters=None):
         self.filters = filters
         return self.vols
+
+    def get(self, name):
+        for v in self.vols:
+            if v.name == name:
+                return v
+        raise NotFound(name)
+
+    def create(self, name, labels=None):
+        v = FakeVolume(name)
+        v.labels = labels
+        self.vols.append(v)
+        return v
 
 
 class FakeImage:
@@ -78,3 +90,11 @@ def test_an_image_rebuilt_under_the_same_name_is_copied_again():
     assert not eng.holds_same("python:3")
     eng2 = _engine({"python:3": FakeImage(["sha256:a"], created="2026-01-01T00:00:00Z")}, {"python:3": FakeImage(["sha256:a"])})
     assert not eng2.holds_same("python:3")
+
+
+def test_kept_volume_is_made_once_with_the_kept_labels():
+    client = FakeClient()
+    assert dind.kept_volume("data", "a test", client=client) == "data"
+    assert dind.kept_volume("data", "a test", client=client) == "data"
+    assert [v.name for v in client.volumes.vols] == ["data"]
+    assert client.volumes.vols[0].labels == dind.kept_data_labels("a test")
