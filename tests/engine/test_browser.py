@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,9 +72,10 @@ def jupyter_server(tmp_path):
     (home / "config" / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
     port, token = dl.free_port(), secrets.token_hex(16)
+    runtime = tempfile.mkdtemp(prefix="dl-jr-")  # short: a kernel's Unix socket path must fit in 107 characters
     env = dict(os.environ, DOCKERLAB_NAMESPACE=NS, DOCKERLAB_ROOT=str(ROOT),
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
+               JUPYTER_RUNTIME_DIR=runtime, JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), IPYTHONDIR=str(home / "ipython"),
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
     log = open(tmp_path / "jupyter.log", "w+")
@@ -81,7 +83,10 @@ def jupyter_server(tmp_path):
         [str(JUPYTER), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
          "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly", *(["--allow-root"] if os.getuid() == 0 else [])],
+         "--LabApp.extension_manager=readonly", *(["--allow-root"] if os.getuid() == 0 else []),
+         # Kernels on Unix sockets, not TCP ports: a port the server picks for a kernel can be taken by another
+         # process before the kernel binds it (jupyter/jupyter_client#154), and a restart reuses the same ports.
+         "--KernelManager.transport=ipc"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -116,7 +121,10 @@ def jupyter_server(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
+        log.seek(0)
+        print("jupyter lab's last log lines:\n" + "\n".join(log.read().splitlines()[-40:]))  # shown if the test failed
         log.close()
+        shutil.rmtree(runtime, ignore_errors=True)
         cleanup_objects(ns=NS, quiet=True)
 
 
