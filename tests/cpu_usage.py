@@ -27,10 +27,11 @@ NS_LABEL = "org.dockerlab.namespace"
 
 
 def _machine_busy() -> tuple[float, float]:
-    """(busy, all) CPU seconds of the machine since boot (/proc/stat: all but idle and iowait)."""
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    """(busy, stolen) CPU seconds of the machine since boot (/proc/stat: user, nice, system, irq, softirq; and the
+    time a virtual machine's hypervisor gave to others, steal)."""
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]] + [0] * 8
     hz = os.sysconf("SC_CLK_TCK")
-    return (sum(v) - v[3] - v[4]) / hz, sum(v) / hz
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / hz, v[7] / hz
 
 
 class CpuSampler:
@@ -50,13 +51,13 @@ class CpuSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._first = True
         self._client = None
-        self.busy0 = self.busy = 0.0
+        self.busy0 = self.busy = self.steal0 = self.steal = 0.0
         self.wall0 = self.wall = 0.0
 
     # life cycle
     def start(self) -> "CpuSampler":
         if self.ok:
-            self.busy0, _ = _machine_busy()
+            self.busy0, self.steal0 = _machine_busy()
             self.wall0 = time.monotonic()
             self._thread.start()
         return self
@@ -65,7 +66,8 @@ class CpuSampler:
         if self.ok:
             self._stop.set()
             self._thread.join(10)
-            self.busy = _machine_busy()[0] - self.busy0
+            busy, steal = _machine_busy()
+            self.busy, self.steal = busy - self.busy0, steal - self.steal0
             self.wall = time.monotonic() - self.wall0
 
     def _run(self) -> None:
@@ -193,7 +195,7 @@ class CpuSampler:
                 groups[u.group] += charged[u.key]
         out = [f"\n=== CPU: {self.busy:.0f} core-seconds used of {offered:.0f} offered ({cores} cores x {self.wall:.0f} s "
                f"wall, {100 * self.busy / offered:.0f} % busy); with every core busy this work needs at least "
-               f"{self.busy / cores / 60:.1f} min",
+               f"{self.busy / cores / 60:.1f} min" + (f" (the hypervisor took {self.steal:.0f} s more)" if self.steal >= 1 else ""),
                f"  engine daemons (dockerd, containerd, shims, runc; shared by all units) {self.daemons:7.0f} s",
                f"  BuildKit RUN steps (any unit)                                          "
                f"{self.by_container_ns.get('buildkit', 0.0):7.0f} s"]
