@@ -109,7 +109,7 @@ def test_clean_removes_labelled_objects_and_leaves_unlabelled_alone(lab):
         out = dockerlab_cli("clean", DOCKERLAB_NAMESPACE=NS)
         assert out.returncode == 0, out.stderr
         assert "removed: 1 containers, 1 networks, 1 volumes" in out.stdout
-        names = [c.name for c in client.containers.list(all=True)]
+        names = [c.name for c in client.containers.list(all=True, ignore_removed=True)]
         assert mine.name not in names and stranger.name in names
         assert dockerlab_cli("clean", DOCKERLAB_NAMESPACE=NS).returncode == 0  # idempotent
     finally:
@@ -123,7 +123,7 @@ def test_other_namespace_untouched_by_clean(lab):
     try:
         assert other.name != theirs.name
         cleanup()  # cleans NS-b only
-        names = [c.name for c in lab.client.containers.list(all=True)]
+        names = [c.name for c in lab.client.containers.list(all=True, ignore_removed=True)]
         assert other.name in names and theirs.name not in names
     finally:
         cleanup(quiet=True)
