@@ -23,17 +23,15 @@ def _images(client, flt) -> list:
 
 def course_objects(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False, client=None,
                    kinds: tuple[str, ...] = KINDS) -> dict[str, list]:
-    """The course-labelled containers, networks, volumes and images of a namespace (and lesson). Volumes that keep
-    an inner engine's data between runs are a cache, not a learner's object: left out (``prune_build_cache``)."""
-    from .dind import LABEL_KEPT
-
+    """The course-labelled containers, networks, volumes and images of a namespace (and lesson), or of every
+    namespace. What is in none (the classroom's images, the volumes that keep an inner engine's data between runs:
+    ``prune_build_cache`` removes those) is shared: never listed here."""
     client = client or get_client()
     flt = {"label": label_filters(lesson, ns, all_namespaces)}
     listers = {
         "containers": lambda: client.containers.list(all=True, filters=flt, ignore_removed=True),
         "networks": lambda: client.networks.list(filters=flt),
-        "volumes": lambda: [v for v in client.volumes.list(filters=flt)
-                            if LABEL_KEPT not in ((v.attrs or {}).get("Labels") or {})],
+        "volumes": lambda: client.volumes.list(filters=flt),
         "images": lambda: _images(client, flt),
     }
     return {k: listers[k]() for k in kinds}

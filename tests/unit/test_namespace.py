@@ -38,7 +38,9 @@ def test_filters_select_namespace_lesson_or_everyone():
     ns.set_namespace("ana")
     assert f"{ns.LABEL_NAMESPACE}=ana" in ns.label_filters()
     assert f"{ns.LABEL_LESSON}=05" in ns.label_filters("05_uv")
-    assert all(ns.LABEL_NAMESPACE not in f for f in ns.label_filters(all_namespaces=True))
+    # every namespace: the label must be there (any value); objects of no namespace are shared and left alone
+    assert ns.LABEL_NAMESPACE in ns.label_filters(all_namespaces=True)
+    assert not any(f.startswith(ns.LABEL_NAMESPACE + "=") for f in ns.label_filters(all_namespaces=True))
 
 
 def test_slug_keeps_docker_safe_characters():
