@@ -23,9 +23,7 @@ def _images(client, flt) -> list:
 
 def course_objects(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False, client=None,
                    kinds: tuple[str, ...] = KINDS) -> dict[str, list]:
-    """The course-labelled containers, networks, volumes and images of a namespace (and lesson), or of every
-    namespace. What is in none (the classroom's images, the volumes that keep an inner engine's data between runs:
-    ``prune_build_cache`` removes those) is shared: never listed here."""
+    """The course-labelled containers, networks, volumes and images of a namespace (and lesson)."""
     client = client or get_client()
     flt = {"label": label_filters(lesson, ns, all_namespaces)}
     listers = {
@@ -107,8 +105,7 @@ def prune_build_cache(*, client=None, quiet: bool = False) -> dict:
 
     ``cleanup`` keeps this cache on purpose, so that running a lesson again takes its steps from the cache.
     BuildKit's cache carries no labels, so this prunes every unused cache record of the engine, not only the
-    course's: on an engine shared by a room, leave it to the instructor. The data the course's engines in
-    containers keep between runs goes too (:func:`remove_kept_engine_data`).
+    course's: on an engine shared by a room, leave it to the instructor.
     """
     client = client or get_client()
     if not quiet:
@@ -116,31 +113,10 @@ def prune_build_cache(*, client=None, quiet: bool = False) -> dict:
     result = client.api.prune_builds(all=True) or {}
     reclaimed = int(result.get("SpaceReclaimed") or 0)
     records = len(result.get("CachesDeleted") or [])
-    kept = remove_kept_engine_data(client=client, quiet=quiet)
     if not quiet:
         from .show import human_size
         print(f"build cache: {records} record(s) removed, {human_size(reclaimed)} reclaimed")
-    return {"records": records, "bytes": reclaimed, "kept engine data": kept}
-
-
-def remove_kept_engine_data(*, client=None, quiet: bool = False) -> int:
-    """Remove the volumes that keep the data of the course's engines in containers between runs (their images
-    and build cache: ``dind.LABEL_KEPT``); one in use by a running engine stays. Returns how many went."""
-    from .dind import LABEL_KEPT
-
-    client = client or get_client()
-    if not quiet:
-        cli(f"docker volume rm $(docker volume ls -q --filter label={LABEL_KEPT})")
-    gone = 0
-    for v in client.volumes.list(filters={"label": LABEL_KEPT}):
-        try:
-            v.remove()
-            gone += 1
-        except (APIError, NotFound):  # in use by a running engine, or gone already
-            pass
-    if not quiet and gone:
-        print(f"kept engine data: {gone} volume(s) removed")
-    return gone
+    return {"records": records, "bytes": reclaimed}
 
 
 def leaks(ns: str | None = None, all_namespaces: bool = False, client=None) -> dict[str, list[str]]:

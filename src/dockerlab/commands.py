@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--namespace", help="another namespace than yours")
     p.add_argument("--lesson", help="only this lesson, e.g. 03")
     p.add_argument("--build-cache", action="store_true",
-                   help="also prune BuildKit's build cache and the data kept by the course's engines in containers (kept by default so lessons rebuild from cache; engine-wide)")
+                   help="also prune BuildKit's build cache (kept by default so lessons rebuild from cache; engine-wide)")
     p.set_defaults(fn=_clean)
     p = sub.add_parser("leaks", help="exit 1 if any course container, network or volume is left (any namespace)")
     p.set_defaults(fn=_leaks)

@@ -32,26 +32,6 @@ ENGINE_KEY = "engine"
 ENGINE_REF = "dockerlab/engine:28.5.2"  # the images.toml entry's ref (kept here for engines without that entry)
 API_PORT = 2375
 LABEL_ENGINE = "org.dockerlab.engine"  # on the container: "containerd" or "classic" (its image store)
-# On a volume that keeps an inner engine's data (images, build cache) from one run to the next: not in any learner's
-# namespace, so cleanup leaves it, as it leaves BuildKit's cache; `dockerlab clean --build-cache` removes it.
-LABEL_KEPT = "org.dockerlab.kept-engine-data"
-
-
-def kept_data_labels(purpose: str) -> dict:
-    """The labels of a volume that keeps an inner engine's data between runs (see :data:`LABEL_KEPT`)."""
-    from .namespace import COURSE, LABEL_COURSE
-
-    return {LABEL_COURSE: COURSE, LABEL_KEPT: purpose}
-
-
-def kept_volume(name: str, purpose: str, *, client) -> str:
-    """The volume ``name`` for an engine's /var/lib/docker, created with :func:`kept_data_labels` the first time
-    (``docker volume create --label org.dockerlab.kept-engine-data=PURPOSE NAME``); its name, for ``Engine(volume=)``."""
-    try:
-        client.volumes.get(name)
-    except NotFound:
-        client.volumes.create(name, labels=kept_data_labels(purpose))
-    return name
 
 
 class EngineFailed(DockerlabError, RuntimeError):
@@ -255,16 +235,11 @@ class Engine:
             text = ""
         return "\n".join("  | " + l for l in text.strip().splitlines()) or "  | (no log)"
 
-    def load(self, refs: list[str], quiet: bool = False, timeout: float = 600, only_missing: bool = False) -> list[str]:
-        """Copy images from the outer engine into this one: ``docker save REFS | DOCKER_HOST=… docker load``.
-
-        With ``only_missing``, an image this engine already holds with the same content (the same layers and config,
-        as an engine that kept its data from an earlier run does) is not copied again. Returns the refs copied."""
+    def load(self, refs: list[str], quiet: bool = False, timeout: float = 600) -> None:
+        """Copy images from the outer engine into this one: ``docker save REFS | DOCKER_HOST=… docker load``."""
         refs = list(refs)
-        if only_missing:
-            refs = [r for r in refs if not self.holds_same(r)]
         if not refs:
-            return refs
+            return
         outer_host = docker_host_of(client=self.outer)
         if not quiet:
             cli(["docker", "save", *refs], "|", f"DOCKER_HOST={self.host}", "docker load")
@@ -281,17 +256,6 @@ class Engine:
         if save.returncode != 0 or load.returncode != 0:
             raise EngineFailed(f"copying {', '.join(refs)} into {self.name} failed: "
                                f"{(save_err or load.stderr or load.stdout).strip()[:400]}")
-        return refs
-
-    def holds_same(self, ref: str) -> bool:
-        """True when this engine has ``ref`` with the content the outer engine has under that name: the same layers
-        (``RootFS.Layers``, the same on either image store) and the same config."""
-        try:
-            mine, theirs = self.client().images.get(ref).attrs, self.outer.images.get(ref).attrs
-        except (ImageNotFound, APIError):
-            return False
-        return (mine.get("RootFS", {}).get("Layers") == theirs.get("RootFS", {}).get("Layers")
-                and mine.get("Config") == theirs.get("Config") and mine.get("Created") == theirs.get("Created"))
 
     def remove(self, volumes: bool = True, quiet: bool = True) -> None:
         """Remove the container (its inner containers and images go with it) and its data volume unless

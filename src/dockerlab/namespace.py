@@ -74,7 +74,7 @@ def image_name(lesson: str, thing: str, tag: str = "latest", ns: str | None = No
 def label_filters(lesson: str | None = None, ns: str | None = None, all_namespaces: bool = False) -> list[str]:
     """Label filters (``key=value``) selecting course objects of a namespace (and lesson). ``all_namespaces``
     selects every object that is in *a* namespace (the label is there, any value): what belongs to no namespace
-    (the classroom's images, the data the course's engines keep between runs) is shared, and left alone."""
+    (the classroom's images, shared by every learner) is left alone."""
     out = [f"{LABEL_COURSE}={COURSE}"]
     out.append(LABEL_NAMESPACE if all_namespaces else f"{LABEL_NAMESPACE}={ns or namespace()}")
     if lesson is not None:

@@ -3,10 +3,8 @@
 Multi-platform images, build attestations (provenance, SBOM) kept with the image, and ``docker load`` of an image
 index need the **containerd image store** (Docker Desktop's default, and new Docker Engine 29 installs'). An engine
 on the classic store (graph drivers such as overlay2) refuses them. :func:`containerd_target` gives the lesson an
-engine with that store: the learner's own when it already uses it, else one in a container
-(:class:`dockerlab.dind.Engine`, labelled, removed by ``lab.cleanup()``), with the course images copied in. That
-engine keeps its data (images, build cache) in a volume of the learner's namespace for the next run of the lesson,
-as the learner's own engine keeps BuildKit's cache; ``dockerlab clean --build-cache`` removes it.
+engine with that store: the learner's own when it already uses it, else a throwaway one in a container
+(:class:`dockerlab.dind.Engine`, labelled, removed by ``lab.cleanup()``), with the course images copied in.
 
     >>> target = stores.containerd_target(lab)     # prints which engine, and why
     >>> target.client                              # Docker SDK client of that engine
@@ -27,7 +25,7 @@ import time
 from docker.errors import APIError, NotFound
 
 from . import images
-from .dind import Engine, docker_host_of, kept_volume
+from .dind import Engine, docker_host_of
 from .doctor import image_store
 from .registry import Registry
 from .run import WaitTimeout, free_port, host_address, http_get
@@ -151,13 +149,12 @@ class Target:
         return reg
 
     def close(self) -> None:
-        """Stop the forwards, remove the helper engine (its data volume stays for the next run) and restore
-        DOCKER_HOST."""
+        """Stop the forwards, remove the helper engine (with everything in it) and restore DOCKER_HOST."""
         for f in self.forwards:
             f.close()
         self.forwards.clear()
         if self.helper is not None:
-            self.helper.remove(volumes=False)
+            self.helper.remove()
             _restore_env()
 
 
@@ -235,8 +232,7 @@ def containerd_target(lab, *, load: tuple[str, ...] = ("python", "registry"), ar
     if not quiet:
         print(f"this engine uses the classic image store ({store}). To switch: {HOW_TO_SWITCH}\n"
               "Switching restarts the engine, so the lesson does not do it: it starts a second engine with the containerd "
-              "store in a container instead (removed by lab.cleanup(); its images and build cache are kept in a volume "
-              "for the next run: dockerlab clean --build-cache removes it).", flush=True)
+              "store in a container instead (removed by lab.cleanup()).", flush=True)
     refs = [images.ref(k) for k in load]
     arm64_variant = None
     if arm64 and "python" in load and not images.registry_reachable(images.ref("python"), client=outer):
@@ -245,34 +241,24 @@ def containerd_target(lab, *, load: tuple[str, ...] = ("python", "registry"), ar
             print(f"no registry answers: building {arm64_variant}, the arm64 variant of the Python image, as a stand-in "
                   "(once per machine; it runs Debian's arm64 packages under QEMU: about 20 minutes here)", flush=True)
             images.prepare(["python-arm64"], client=outer, progress=False)
-    # the engine's /var/lib/docker, kept for the next run of the lesson
-    data = kept_volume(lab.name("engine-data"), "lesson 14's engine with the containerd image store", client=outer)
-    engine = Engine(lab.name("engine"), labels=lab.labels, containerd_store=True, volume=data, client=outer)
+    engine = Engine(lab.name("engine"), labels=lab.labels, containerd_store=True, client=outer)
     t0 = time.monotonic()
     engine.start(quiet=quiet)
     try:
-        from .cleanup import cleanup
-
-        cleanup(ns=lab.ns, client=engine.client(), quiet=True)  # what an earlier run of the lesson left in it
         plain = [r for r in refs if not (arm64_variant and r == images.ref("python"))]
-        copied = engine.load(plain, quiet=quiet, only_missing=True)
-        python = images.ref("python")
-        if arm64_variant and not (engine.holds_same(python)
-                                  and has_platform(python, "linux/arm64", client=engine.client())):
+        engine.load(plain, quiet=quiet)
+        if arm64_variant:
             from .platforms import load_index
 
-            load_index(python, {"linux/amd64": python, "linux/arm64": arm64_variant},
+            load_index(images.ref("python"), {"linux/amd64": images.ref("python"), "linux/arm64": arm64_variant},
                        source_host=docker_host_of(client=outer), target_host=engine.host, quiet=quiet)
-            copied.append(python)
     except Exception:
-        engine.remove(volumes=False)
+        engine.remove()
         raise
     _point_env_at(engine)
     if not quiet:
-        kept = [r for r in refs if r not in copied]
         print(f"helper engine ready in {time.monotonic() - t0:.0f} s, with {', '.join(refs)}"
-              + (" (Python for linux/amd64 and linux/arm64)" if arm64_variant else "")
-              + (f"; kept from an earlier run: {', '.join(kept)}" if kept else ""))
+              + (" (Python for linux/amd64 and linux/arm64)" if arm64_variant else ""))
         cli(f"export DOCKER_HOST={engine.host}   # every docker command below talks to the helper engine")
     return Target(client=engine.client(), helper=engine, outer=outer)
 

@@ -6,10 +6,6 @@ The engine gets the course images the lesson uses (``docker save | docker load``
 amd64 + arm64 index), and the repository bind-mounted at the same path, so the lessons' bind mounts work. Notebooks
 reach it through DOCKER_HOST and its published ports through DOCKERLAB_HOST_ADDR, like the course container does.
 tests/run_suite.py runs one lesson per unit (SHARDS), side by side.
-
-Each lesson's engine keeps its data (/var/lib/docker) in a volume from one run to the next, as a learner's engine
-does: the images it already holds are not copied again, and its build cache is warm on a second run (the first run
-on a machine starts cold). `dockerlab clean --build-cache` removes those volumes.
 """
 from __future__ import annotations
 
@@ -20,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab import Lesson, dind, images, platforms, stores
-from dockerlab.cleanup import cleanup
+from dockerlab import Lesson, dind, images, platforms
 from dockerlab.dind import docker_host_of
 from dockerlab.doctor import image_store
 
@@ -44,22 +39,15 @@ def lab():
 
 @pytest.mark.parametrize("lesson", list(LESSONS))
 def test_lesson_runs_on_the_containerd_store(lab, lesson):
-    volume = dind.kept_volume(f"dockerlab-containerd-store-{lesson[:2]}", "tests/engine/test_containerd_store.py",
-                              client=lab.client)  # the engine's data, kept for the next run
-    engine = dind.Engine(lab.name(f"engine-{lesson[:2]}"), labels=lab.labels, containerd_store=True, volume=volume,
+    engine = dind.Engine(lab.name(f"engine-{lesson[:2]}"), labels=lab.labels, containerd_store=True,
                          binds={str(ROOT): str(ROOT)}, client=lab.client)
     engine.start(quiet=True)
     try:
         assert image_store(engine.client().info()) == "containerd"
-        cleanup(all_namespaces=True, client=engine.client(), quiet=True)  # what an interrupted earlier run left
         keys = LESSONS[lesson]
         plain = [images.ref(k) for k in keys if not (k == "python" and lesson.startswith("14"))]
-        copied = engine.load(plain, quiet=True, only_missing=True)
-        print(f"copied into the engine: {copied or 'nothing (it kept them from an earlier run)'}")
-        python = images.ref("python")
-        if lesson.startswith("14") and not (engine.holds_same(python)
-                                            and stores.has_platform(python, "linux/arm64", client=engine.client())):
-            # the Python image for amd64 and arm64, as a registry would serve it
+        engine.load(plain, quiet=True)
+        if lesson.startswith("14"):  # the Python image for amd64 and arm64, as a registry would serve it
             platforms.load_index(images.ref("python"), {"linux/amd64": images.ref("python"),
                                                         "linux/arm64": images.ref("python-arm64")},
                                  source_host=docker_host_of(client=lab.client), target_host=engine.host, quiet=True)
@@ -73,4 +61,4 @@ def test_lesson_runs_on_the_containerd_store(lab, lesson):
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-60:])
         assert proc.returncode == 0, f"{lesson} on the containerd image store failed (whole output: {full}):\n{tail}"
     finally:
-        engine.remove(volumes=False)
+        engine.remove()
