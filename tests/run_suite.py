@@ -3,6 +3,7 @@
 
 Groups: unit, sync, engine (helpers, stand-ins, exercise-check proofs), notebooks and solutions (nbval, lax),
 exercises (each unsolved exercise must fail its checks, papermill), leaks (nothing course-labelled may be left).
+The summary says where the CPU went (tests/cpu_usage.py).
 
 The suite mostly waits (containers starting, health checks, stop timings), so it runs side by side: every
 test file and notebook is a *unit* (one pytest process) with a namespace of its own, and DOCKERLAB_TEST_JOBS
