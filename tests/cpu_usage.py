@@ -23,7 +23,6 @@ DAEMONS = {"dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2"
            "runc:[2:INIT]", "runc:[1:CHILD]", "runc:[0:PARENT]"}
 CGROUP_DIRS = (Path("/sys/fs/cgroup/cpuacct/docker"), Path("/sys/fs/cgroup/cpu,cpuacct/docker"),
                Path("/sys/fs/cgroup/docker"), Path("/sys/fs/cgroup/system.slice"))
-NS_LABEL = "org.dockerlab.namespace"
 
 
 def _machine_busy() -> tuple[float, float]:
@@ -35,8 +34,8 @@ def _machine_busy() -> tuple[float, float]:
 
 
 class CpuSampler:
-    def __init__(self, base_ns: str, interval: float = 2.0):
-        self.base_ns, self.interval = base_ns, interval
+    def __init__(self, interval: float = 2.0):
+        self.interval = interval
         self.ok = Path("/proc/stat").exists()
         self.by_ns: dict[str, float] = defaultdict(float)       # processes with DOCKERLAB_NAMESPACE
         self.by_container_ns: dict[str, float] = defaultdict(float)
@@ -99,13 +98,7 @@ class CpuSampler:
             fields = stat[stat.rindex(")") + 2:].split()
             cpu = (int(fields[11]) + int(fields[12])) / self._hz
             seen.add(pid)
-            prev = self._pid_cpu.get(pid)
-            self._pid_cpu[pid] = cpu
-            if prev is None:
-                if self._first:
-                    continue
-                prev = 0.0
-            delta = cpu - prev
+            delta = self._delta(self._pid_cpu, pid, cpu)
             if delta <= 0:
                 continue
             if comm in DAEMONS:
@@ -119,6 +112,15 @@ class CpuSampler:
         for gone in set(self._pid_cpu) - seen:
             self._pid_cpu.pop(gone, None)
             self._pid_ns.pop(gone, None)
+
+    def _delta(self, last: dict, key, now: float) -> float:
+        """CPU seconds of ``key`` since the last reading (``last`` keeps it). One first seen after the first reading
+        started since: all its time counts; one there at the first reading counts from then on (0 now)."""
+        prev = last.get(key)
+        last[key] = now
+        if prev is None:
+            prev = now if self._first else 0.0
+        return now - prev
 
     def _ns_of(self, pid: int) -> str:
         if pid not in self._pid_ns:
@@ -148,14 +150,9 @@ class CpuSampler:
                     pids.update(int(p) for p in (d / "cgroup.procs").read_text().split())
                 except (OSError, ValueError):
                     pass
-                prev = self._ctr_cpu.get(cid)
-                self._ctr_cpu[cid] = usage
-                if prev is None:
-                    if self._first:
-                        continue
-                    prev = 0.0
-                if usage > prev:
-                    self.by_container_ns[self._container_ns(cid)] += usage - prev
+                delta = self._delta(self._ctr_cpu, cid, usage)
+                if delta > 0:
+                    self.by_container_ns[self._container_ns(cid)] += delta
             break  # the first layout found is this machine's
         self._container_pids = pids
 
@@ -168,8 +165,10 @@ class CpuSampler:
                 if self._client is None:
                     import docker
                     self._client = docker.from_env(timeout=10)
+                from dockerlab.namespace import LABEL_NAMESPACE
+
                 labels = self._client.api.inspect_container(cid)["Config"].get("Labels") or {}
-                ns = labels.get(NS_LABEL, "")
+                ns = labels.get(LABEL_NAMESPACE, "")
             except Exception:  # noqa: BLE001 - gone already, or not ours
                 pass
             self._ctr_ns[cid] = ns

@@ -345,7 +345,7 @@ def main() -> int:
     done = Runner(first, 1, extra).run() if first else []
     lanes = Runner(rest, jobs, extra)
     qemu = emulation_for(rest)
-    cpu = CpuSampler(base_ns).start()  # where the CPU goes, charged to each unit's namespace
+    cpu = CpuSampler().start()  # where the CPU goes, charged to each unit's namespace
     try:
         done += lanes.run() if rest else []
     finally:
