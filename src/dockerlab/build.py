@@ -45,6 +45,11 @@ class Step:
     seconds: float
     stage: str = ""
     output: list[str] = dataclasses.field(default_factory=list, repr=False)  # what the step printed
+    # Where the step sits in BuildKit's graph: its vertex digest, the digests of the vertices it reads (the step
+    # before it, a stage it copies from), and whether one of them is the build context the client sent.
+    digest: str = dataclasses.field(default="", repr=False)
+    inputs: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    reads_context: bool = dataclasses.field(default=False, repr=False)
 
     @property
     def keyword(self) -> str:
@@ -134,6 +139,7 @@ def context_size(path: str | os.PathLike, dockerfile: str = "Dockerfile") -> int
 
 # --- BuildKit's structured progress (docker build --progress=rawjson) ----------------------------------
 
+CONTEXT_VERTEX = "[internal] load build context"  # the files the client sends (.dockerignore applied)
 _STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]]*?) )?(?P<n>\d+)/(?P<total>\d+)\] (?P<instr>.*)$", re.S)
 _FROM_LINE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+(?:\s+AS\s+(\S+))?", re.I | re.M)
 
@@ -228,8 +234,11 @@ class RawProgress:
             rec = self.vertices.get(d)
             if rec is None:
                 rec = self.vertices[d] = {"name": v.get("name", ""), "started": None, "completed": None,
-                                          "cached": False, "error": "", "log": [], "chunks": []}
+                                          "cached": False, "error": "", "log": [], "chunks": [], "inputs": []}
                 self.order.append(d)
+            for i in v.get("inputs") or []:
+                if i not in rec["inputs"]:
+                    rec["inputs"].append(i)
             was_done = rec["completed"] is not None and not rec["error"]
             if v.get("started") and rec["started"] is None:
                 rec["started"] = _ts(v["started"])
@@ -263,8 +272,9 @@ class RawProgress:
         if rec["started"] is not None and rec["completed"] is not None and not rec["cached"]:
             seconds = max(0.0, rec["completed"] - rec["started"])
         instr = " ".join(m.group("instr").split()) if "\n" in m.group("instr") else m.group("instr")
+        context = any(self.vertices.get(i, {}).get("name", "") == CONTEXT_VERTEX for i in rec["inputs"])
         return Step(int(m.group("n")), int(m.group("total")), instr, _counts_as_cached(instr, rec["cached"]),
-                    seconds, (m.group("stage") or "").strip(), list(rec["log"]))
+                    seconds, (m.group("stage") or "").strip(), list(rec["log"]), digest, tuple(rec["inputs"]), context)
 
     def steps(self) -> list[Step]:
         """Every step BuildKit ran or took from its cache, in Dockerfile order (skipped stages do not appear)."""

@@ -47,15 +47,59 @@ def copies(step: Step, path: str) -> bool:
     return False
 
 
+def _mounts(instruction: str) -> list[dict[str, str]]:
+    """The ``--mount=`` options of a RUN instruction, as dicts (``type`` defaults to bind, as in BuildKit)."""
+    out = []
+    for word in instruction.split()[1:]:
+        if not word.startswith("--"):
+            break
+        if word.startswith("--mount="):
+            opts = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in word[len("--mount="):].split(","))
+            opts.setdefault("type", "bind")
+            out.append(opts)
+    return out
+
+
+def _covers(src: str, path: str) -> bool:
+    """Does the context path ``src`` (a file, a folder or a wildcard) include ``path``?"""
+    src = src.strip("/").removeprefix("./")
+    if src in ("", "."):
+        return True
+    parts, pattern = path.strip("/").split("/"), src.split("/")
+    return len(pattern) <= len(parts) and all(fnmatch.fnmatchcase(t, s) for t, s in zip(parts, pattern))
+
+
+def reads(step: Step, path: str) -> bool:
+    """Does the step read ``path`` of the build context: a COPY/ADD that copies it, or a RUN that bind-mounts
+    it (``--mount=type=bind`` without ``from=``; no ``source`` means the whole context)?"""
+    if step.keyword in ("COPY", "ADD"):
+        return copies(step, path)
+    if step.keyword != "RUN":
+        return False
+    binds = [m for m in _mounts(step.instruction) if m["type"] == "bind" and "from" not in m]
+    if any(_covers(m.get("source", m.get("src", ".")), path) for m in binds):
+        return True
+    # BuildKit says the step reads the context, yet no bind mount here names the file: it may still (a form
+    # this reading does not know), so it counts as reading it only when no mount says what it reads.
+    return step.reads_context and not binds
+
+
 @dataclasses.dataclass
 class CodeChangeRebuild:
-    """The outcome of :func:`rebuild_after_code_change`."""
+    """The outcome of :func:`rebuild_after_code_change`.
+
+    Judged on BuildKit's build graph, not on its "cached" flags alone: a step counts as *invalidated* by the code
+    change when it ran again and it reads the changed file, or reads the result of an invalidated step. A step
+    that ran again although nothing it reads changed was scheduled again by the engine (a concurrent build that
+    shares its base can make BuildKit run it once more, moby/buildkit#6954): it counts as kept.
+    """
 
     code_file: str
     result: BuildResult | None = None  # the rebuild that was judged
     dependency_step: Step | None = None  # the first step that installs dependencies
-    rebuilt: list[Step] = dataclasses.field(default_factory=list)  # steps up to it that ran again
-    attempts: int = 0
+    upto: list[Step] = dataclasses.field(default_factory=list)  # the dependency step and the steps it reads from
+    rebuilt: list[Step] = dataclasses.field(default_factory=list)  # of those, the steps the code change invalidated
+    rescheduled: list[Step] = dataclasses.field(default_factory=list)  # ran again, though nothing they read changed
     error: str = ""  # the rebuild failed: why
     marker: str = ""  # the comment line the check appended to the code file (the judged rebuild contains it)
 
@@ -64,59 +108,88 @@ class CodeChangeRebuild:
         return self.result is not None and self.dependency_step is not None and not self.rebuilt
 
     def why(self) -> str:
-        """Why the dependency step ran again: the first step before it that did (a rebuilt step invalidates the
-        rest), named as the builder reported it."""
+        """Why the dependency step ran again: the first step it depends on that reads the changed file."""
         if not self.rebuilt or self.dependency_step is None:
             return ""
-        first = self.rebuilt[0]
         dep = short(self.dependency_step.instruction, 70)
-        if first is self.dependency_step or first.instruction == self.dependency_step.instruction:
-            return f"after editing {self.code_file}, `{dep}` ran again although every step before it came from the cache"
-        return (f"after editing {self.code_file}, `{dep}` ran again because `{short(first.instruction, 60)}` comes before it and re-ran: "
-                f"it copies {self.code_file}, which changed")
+        reader = next((s for s in self.rebuilt if reads(s, self.code_file)), self.rebuilt[0])
+        if reader is self.dependency_step:
+            return (f"after editing {self.code_file}, `{dep}` ran again: it reads {self.code_file} itself "
+                    "(a bind mount of the context that includes the code)")
+        return (f"after editing {self.code_file}, `{dep}` ran again because `{short(reader.instruction, 60)}` comes "
+                f"before it and copies {self.code_file}, which changed")
+
+    def kept(self) -> str:
+        """How the dependency step was kept: from the cache, or run again with nothing it reads changed."""
+        dep = short(re.sub(r"^RUN\s+(?:--(?:mount|network|security)=\S+\s+)+", "RUN ", self.dependency_step.instruction), 60)
+        if self.dependency_step in self.rescheduled:
+            return (f"`{dep}` ran again, but nothing it reads changed: the engine scheduled it once more beside "
+                    "another build (not your order)")
+        return f"`{dep}` came from the cache{self.note()}"
+
+    def note(self) -> str:
+        """A word on steps the engine ran again for no reason of the Dockerfile's (empty when there were none)."""
+        if not self.rescheduled:
+            return ""
+        names = ", ".join(f"`{short(s.instruction, 40)}`" for s in self.rescheduled[:2])
+        return (f" ({names} ran again although nothing {'it' if len(self.rescheduled) == 1 else 'they'} read "
+                "changed: the engine's scheduling, beside another build, not your order)")
+
+
+def judge_code_change(result: BuildResult, code_file: str) -> CodeChangeRebuild:
+    """Which steps up to the first dependency install did a change of ``code_file`` invalidate?"""
+    out = CodeChangeRebuild(code_file, result)
+    deps = install_steps(result.steps)
+    if not deps:
+        return out
+    dep = out.dependency_step = deps[0]
+    by_digest = {s.digest: s for s in result.steps if s.digest}
+    if not dep.digest:  # no graph in the progress stream (an older BuildKit): every step before it, in build order
+        out.upto = result.steps[: result.steps.index(dep) + 1]
+        out.rebuilt = [s for s in out.upto if not s.cached]
+        return out
+    seen: dict[str, bool] = {}
+
+    def invalidated(s: Step) -> bool:
+        if s.digest not in seen:
+            seen[s.digest] = False  # the graph has no cycles; this only guards against a malformed stream
+            parents = [invalidated(by_digest[i]) for i in s.inputs if i in by_digest]  # every ancestor is visited
+            seen[s.digest] = not s.cached and (reads(s, code_file) or any(parents))
+        return seen[s.digest]
+
+    invalidated(dep)
+    out.upto = [s for s in result.steps if s.digest in seen]
+    out.rebuilt = [s for s in out.upto if seen[s.digest]]
+    out.rescheduled = [s for s in out.upto if not s.cached and not seen[s.digest]]
+    return out
 
 
 def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | None = None,
-                              dockerfile: str = "Dockerfile", attempts: int = 2, **build_kwargs) -> CodeChangeRebuild:
-    """Append a unique comment to the app's code, rebuild, and see whether the dependency install came from the cache.
-
-    The first step that installs dependencies and every step before it must be cached; later installs (uv's second
-    ``uv sync`` that installs the project itself) may re-run by design. A unique comment each time, so no earlier
-    build has seen that code. When the install ran again, it tries once more with another change: BuildKit can
-    re-run a cached step while another build on the same engine shares its base image (moby/buildkit#4674),
-    and a correct Dockerfile passes on the second try, a wrong order fails both (no second try when the first step
-    that re-ran copies the changed file: that is the order). The code file is restored.
+                              dockerfile: str = "Dockerfile", **build_kwargs) -> CodeChangeRebuild:
+    """Append a unique comment to the app's code, rebuild, and judge whether the change invalidated the first
+    dependency install (:func:`judge_code_change`): that step and every step it reads from must be kept; later
+    installs (uv's second ``uv sync`` that installs the project itself) may re-run by design. A unique comment,
+    so no earlier build has seen that code. The code file is restored.
     """
     app = Path(app)
     if code_file is None:
         code_file = "app.py" if (app / "app.py").exists() else next((p.name for p in sorted(app.glob("*.py"))), "app.py")
     code = app / code_file
-    out = CodeChangeRebuild(code_file)
     if not code.exists():
-        out.error = f"no {code_file} to change in {app}"
-        return out
+        return CodeChangeRebuild(code_file, error=f"no {code_file} to change in {app}")
     original = code.read_bytes()
+    marker = f"# a code change made by the check: {uuid.uuid4().hex}"
     try:
-        for _ in range(max(1, attempts)):
-            out.attempts += 1
-            out.marker = f"# a code change made by the check: {uuid.uuid4().hex}"
-            code.write_bytes(original + f"\n{out.marker}\n".encode())
-            try:
-                result = lab.build(app, thing, dockerfile=dockerfile, quiet=True, **build_kwargs)
-            except BuildFailed as exc:
-                out.error = f"the rebuild after changing {code_file} failed at `{short(exc.step, 60)}`: {short(exc.error, 160)}"
-                return out
-            deps = install_steps(result.steps)
-            out.result = result
-            if not deps:
-                return out
-            idx = result.steps.index(deps[0])
-            out.dependency_step = deps[0]
-            out.rebuilt = [s for s in result.steps[: idx + 1] if not s.cached]
-            if not out.rebuilt or copies(out.rebuilt[0], code_file):
-                return out  # cached, or a step that copies the changed file re-ran: the order, not a flake
+        code.write_bytes(original + f"\n{marker}\n".encode())
+        try:
+            result = lab.build(app, thing, dockerfile=dockerfile, quiet=True, **build_kwargs)
+        except BuildFailed as exc:
+            return CodeChangeRebuild(code_file, marker=marker, error=(
+                f"the rebuild after changing {code_file} failed at `{short(exc.step, 60)}`: {short(exc.error, 160)}"))
     finally:
         code.write_bytes(original)
+    out = judge_code_change(result, code_file)
+    out.marker = marker
     return out
 
 

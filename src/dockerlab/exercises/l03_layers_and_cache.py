@@ -101,14 +101,12 @@ def check(lab, app, timeout: float = 30) -> Checker:
         c.fail(LINES[1], "no RUN step installs dependencies (pip install)",
                f"install the dependencies with pip from {LOCK}")
         return c.report()
-    upto = change.result.steps[: change.result.steps.index(change.dependency_step) + 1]
+    upto = change.upto
     if change.cached:
-        retried = " (on the second try: the first shared its base with another build)" if change.attempts > 1 else ""
-        c.ok(LINES[1], f"{len(upto)} of {len(upto)} steps up to `{short(change.dependency_step.instruction, 60)}` "
-                       f"came from the cache{retried}")
+        c.ok(LINES[1], f"{len(upto)} of {len(upto)} steps up to the dependency install kept: {change.kept()}")
     else:
         c.fail(LINES[1], f"{len(upto) - len(change.rebuilt)} of {len(upto)} steps up to the dependency install "
-                         f"cached; {change.why()}",
+                         f"kept; {change.why()}",
                f"the dependency install reads only {LOCK}: copy that file alone before it, and copy the code "
                "(pyproject.toml, src/) after it, to install the project itself")
 
