@@ -44,8 +44,10 @@ doctor: env  ## is this machine ready? (engine, BuildKit, Compose, images)
 lab: images  ## start JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/00_preflight.ipynb
 
-test: env engine images supply-chain browser  ## every test; a summary line per group
-	$(PY) tests/run_suite.py
+# LESSON=05: an author's loop, what proves one lesson (its notebook, solution, exercise, engine tests, unit and sync).
+# Lesson 14 needs QEMU and cosign, the full run also Chromium (the browser test).
+test: env engine images $(if $(LESSON),$(if $(filter 14,$(LESSON)),supply-chain),supply-chain browser)  ## every test (LESSON=05: one lesson's); a summary line per group
+	$(PY) tests/run_suite.py $(if $(LESSON),--lesson $(LESSON))
 
 unit: env  ## the unit tests alone (no engine)
 	$(PY) -m pytest -q tests/unit

@@ -12,6 +12,7 @@ build/test-results/durations.json). Namespaces keep units apart on the one engin
 
     tests/run_suite.py                      everything
     tests/run_suite.py engine notebooks     only these groups (leaks is checked whenever engine units ran)
+    tests/run_suite.py --lesson 05          an author's loop: what proves one lesson (make test LESSON=05)
     tests/run_suite.py -- -x                extra arguments after -- go to every pytest run
 """
 from __future__ import annotations
@@ -43,11 +44,7 @@ UNIT_TIMEOUT = 600  # seconds: a unit that hangs is killed (and tried once more)
 UNIT_TIMEOUTS = {"engine/test_classroom": 1800}
 GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks"]
 # Test files whose tests are many long, independent gradings: split into this many units (own namespaces).
-SHARDS = {"test_l13_capstone": 3, "test_containerd_store": 5}
-# Units that run whole lessons in an engine inside a container (two NATs to PyPI): one failure is run once more,
-# the first attempt's log kept and the retry named in the summary. A real defect fails both attempts.
-RETRY_ON_FAILURE = {f"test_containerd_store[{i}of{SHARDS['test_containerd_store']}]"
-                    for i in range(1, SHARDS["test_containerd_store"] + 1)}
+SHARDS = {"test_l13_capstone": 3}
 
 
 # A kernel that died before it answered (no cell ran). The likely cause: jupyter_client chooses the kernel's five
@@ -58,8 +55,6 @@ KERNEL_NEVER_STARTED = ("Kernel died before replying to kernel_info", "Kernel di
 
 def retry_reason(u: "Unit") -> str:
     """Why a failed unit is run once more, or "" (a real defect fails both attempts; the summary names each retry)."""
-    if u.name in RETRY_ON_FAILURE:
-        return "failed once"
     try:
         text = (OUT / "logs" / f"{u.key.replace('/', '-')}.log").read_text(errors="replace")
     except OSError:
@@ -102,6 +97,19 @@ class Unit:
     @property
     def ok(self) -> bool:
         return self.rc in (0, 5) and self.counts["failed"] == 0
+
+
+# Units that prove a lesson besides its own (engine/test_lNN…, notebooks/NN…, solutions/NN…, exercises/NN…).
+ALSO_PROVES = {"02": ["engine/test_image_stores"], "06": ["engine/test_image_stores"]}
+
+
+def for_lesson(todo: list[Unit], lesson: str) -> list[Unit]:
+    """What proves one lesson: the unit and sync groups (fast, engine-free), its notebook, solution, exercise and
+    engine tests, and the units listed in ALSO_PROVES."""
+    lesson = lesson.zfill(2)
+    also = set(ALSO_PROVES.get(lesson, []))
+    return [u for u in todo if u.group in ("unit", "sync") or u.key in also
+            or short(u.group, u.name)[1:].startswith(lesson) and short(u.group, u.name)[1:3].isdigit()]
 
 
 def short(group: str, name: str) -> str:
@@ -304,7 +312,7 @@ def leak_check(base_ns: str) -> Unit:
 def emulation_for(todo: list[Unit]) -> bool:
     """Lesson 14's units run arm64 images: register QEMU for arm64 (kernel-wide) for the run. True when this run
     registered it (and so removes it at the end); an existing registration is left alone."""
-    if not any(u.name.startswith(("14_", "test_l14_", "test_containerd_store")) for u in todo):
+    if not any(u.name.startswith(("14_", "test_l14_")) for u in todo):
         return False
     from dockerlab.platforms import EmulationUnavailable, register_emulation
     try:
@@ -322,6 +330,14 @@ def main() -> int:
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     only = argv[: argv.index("--")] if "--" in argv else argv
+    lesson = ""
+    if "--lesson" in only:
+        i = only.index("--lesson")
+        lesson = only[i + 1] if i + 1 < len(only) else ""
+        only = only[:i] + only[i + 2:]
+        if not lesson.isdigit():
+            print("usage: tests/run_suite.py --lesson NN (e.g. 05)", file=sys.stderr)
+            return 2
     base_ns = os.environ.setdefault("DOCKERLAB_NAMESPACE", "test")
     jobs = int(os.environ.get("DOCKERLAB_TEST_JOBS", "5"))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -335,6 +351,11 @@ def main() -> int:
         except (OSError, ValueError):
             pass
     todo = [u for u in units(base_ns) if not only or u.group in only]
+    if lesson:
+        todo = for_lesson(todo, lesson)
+        if not any(u.group not in ("unit", "sync") for u in todo):
+            print(f"no lesson {lesson}: no notebook, solution, exercise or engine test names it", file=sys.stderr)
+            return 2
     # Fast, engine-free groups first and alone: a broken helper shows in seconds. Then the rest, longest first.
     first = [u for u in todo if u.group in ("unit", "sync")]
     rest = [u for u in todo if u.group not in ("unit", "sync")]

@@ -16,7 +16,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from .errors import CheckFailed  # noqa: F401 (raised here; defined with the others)
 from .namespace import namespace
@@ -91,11 +91,16 @@ class Checker:
         """A line that could not be judged: "not evaluated: WHY" (not a failure, not a pass)."""
         self.record(Result(name, None, f"{NOT_EVALUATED}: {why}"))
 
-    def grade(self, criteria: Sequence[Criterion], ctx: Any, numbered: bool = True) -> "Checker":
-        """Grade each criterion in order, one line each (``"N. title"`` when ``numbered``)."""
+    def grade(self, criteria: Sequence[Criterion], ctx: Any, numbered: bool = True,
+              only: Collection[int] | None = None) -> "Checker":
+        """Grade each criterion in order, one line each (``"N. title"`` when ``numbered``). ``only`` grades just
+        the lines of those numbers (1-based); the others are "not evaluated" (a test of one line pays for one)."""
         names = [f"{i}. {c.title}" if numbered else c.title for i, c in enumerate(criteria, 1)]
         self.planned = names
-        for name, criterion in zip(names, criteria):
+        for i, (name, criterion) in enumerate(zip(names, criteria), 1):
+            if only is not None and i not in only:
+                self.skip(name, f"not asked (only line{'s' if len(only) > 1 else ''} {', '.join(map(str, sorted(only)))})")
+                continue
             try:
                 verdict = criterion.grade(ctx)
             except NotEvaluated as why:

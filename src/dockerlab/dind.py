@@ -235,17 +235,19 @@ class Engine:
             text = ""
         return "\n".join("  | " + l for l in text.strip().splitlines()) or "  | (no log)"
 
-    def load(self, refs: list[str], quiet: bool = False, timeout: float = 600) -> None:
-        """Copy images from the outer engine into this one: ``docker save REFS | DOCKER_HOST=… docker load``."""
+    def load(self, refs: list[str], quiet: bool = False, timeout: float = 600, platform: str | None = None) -> None:
+        """Copy images from the outer engine into this one: ``docker save REFS | DOCKER_HOST=… docker load``.
+        ``platform`` saves only that variant of a multi-platform image (``docker save --platform``, API 1.48+)."""
         refs = list(refs)
         if not refs:
             return
         outer_host = docker_host_of(client=self.outer)
+        save_args = ["docker", "save", *(["--platform", platform] if platform else []), *refs]
         if not quiet:
-            cli(["docker", "save", *refs], "|", f"DOCKER_HOST={self.host}", "docker load")
+            cli(save_args, "|", f"DOCKER_HOST={self.host}", "docker load")
         save_env = dict(os.environ, DOCKER_HOST=outer_host)
         load_env = dict(os.environ, **self.env())
-        save = subprocess.Popen(["docker", "save", *refs], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=save_env)
+        save = subprocess.Popen(save_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=save_env)
         try:
             load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True, text=True,
                                   env=load_env, timeout=timeout)

@@ -187,11 +187,13 @@ def index_layout(variants: dict[str, bytes], name: str) -> bytes:
     return out.getvalue()
 
 
-def _save(ref: str, host: str | None = None) -> bytes:
+def _save(ref: str, host: str | None = None, platform: str | None = None) -> bytes:
+    """``docker save REF`` (``--platform P``: only that variant of a multi-platform image, API 1.48+)."""
     env = dict(os.environ)
     if host:
         env["DOCKER_HOST"] = host
-    proc = subprocess.run(["docker", "save", ref], capture_output=True, env=env, timeout=600)
+    args = ["docker", "save", *(["--platform", platform] if platform else []), ref]
+    proc = subprocess.run(args, capture_output=True, env=env, timeout=600)
     if proc.returncode != 0:
         raise DockerlabError(f"docker save {ref} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
     return proc.stdout
@@ -207,7 +209,7 @@ def load_index(name: str, variants: dict[str, str], *, source_host: str, target_
             cli(["docker", "save", ref, "-o", f"{platform.replace('/', '-')}.tar"])
         cli(f"# one OCI layout: index.json -> an image index listing both manifests, named {name}")
         cli(f"DOCKER_HOST={target_host} docker load -i {name.replace('/', '-').replace(':', '-')}-index.tar")
-    layout = index_layout({p: _save(r, source_host) for p, r in variants.items()}, name)
+    layout = index_layout({p: _save(r, source_host, p) for p, r in variants.items()}, name)
     env = dict(os.environ, DOCKER_HOST=target_host)
     proc = subprocess.run(["docker", "load", "-q"], input=layout, capture_output=True, env=env, timeout=600)
     if proc.returncode != 0:

@@ -83,12 +83,17 @@ class Registry:
         return f"{self.host}/{name}:{tag}"
 
 
+def bind_address() -> str:
+    """Where a registry's port is published: loopback only, unless this kernel reaches the engine's ports at another
+    address (the course container on Docker Desktop, a helper engine): then the port must listen there too. The
+    engine itself still pushes to 127.0.0.1:PORT, which it treats as an insecure registry."""
+    return "127.0.0.1" if host_address() in ("127.0.0.1", "localhost") else "0.0.0.0"
+
+
 def start(lab, thing: str = "registry", timeout: float = 30) -> Registry:
-    """Run the course's registry image on a free port bound to 127.0.0.1, and wait until /v2/ answers."""
+    """Run the course's registry image on a free port (:func:`bind_address`), and wait until /v2/ answers."""
     port = free_port()
-    # Loopback only, unless this kernel reaches the engine's ports at another address (then the port must listen
-    # there too; the engine itself still pushes to 127.0.0.1:PORT, which it treats as an insecure registry).
-    bind = "127.0.0.1" if host_address() in ("127.0.0.1", "localhost") else "0.0.0.0"
+    bind = bind_address()
     container = lab.run(lab.base("registry"), thing, ports={"5000/tcp": (bind, port)})
     reg = Registry(container, port)
     cli("curl", f"{reg.url}/v2/")

@@ -266,18 +266,32 @@ def containerd_target(lab, *, load: tuple[str, ...] = ("python", "registry"), ar
 def prepare_lesson(*, client=None) -> list[str]:
     """What lesson 14 needs on this engine, made now (``make supply-chain``): the engine image when the engine uses the
     classic store (the lesson then runs a containerd-store engine in a container), and the arm64 Python stand-in when
-    no registry can serve the real arm64 variant. Returns the image keys it prepared."""
+    no registry can serve the real arm64 variant; on the containerd store the Python image then becomes an index of
+    both platforms, as a pull from a registry gives it (no helper engine needed). Returns the image keys it prepared."""
     from .engine import get_client
 
     client = client or get_client()
     keys = []
-    if store_of(client=client) != "containerd":
+    containerd = store_of(client=client) == "containerd"
+    if not containerd:
         keys.append("engine")
     if not images.registry_reachable(images.ref("python"), client=client):
         keys.append("python-arm64")
     if keys:
         print(images.prepare(keys, client=client, progress=False))
-    else:
+    if containerd and "python-arm64" in keys:
+        python = images.ref("python")
+        if has_platform(python, "linux/arm64", client=client):
+            print(f"{python} already holds linux/amd64 and linux/arm64")
+        else:  # as a registry pull of a multi-platform image gives it: one name, every platform
+            from .dind import docker_host_of
+            from .platforms import load_index
+
+            host = docker_host_of(client=client)
+            load_index(python, {"linux/amd64": python, "linux/arm64": images.ref("python-arm64")},
+                       source_host=host, target_host=host, quiet=True)
+            print(f"{python} is now an image index of linux/amd64 and linux/arm64 on this engine (lesson 14 builds both)")
+    if not keys:
         print("lesson 14 needs nothing more on this engine (containerd image store, registry reachable)")
     return keys
 

@@ -14,13 +14,13 @@ pytestmark = pytest.mark.engine
 
 def test_bench_measures_every_claim_and_leaves_nothing():
     ns = os.environ.get("DOCKERLAB_NAMESPACE", "test") + "-bench"
-    table, claims = bench(namespace=ns)
+    # The installer claim (pip vs uv, two builds without cache) is left to `dockerlab bench` itself: its table
+    # and verdict are rendered by the same code (tests/unit/test_bench_claims.py).
+    table, claims = bench(which=["multi-stage", "cache-order"], namespace=ns)
     try:
-        assert [c.name for c in claims] == ["multi-stage", "cache order", "installer"]
+        assert [c.name for c in claims] == ["multi-stage", "cache order"]
         for c in claims:
             assert c.before > 0 and c.after > 0, c
-            assert c.row()["held"] in ("yes", "no")
-            assert c.row()["measured ratio"].endswith("x")
         # Sizes are not timings: structure holds on any engine.
         ms = claims[0]
         client = dl.get_client()
@@ -34,12 +34,12 @@ def test_bench_measures_every_claim_and_leaves_nothing():
         # The code change is new to BuildKit's cache: code copied first always reruns the dependency step.
         assert "rebuilt with code copied first" in claims[1].note, claims[1].note
         lines = verdicts(claims)
-        assert len(lines) == 3 and "floor" in lines[0]
+        assert len(lines) == 2 and "floor" in lines[0]
         assert all(l.startswith(c.name + ": ") and (" held here" in l) != (" did not hold here" in l)
                    for c, l in zip(claims, lines))
         md = markdown(claims)
-        assert md.count("\n") == 5 and "held" in md and "floor" in md
-        assert len(table) == 3
+        assert "held" in md and "floor" in md
+        assert len(table) == 2
         assert not any(dl.leaks(ns=ns).values())
         assert not client.images.list(filters={"label": f"org.dockerlab.namespace={ns}"})
     finally:

@@ -3,7 +3,6 @@ the host engine, sees bind-mounted host paths at the same path, and leaves nothi
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 
@@ -64,7 +63,7 @@ def test_containerd_store_engine_loads_an_image_and_runs_it(lab, tmp_path):
         eng.load([ref], quiet=True)
         image = inner.images.get(ref)
         # the containerd store names an image by the digest of its manifest (or index), not of its config
-        assert image.id != lab.client.images.get(ref).id
+        assert image.id == (image.attrs.get("Descriptor") or {}).get("digest"), image.attrs.get("Descriptor")
         # a path bind-mounted at the same path is seen by the inner engine's containers: lessons' bind mounts work
         out = inner.containers.run(ref, ["sh", "-c", "cat /data/hello.txt && python -c 'print(6 * 7)'"],
                                    volumes={str(tmp_path): {"bind": "/data", "mode": "ro"}}, remove=True)
@@ -89,10 +88,8 @@ def test_named_volume_keeps_the_images_until_removed(lab):
 
 def test_an_engine_that_cannot_start_says_why_and_leaves_nothing(lab):
     eng = dind.Engine(lab.name("broken"), labels=lab.labels, daemon={"storage-driver": "no-such-driver"})
-    t0 = time.monotonic()
     with pytest.raises(dind.EngineFailed) as info:
         eng.start(timeout=60, quiet=True)
-    assert time.monotonic() - t0 < 60
     assert "no-such-driver" in str(info.value)
     assert _gone(lab.client, eng.name, []) == []
 

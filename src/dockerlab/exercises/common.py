@@ -182,7 +182,9 @@ def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | No
     try:
         code.write_bytes(original + f"\n{marker}\n".encode())
         try:
-            result = lab.build(app, thing, dockerfile=dockerfile, quiet=True, **build_kwargs)
+            # A tag of its own: the image built under ``thing`` before stays (on the containerd image store an
+            # image whose only tag moves to a new build is deleted, and a check may still read it).
+            result = lab.build(app, f"{thing}-code-change", dockerfile=dockerfile, quiet=True, **build_kwargs)
         except BuildFailed as exc:
             return CodeChangeRebuild(code_file, marker=marker, error=(
                 f"the rebuild after changing {code_file} failed at `{short(exc.step, 60)}`: {short(exc.error, 160)}"))

@@ -337,8 +337,9 @@ CRITERIA = [
 
 
 def grade(lab, app_dir, *, database: Database | None = None, live: bool = True, quiet: bool = True,
-          reuse: bool = True) -> Checker:
-    """Grade the containerized capstone in ``app_dir``; return the filled scorecard (never raises)."""
+          reuse: bool = True, only: set[int] | None = None) -> Checker:
+    """Grade the containerized capstone in ``app_dir``; return the filled scorecard (never raises). ``only``: the
+    line numbers to grade (the rest are "not evaluated"), for tests that prove one line."""
     app = Path(app_dir)
     titles = [f"{i}. {c.title}" for i, c in enumerate(CRITERIA, 1)]
     card = Checker(LESSON, "capstone", planned=titles, live=live)
@@ -346,7 +347,7 @@ def grade(lab, app_dir, *, database: Database | None = None, live: bool = True, 
     with quiet_cli(quiet):
         g = Grading(lab, app, database or Database(lab), reuse)  # Postgres starts while the image builds
         try:
-            card.grade(CRITERIA, g)
+            card.grade(CRITERIA, g, only=only)
         finally:
             g.close(own_db=database is None)
     return card.report(raise_on_failure=False)
