@@ -180,6 +180,7 @@ class Runner:
         (OUT / "logs").mkdir(parents=True, exist_ok=True)
         (OUT / "junit").mkdir(parents=True, exist_ok=True)
         (OUT / "progress").mkdir(parents=True, exist_ok=True)
+        (OUT / "retries").mkdir(parents=True, exist_ok=True)
 
     def run_one(self, u: Unit) -> None:
         self._attempt(u)
@@ -204,7 +205,8 @@ class Runner:
         junit = OUT / "junit" / f"{safe}.xml"
         log = OUT / "logs" / f"{safe}.log"
         junit.unlink(missing_ok=True)
-        env = dict(os.environ, DOCKERLAB_NAMESPACE=u.ns, DOCKERLAB_PROGRESS=str(OUT / "progress" / f"{safe}.json"))
+        env = dict(os.environ, DOCKERLAB_NAMESPACE=u.ns, DOCKERLAB_PROGRESS=str(OUT / "progress" / f"{safe}.json"),
+                   DOCKERLAB_RETRIES=str(OUT / "retries" / f"{safe}.txt"))
         cmd = [PY, "-m", "pytest", "-q", "-rfE", f"--junitxml={junit}", "-o", "junit_family=xunit1", *u.args, *self.extra]
         t0 = time.monotonic()
         with open(log, "w") as fh:
@@ -341,6 +343,8 @@ def main() -> int:
     base_ns = os.environ.setdefault("DOCKERLAB_NAMESPACE", "test")
     jobs = int(os.environ.get("DOCKERLAB_TEST_JOBS", "5"))
     OUT.mkdir(parents=True, exist_ok=True)
+    for old in (OUT / "retries").glob("*.txt"):  # this run's retries only
+        old.unlink()
     durations_file = OUT / "durations.json"
     known = {}
     # The last run's durations on this machine, over a committed seed (a fresh checkout, as in CI, has no last
@@ -407,6 +411,13 @@ def main() -> int:
     skipped = sum(u.counts["skipped"] for u in done)
     if rest and lanes.retried:
         print(f"\nrun once more: {'; '.join(lanes.retried)}")
+    inside = {u.key: (OUT / "retries" / f"{u.key.replace('/', '-')}.txt") for u in done}
+    inside = {k: p.read_text().splitlines() for k, p in inside.items() if p.exists() and p.read_text().strip()}
+    if inside:
+        print("\nretried inside units, past an engine bug (each with its first error):")
+        for key, notes in sorted(inside.items()):
+            for n in notes:
+                print(f"  {key}: {n}")
     for line in cpu.summary_lines(done, os.cpu_count() or 1):
         print(line)
     print(f"\nwall time {int(wall // 60)} min {wall % 60:02.0f} s with {jobs} lanes")

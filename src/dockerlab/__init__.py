@@ -16,7 +16,7 @@ from .cleanup import leaks
 from .engine import EngineUnavailable, get_client
 from .figures import figure, ratio
 from .images import ref as image_ref
-from .imagelayers import layers
+from .imagelayers import layers, unpacked_size
 from .lesson import Lesson
 from .namespace import image_name, labels, resource_name, set_namespace
 from .run import (ContainerExited, StopResult, WaitTimeout, free_port, http_get, published_port, stop, wait_exit,
@@ -27,7 +27,7 @@ from .widgets import hints, size_bars
 __all__ = [
     "BuildFailed", "BuildResult", "Step", "context_files", "context_size",
     "CheckFailed", "Checker", "leaks", "EngineUnavailable", "get_client", "image_ref", "layers",
-    "Lesson", "image_name", "labels", "resource_name", "set_namespace", "ContainerExited",
+    "unpacked_size", "Lesson", "image_name", "labels", "resource_name", "set_namespace", "ContainerExited",
     "StopResult", "WaitTimeout", "free_port", "http_get", "published_port", "stop", "wait_exit",
     "wait_for_health", "Table", "cli", "human_size", "hints", "size_bars", "figure", "ratio",
 ]

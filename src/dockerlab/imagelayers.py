@@ -93,6 +93,33 @@ def step_of(created_by: str) -> tuple[str, str]:
     return keyword, rest
 
 
+def unpacked_size(image, client=None) -> int:
+    """Bytes the image takes on disk unpacked (its layers' sum), on either image store: the measure to compare with
+    ``du`` inside a container, and with the sizes ``docker history`` gives each layer.
+
+    The classic store's ``Size`` (``docker image inspect -f '{{.Size}}'``) is that sum. On the containerd image
+    store (Docker Desktop's default) ``Size`` is the *content*: the compressed layers a registry sends; the unpacked
+    size of this engine's platform is read from ``GET /images/ID/json?manifests=1`` (API 1.48+). CLI twin:
+    ``docker image ls --tree`` (DISK USAGE, per platform)."""
+    attrs = getattr(image, "attrs", None) or {}
+    if not attrs.get("Descriptor"):  # the classic store: Size is the layers' sum
+        return attrs.get("Size", 0)
+    client = client or get_client()
+    try:
+        data = client.api._result(client.api._get(client.api._url("/images/{0}/json", image.id),
+                                                   params={"manifests": 1}), True)
+        version = client.version()
+        want = (version.get("Os", "linux"), version.get("Arch", ""))
+        for m in data.get("Manifests") or []:
+            plat = (m.get("ImageData") or {}).get("Platform") or {}
+            unpacked = ((m.get("ImageData") or {}).get("Size") or {}).get("Unpacked")
+            if m.get("Kind") == "image" and m.get("Available") and unpacked and (plat.get("os"), plat.get("architecture")) == want:
+                return int(unpacked)
+    except Exception:  # noqa: BLE001 - an engine without the manifests API: the layers' sum from the history
+        pass
+    return sum(h.get("Size", 0) for h in image.history())
+
+
 def _entries(image) -> list[dict]:
     """The image's history, oldest entry first."""
     return list(reversed(image.history()))
@@ -187,7 +214,7 @@ def layers(image, client=None, base: str | None = None) -> Layers:
     for e in entries[n_base:]:
         keyword, what = step_of(e.get("CreatedBy") or "")
         steps.append({"keyword": keyword, "what": what, "bytes": e.get("Size", 0)})
-    table = Layers(ref, image.attrs.get("Size", 0), base_ref, entries[:n_base], steps)
+    table = Layers(ref, unpacked_size(image, client), base_ref, entries[:n_base], steps)
     record(f"image {short_name(ref)}", table.size, "bytes",
            f"base {base_ref} {human_size(table.base_bytes)}, added {human_size(table.added_bytes)} in {len(steps)} steps"
            if base_ref else f"{len(steps)} history entries")

@@ -137,8 +137,10 @@ def push(ref: str, *, client=None, quiet: bool = False) -> str:
             detail = chunk.get("error") or chunk["errorDetail"].get("message")
             raise PushFailed(f"pushing {ref} failed: {detail}")
         aux = chunk.get("aux") or {}
-        if aux.get("Digest"):
+        if aux.get("Digest"):  # the classic store says it in an aux message
             digest = aux["Digest"]
+        elif m := re.search(r"digest: (sha256:[0-9a-f]{64})", chunk.get("status") or ""):
+            digest = digest or m.group(1)  # the containerd store only in the last status line, as the CLI prints it
     if not digest:
         raise PushFailed(f"pushing {ref}: the engine reported no digest")
     if not quiet:

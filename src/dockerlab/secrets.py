@@ -134,7 +134,9 @@ def index_saved_image(stream, needles: Iterable[bytes] = (), history: list[str] 
             if member.name == "manifest.json":
                 manifest = json.loads(data)
                 continue
-            inner = _as_tar(data) if member.size > 1024 else None
+            # A layer is a tar (gzip-compressed on the containerd store, where a layer that only deletes a file is
+            # a blob of a hundred bytes); a config or an index is JSON.
+            inner = None if data[:1] in (b"{", b"[") else _as_tar(data)
             if inner is None:
                 if member.size < (4 << 20):
                     small[member.name] = data  # a config or index JSON

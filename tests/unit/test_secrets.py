@@ -57,3 +57,22 @@ def test_explicit_history_and_bytes_value():
 
 def test_redact_keeps_only_a_prefix():
     assert redact(f"TOKEN={TOKEN}", TOKEN) == "TOKEN=tok***"
+
+
+def test_a_compressed_layer_that_only_deletes_is_read():
+    """The containerd image store saves layers gzip-compressed: a layer that only deletes the file is a blob of about
+    a hundred bytes, and its whiteout still says the file was deleted later."""
+    import gzip
+
+    base = _tar({"etc/os-release": b"ID=debian\n" * 200})
+    copied = _tar({"app/.env": TOKEN.encode() + b"\n"})
+    deleted = gzip.compress(_tar({"app/.wh..env": b""}))
+    assert len(deleted) < 1024
+    layers = ["blobs/sha256/aaa", "blobs/sha256/bbb", "blobs/sha256/ccc"]
+    manifest = json.dumps([{"Config": "blobs/sha256/cfg", "Layers": layers}]).encode()
+    config = json.dumps({"history": [{"created_by": "ADD rootfs.tar /"}, {"created_by": "COPY . . # buildkit"},
+                                     {"created_by": "RUN /bin/sh -c rm .env # buildkit"}]}).encode()
+    saved = _tar({layers[0]: gzip.compress(base), layers[1]: gzip.compress(copied), layers[2]: deleted,
+                  "blobs/sha256/cfg": config, "manifest.json": manifest})
+    findings = scan_saved_image(io.BytesIO(saved), TOKEN)
+    assert len(findings) == 1 and "file /app/.env, deleted by a later layer but still in this one" in findings[0]

@@ -18,6 +18,7 @@ from pathlib import Path
 from docker.errors import DockerException
 
 from ..build import BuildFailed
+from ..imagelayers import unpacked_size
 from ..secrets import LayerFile, find_secrets, image_index
 from ..show import human_size
 from .. import dockerfile as dfile
@@ -109,7 +110,7 @@ def _base_bytes(base, image) -> int:
     base_layers = (base.attrs.get("RootFS") or {}).get("Layers") or []
     layers = (image.attrs.get("RootFS") or {}).get("Layers") or []
     if layers[:len(base_layers)] == base_layers:
-        return base.attrs.get("Size", 0)
+        return unpacked_size(base)
     n = len(base.history())
     return sum(h.get("Size", 0) for h in list(reversed(image.history()))[:n])
 

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from ..build import BuildFailed, BuildResult
+from ..imagelayers import unpacked_size
 from ..checks import Checker
 from ..images import ref as image_ref
 from ..run import remove
@@ -115,7 +116,7 @@ def check(lab, app: Path, dockerfile: str = "Dockerfile", timeout: float = 30) -
 
     # 3. Size under the budget derived from what the app needs.
     budget = size_budget(lab, result.image, image_ref("python"), SLACK)
-    size = result.size
+    size = unpacked_size(result.image, lab.client)
     c.expect(size <= budget.limit, "the final image is within its size budget",
              f"final image {human_size(size)} is over the {budget.how()}",
              fix=compiler_fix(text) if found else ("install only the built wheels (bind-mounted or copied from the "

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ..build import BuildFailed
+from ..imagelayers import unpacked_size
 from ..checks import Checker, Criterion, NotEvaluated
 from ..compose import ComposeError, Stack
 from ..errors import ContainerExited, WaitTimeout
@@ -271,7 +272,7 @@ def size(g: Grading):
         budget = size_budget(g.lab, image, base, SLACK_BYTES)
     except Exception as exc:  # noqa: BLE001 - the base is not on this engine
         raise NotEvaluated(f"the final stage's base {base!r} is not on this engine ({short(exc, 80)})") from None
-    got = image.attrs.get("Size", 0)
+    got = unpacked_size(image, g.lab.client)
     if got > budget.limit:
         return False, f"the image is {human_size(got)}, over its {budget.how()}", \
             ("look at `docker history` for the big layer: leave build tools, caches and data in a builder stage "
