@@ -1,8 +1,9 @@
 """Every exercise notebook, run unsolved with papermill, must fail its checks (CheckFailed, not another error).
 
 And the way it fails is what a learner sees: the check cell shows one table of what was seen and how to fix it,
-once (the error under it is one line, not the same lines again), and when the kernel stops after "Run All" stopped
-at the check, what the exercise started is removed (its last cell, lab.cleanup(), never ran).
+once (the error under it is one line, not the same lines again), and once the kernel has ended after "Run All"
+stopped at the check, what the exercise started is removed (its last cell, lab.cleanup(), never ran): by the watcher
+the failed check started (dockerlab.reaper), which this test waits for.
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 import papermill as pm
 import pytest
 
+from dockerlab import reaper
 from dockerlab.cleanup import cleanup, leaks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+WATCHER_TIMEOUT = 60  # seconds for the failed check's watcher to clean once the kernel has ended (a busy engine)
 
 
 def _text(value) -> str:
@@ -42,7 +45,8 @@ def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
             pm.execute_notebook(str(nb), str(out), parameters={"namespace": ns}, cwd=str(nb.parent),
                                 progress_bar=False, kernel_name="python3", execution_timeout=600,
                                 start_timeout=240)  # a kernel can take over a minute to start on a busy 2-core machine
-        # The kernel has stopped: the check's failure registered the lesson's cleanup for that moment.
+        # The kernel has ended: the watcher the check's failure started removes what the exercise left.
+        still_cleaning = reaper.settle(ns=ns, timeout=WATCHER_TIMEOUT)
         left = {k: v for k, v in leaks(ns=ns).items() if v}
     finally:
         cleanup(ns=ns, quiet=True)  # whatever happened, leave nothing behind
@@ -51,7 +55,9 @@ def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
         "(expected the exercise check to fail with CheckFailed)")
     # The failure message names at least one concrete fix.
     assert "✗" in info.value.evalue or "check(s) failed" in info.value.evalue
-    assert not left, f"{nb.name}: left after the kernel stopped: {left}"
+    assert not left, (f"{nb.name}: left after the kernel ended: {left}"
+                      + (f" (its watcher had not finished after {WATCHER_TIMEOUT} s: {still_cleaning})"
+                         if still_cleaning else ""))
 
     outputs = _check_cell_outputs(out)
     error = next(o for o in outputs if o["output_type"] == "error")

@@ -10,7 +10,6 @@ every line passed.
 """
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import json
 import os
@@ -190,36 +189,16 @@ class Checker:
     def raise_unless_passed(self) -> "Checker":
         """Raise CheckFailed (the failed lines, else the ones not evaluated) unless every line passed.
 
-        A failed check stops "Run All" before the notebook's last cell (``lab.cleanup()``): what the exercise
-        started stays for the learner to inspect, and is removed when the kernel stops (:func:`cleanup_at_exit`)."""
+        A failed check stops "Run All" before the notebook's last cell (``lab.cleanup()``): what the exercise started
+        stays for the learner to inspect, and is removed once the kernel process has ended, however it ended (shut
+        down, restarted, killed): a watcher process waits for that (:func:`dockerlab.reaper.watch`)."""
         if not self.passed:
             problems = self.failures or self.not_evaluated or [Result("checks ran", False, "no check was recorded")]
-            cleanup_at_exit(self.lesson)
+            from . import reaper  # not at the top: the watcher runs as ``python -m dockerlab.reaper``
+
+            reaper.watch(self.lesson)
             raise CheckFailed(self.lesson, problems)
         return self
-
-
-_AT_EXIT: set[tuple[str, str]] = set()
-
-
-def cleanup_at_exit(lesson: str, ns: str | None = None) -> None:
-    """When this process ends (the notebook's kernel stops or restarts), remove the containers, networks and
-    volumes ``lesson`` created in namespace ``ns``: the cleanup its last cell did not get to run. Images stay
-    (labelled; the next run's ``Lesson(...)`` or ``dockerlab clean`` removes them), so the exit stays quick."""
-    key = (lesson, ns or namespace())
-    if key in _AT_EXIT:
-        return
-    _AT_EXIT.add(key)
-    atexit.register(_cleanup_quietly, *key)
-
-
-def _cleanup_quietly(lesson: str, ns: str) -> None:
-    try:
-        from .cleanup import cleanup
-
-        cleanup(lesson, ns=ns, quiet=True, kinds=("containers", "networks", "volumes"))
-    except Exception:  # noqa: BLE001 - the engine may be gone at exit; the next Lesson(...) cleans anyway
-        pass
 
 
 def progress_file(ns: str | None = None) -> Path:

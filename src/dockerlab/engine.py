@@ -20,7 +20,11 @@ def engine_address() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
+# The variables the SDK reads (docker.from_env): the engine's address and its TLS settings.
+DOCKER_ENV = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+
 _client = None
+_client_env: dict[str, str | None] | None = None  # DOCKER_ENV as they were when the cached client was made
 
 
 def get_client(timeout: int = DEFAULT_TIMEOUT, fresh: bool = False) -> docker.DockerClient:
@@ -28,7 +32,7 @@ def get_client(timeout: int = DEFAULT_TIMEOUT, fresh: bool = False) -> docker.Do
 
     CLI: ``docker version``
     """
-    global _client
+    global _client, _client_env
     if _client is not None and not fresh:
         return _client
     address = engine_address()
@@ -43,8 +47,15 @@ def get_client(timeout: int = DEFAULT_TIMEOUT, fresh: bool = False) -> docker.Do
             f"cannot reach the Docker engine at {address}: {HOW_TO_START}. ({reason})"
         ) from None
     if not fresh:
-        _client = client
+        _client, _client_env = client, {k: os.environ.get(k) for k in DOCKER_ENV}
     return client
+
+
+def client_env() -> dict[str, str | None]:
+    """The ``DOCKER_*`` variables (:data:`DOCKER_ENV`) that reach the engine this process's client talks to: as
+    they were when :func:`get_client` made it (lesson 14 points ``DOCKER_HOST`` at a helper engine for a while),
+    else as they are now. ``None``: unset. Give them to a process that must talk to the same engine."""
+    return dict(_client_env) if _client_env is not None else {k: os.environ.get(k) for k in DOCKER_ENV}
 
 
 def _short_reason(exc: BaseException) -> str:

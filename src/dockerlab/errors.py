@@ -88,4 +88,4 @@ class CheckFailed(DockerlabError, AssertionError):
     def _render_traceback_(self) -> list[str]:
         return [f"CheckFailed: {len(self.failures)} check(s) failed for lesson {self.lesson}: "
                 "the table above says what was seen and how to fix each. What this notebook started stays for you "
-                "to inspect until lab.cleanup() runs or the kernel stops."]
+                "to inspect until lab.cleanup() runs or the kernel ends (shut down or restarted)."]

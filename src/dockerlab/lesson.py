@@ -31,6 +31,9 @@ class Lesson:
         self.ns = current_namespace()
         if not quiet:
             print(f"lesson {lesson} · namespace {self.ns} · engine {self.client.version().get('Version', '?')}")
+        from . import reaper  # not at the top: the watcher runs as ``python -m dockerlab.reaper``
+
+        reaper.settle(lesson, self.ns, timeout=30)  # a previous kernel's cleanup finishes before this run starts
         if clean:
             cleanup(lesson, client=self.client, quiet=True)
 

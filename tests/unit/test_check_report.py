@@ -1,20 +1,17 @@
-"""A check's report: one table shown once, lines never reached marked "not evaluated", cleanup when the kernel stops."""
-import atexit
+"""A check's report: one table shown once, lines never reached marked "not evaluated", cleanup once the kernel is gone."""
+import os
 
 import pytest
 
-from dockerlab import checks
+from dockerlab import reaper
 from dockerlab.checks import Checker
 from dockerlab.errors import CheckFailed
 
 
 @pytest.fixture(autouse=True)
-def progress(tmp_path, monkeypatch):
+def progress(tmp_path, monkeypatch, watchers_started):
     monkeypatch.setenv("DOCKERLAB_PROGRESS", str(tmp_path / "progress.json"))
-    registered = []
-    monkeypatch.setattr(atexit, "register", lambda fn, *args: registered.append((fn, args)))
-    monkeypatch.setattr(checks, "_AT_EXIT", set())
-    return registered
+    return watchers_started  # (command line, environment) of the watchers a failed check started (conftest.py)
 
 
 def test_lines_never_reached_are_not_evaluated_not_failed(capsys):
@@ -46,10 +43,12 @@ def test_a_failed_check_cleans_its_lesson_when_the_process_ends(progress):
     for _ in range(2):
         with pytest.raises(CheckFailed):
             c.report()
-    assert [(fn.__name__, args[0]) for fn, args in progress] == [("_cleanup_quietly", "07_volumes_and_dev_workflow")]
+    # one watcher (not one per failure), for this lesson, waiting for this process (the kernel) to end
+    assert [cmd[2:] for cmd, _env in progress] == [["dockerlab.reaper", "--pid", str(os.getpid()),
+                                              "--lesson", "07_volumes_and_dev_workflow", "--ns", reaper.namespace()]]
 
 
-def test_a_passed_check_registers_nothing(progress):
+def test_a_passed_check_starts_no_watcher(progress):
     c = Checker("07_volumes_and_dev_workflow")
     c.ok("x", "fine")
     assert c.report().passed and progress == []
