@@ -125,7 +125,7 @@ def leaks(ns: str | None = None, all_namespaces: bool = False, client=None) -> d
     return {k: [o.name for o in objs[k]] for k in objs}
 
 
-def leaks_by_namespace(client=None) -> dict[str, dict[str, list[str]]]:
+def leaks_by_namespace(*, client=None) -> dict[str, dict[str, list[str]]]:
     """Every namespace's leaks on the engine: ``{namespace: {"containers": [names], "networks": …, "volumes": …}}``,
     only namespaces with something left."""
     from .namespace import LABEL_NAMESPACE
