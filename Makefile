@@ -1,8 +1,9 @@
 # Shipping Python applications in Docker: the course.
-#   make lab    create the environment, prepare images, start JupyterLab on the notebooks
-#   make test   run every test (exit 0 only when all pass)
+#   make lab    create the environment, prepare images, start JupyterLab on the notebooks (learners)
+#   make test   run every test (exit 0 only when all pass; maintainers: installs an engine, QEMU, cosign, Chromium)
 SHELL := /bin/bash
 PYTHON ?= python3
+LAB_ARGS ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
@@ -41,8 +42,8 @@ browser:  ## Debian's Chromium for the browser test (root on Debian; otherwise s
 doctor: env  ## is this machine ready? (engine, BuildKit, Compose, images)
 	$(VENV)/bin/dockerlab doctor
 
-lab: images  ## start JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/00_preflight.ipynb
+lab: images  ## start JupyterLab on the notebooks (as root too); options: make lab LAB_ARGS="--no-browser --port=8890"
+	JUPYTER=$(VENV)/bin/jupyter scripts/lab $(LAB_ARGS)
 
 # LESSON=05: an author's loop, what proves one lesson (its notebook, solution, exercise, engine tests, unit and sync).
 # Lesson 14 needs QEMU and cosign, the full run also Chromium (the browser test).

@@ -14,7 +14,8 @@
 
 ``make classroom`` / ``make classroom-down`` run ``up`` / ``down``. Everything it makes is named
 ``dl-<namespace>-classroom-…`` and carries the course's labels in the namespace ($DOCKERLAB_NAMESPACE, or
-``--namespace``; default ``classroom``), so ``dockerlab clean`` and ``dockerlab leaks`` see it like any lesson's.
+``--namespace``; default ``classroom``), so ``dockerlab clean --namespace classroom`` and ``dockerlab leaks
+--namespace classroom`` see it like any lesson's.
 The images it builds (``dockerlab/classroom-{course,learner,hub}``, ``dockerlab/engine``) are shared by every
 namespace and are kept by ``down`` (``dockerlab clean --all-namespaces`` leaves them too).
 """

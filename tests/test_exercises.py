@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import papermill as pm
@@ -20,6 +21,7 @@ from dockerlab.cleanup import cleanup, leaks
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 WATCHER_TIMEOUT = 60  # seconds for the failed check's watcher to clean once the kernel has ended (a busy engine)
+FAILED_LINE = re.compile(r"(?m)^\s*FAIL ")  # a failed line as text: "FAIL name: what was seen → fix" (checks.MARKS)
 
 
 def _text(value) -> str:
@@ -54,22 +56,23 @@ def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
         f"{nb.name} unsolved stopped with {info.value.ename}: {info.value.evalue[:300]} "
         "(expected the exercise check to fail with CheckFailed)")
     # The failure message names at least one concrete fix.
-    assert "✗" in info.value.evalue or "check(s) failed" in info.value.evalue
+    assert FAILED_LINE.search(info.value.evalue)
     assert not left, (f"{nb.name}: left after the kernel ended: {left}"
                       + (f" (its watcher had not finished after {WATCHER_TIMEOUT} s: {still_cleaning})"
                          if still_cleaning else ""))
 
     outputs = _check_cell_outputs(out)
     error = next(o for o in outputs if o["output_type"] == "error")
-    assert len(error["traceback"]) == 1 and "✗" not in error["traceback"][0], (
+    assert len(error["traceback"]) == 1 and not FAILED_LINE.search(error["traceback"][0]), (
         f"the error repeats the table: {error['traceback']}")
-    # The table: a display of the check's lines (✓/✗/–), or the live scorecard's widget (an HTML table); a
+    # The table: a display of the check's lines (ok/FAIL/--), or the live scorecard's widget (an HTML table); a
     # build's progress bar is a widget too, but no table of results.
     tables = [o for o in outputs if o["output_type"] in ("display_data", "execute_result")
-              and any(mark in _text(o.get("data", {}).get("text/plain")) for mark in ("✗", "<table"))]
+              and (FAILED_LINE.search(_text(o.get("data", {}).get("text/plain")))
+                   or "<table" in _text(o.get("data", {}).get("text/plain")))]
     assert len(tables) == 1, f"{nb.name}: {len(tables)} tables of results in the check cell (one, shown once)"
     streamed = "".join(_text(o.get("text")) for o in outputs if o["output_type"] == "stream")
-    assert "✗" not in streamed, f"{nb.name}: the results are printed again as text: {streamed[:300]}"
+    assert not FAILED_LINE.search(streamed), f"{nb.name}: the results are printed again as text: {streamed[:300]}"
 
 
 def test_every_lesson_has_an_exercise():

@@ -4,9 +4,10 @@ One pass/fail model for every lesson and the capstone. A :class:`Checker` collec
 expectation: passed (``ok``), failed (``fail``: what was seen, how to fix it) or *not evaluated* (``skip``: it
 could not be judged, e.g. the image did not build; not a failure, but not a pass either). A check either
 records lines one by one, or runs a list of :class:`Criterion` (a title and a small grading function) with
-:meth:`Checker.grade`, as the capstone scorecard does. ``report()`` shows the ✓/✗ table, appends the results
-to the learner's progress file (which ``dockerlab report`` reads) and raises :class:`CheckFailed` unless
-every line passed.
+:meth:`Checker.grade`, as the capstone scorecard does. ``report()`` shows the table (each line "ok", "FAIL"
+or "not evaluated", in words: no emoji font needed; in a notebook also a green, red or grey row), appends the
+results to the learner's progress file (which ``dockerlab report`` reads) and raises :class:`CheckFailed`
+unless every line passed.
 """
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from typing import Any, Callable, Collection, Sequence
 
 from .errors import CheckFailed  # noqa: F401 (raised here; defined with the others)
 from .namespace import namespace
-from .show import Live, display, html_table, short
+from .show import TINTS, Live, display, html_table, inline_code, short, verdict
 
-MARKS = {True: "✓", False: "✗", None: "–"}
-HTML_MARKS = {True: "✅", False: "❌", None: "⚪"}
 NOT_EVALUATED = "not evaluated"
+# A line's verdict in words, readable with any font (text: padded to one width; HTML: with a mark DejaVu has).
+MARKS = {True: "ok", False: "FAIL", None: "--"}
+HTML_MARKS = {True: "✔ ok", False: "✘ FAIL", None: f"– {NOT_EVALUATED}"}
+KINDS = {True: "ok", False: "fail", None: "none"}
+PENDING = "… pending"
 
 
 @dataclasses.dataclass
@@ -38,7 +42,7 @@ class Result:
         return self.passed is not None
 
     def line(self) -> str:
-        return (f"{MARKS[self.passed]} {self.name}: {self.detail}"
+        return (f"{MARKS[self.passed]:<4} {self.name}: {self.detail}"
                 + (f" → {self.fix}" if self.fix and self.passed is False else ""))
 
 
@@ -160,10 +164,22 @@ class Checker:
         return [n for n in self.planned if n not in done]
 
     def _repr_html_(self) -> str:
-        rows = [[HTML_MARKS[r.passed], r.name, r.detail, r.fix if r.passed is False else ""] for r in self.results]
-        rows += [["⏳", n, "…", ""] for n in self._pending()]
+        """The table: per line its verdict in words ("✔ ok", "✘ FAIL", "– not evaluated") on a green, red or grey
+        row, what was seen, and (only while some line failed) how to fix it; `code` in messages shown as code."""
+        with_fix = any(r.passed is False for r in self.results)
+        prefix = f"{NOT_EVALUATED}: "
+        rows, tints = [], []
+        for r in self.results:
+            detail = r.detail[len(prefix):] if r.passed is None and r.detail.startswith(prefix) else r.detail
+            row = [verdict(HTML_MARKS[r.passed], KINDS[r.passed]), r.name, inline_code(detail)]
+            rows.append(row + [inline_code(r.fix) if r.passed is False else ""] if with_fix else row)
+            tints.append(TINTS[KINDS[r.passed]])
+        for n in self._pending():
+            rows.append([verdict(PENDING, "none"), n, "…"] + ([""] if with_fix else []))
+            tints.append(None)
         title = f"{self.lesson}{' · ' + self.exercise if self.exercise else ''}: {self.passed_count}/{len(rows)} passed"
-        return html_table(["", "check", "what was seen", "how to fix"], rows, title)
+        columns = ["result", "check", "what was seen"] + (["how to fix"] if with_fix else [])
+        return html_table(columns, rows, title, row_backgrounds=tints)
 
     def __str__(self) -> str:
         return "\n".join([r.line() for r in self.results] + [f"… {n}" for n in self._pending()])

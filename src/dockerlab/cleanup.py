@@ -123,3 +123,19 @@ def leaks(ns: str | None = None, all_namespaces: bool = False, client=None) -> d
     """Names of course-labelled containers, networks and volumes still on the engine (empty lists: no leak)."""
     objs = course_objects(None, ns, all_namespaces, client, kinds=("containers", "networks", "volumes"))
     return {k: [o.name for o in objs[k]] for k in objs}
+
+
+def leaks_by_namespace(*, client=None) -> dict[str, dict[str, list[str]]]:
+    """Every namespace's leaks on the engine: ``{namespace: {"containers": [names], "networks": …, "volumes": …}}``,
+    only namespaces with something left."""
+    from .namespace import LABEL_NAMESPACE
+
+    kinds = ("containers", "networks", "volumes")
+    objs = course_objects(None, None, True, client, kinds=kinds)
+    out: dict[str, dict[str, list[str]]] = {}
+    for kind in kinds:
+        for o in objs[kind]:  # networks and volumes carry Labels at the top, containers in Config
+            labels = o.attrs.get("Labels") or (o.attrs.get("Config") or {}).get("Labels") or {}
+            space = labels.get(LABEL_NAMESPACE) or "?"
+            out.setdefault(space, {k: [] for k in kinds})[kind].append(o.name)
+    return dict(sorted(out.items()))

@@ -48,14 +48,32 @@ def _clean(args) -> int:
 
 
 def _leaks(args) -> int:
-    from .cleanup import leaks
+    """Course containers, networks and volumes left in your namespace (``--namespace``: another one;
+    ``--all-namespaces``: every learner's on this engine, grouped by namespace). The output names where it looked."""
+    from . import cleanup
+    from .namespace import namespace, slug
 
-    found = leaks(all_namespaces=True)
-    left = {k: v for k, v in found.items() if v}
-    if left:
-        print("course objects left on the engine: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in left.items()))
+    def listed(found: dict) -> str:
+        return "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items() if v)
+
+    if args.all_namespaces:
+        spaces = cleanup.leaks_by_namespace()
+        if not spaces:
+            print("no course containers, networks or volumes left in any namespace on this engine")
+            return EXIT_OK
+        print(f"course objects left on this engine (every namespace looked at), in {len(spaces)} namespace(s):")
+        for space, found in spaces.items():
+            print(f"  {space}: {listed(found)}")
+        print("remove one namespace's: dockerlab clean --namespace NAME")
         return EXIT_PROBLEM
-    print("no course containers, networks or volumes left")
+    ns = slug(args.namespace) if args.namespace else namespace()
+    left = {k: v for k, v in cleanup.leaks(ns=ns).items() if v}
+    if left:
+        print(f"course objects left in namespace {ns}: {listed(left)}")
+        print("remove them: dockerlab clean" + (f" --namespace {ns}" if args.namespace else ""))
+        return EXIT_PROBLEM
+    print(f"no course containers, networks or volumes left in namespace {ns}"
+          " (other namespaces: dockerlab leaks --all-namespaces)")
     return EXIT_OK
 
 
@@ -129,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build-cache", action="store_true",
                    help="also prune BuildKit's build cache (kept by default so lessons rebuild from cache; engine-wide)")
     p.set_defaults(fn=_clean)
-    p = sub.add_parser("leaks", help="exit 1 if any course container, network or volume is left (any namespace)")
+    p = sub.add_parser("leaks", help="exit 1 if a course container, network or volume is left in your namespace")
+    p.add_argument("--namespace", help="another namespace than yours")
+    p.add_argument("--all-namespaces", action="store_true", help="every learner's namespace on this engine (instructors)")
     p.set_defaults(fn=_leaks)
     p = sub.add_parser("images", help="offline bundles: save FILE, load FILE, status")
     p.add_argument("action", choices=["save", "load", "status"])

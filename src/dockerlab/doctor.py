@@ -9,7 +9,7 @@ import subprocess
 from . import images
 from .engine import engine_address, get_client
 from .namespace import namespace
-from .show import html_table, human_size
+from .show import TINTS, html_table, human_size, inline_code, verdict
 
 MIN_FREE_DISK = 10 * 1000**3  # the course's images and builds need a few GB; warn below 10 GB
 
@@ -47,10 +47,14 @@ class Report:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = [["❌" if not i.ok else "⚠️" if i.warning else "✅", i.name, i.value, i.hint if not i.ok else i.warning]
-                for i in self.items]
-        verdict = "ready for the course" if self.ok else f"{len(self.problems)} problem(s)"
-        return html_table(["", "item", "value", "hint"], rows, f"dockerlab doctor: {verdict}")
+        """The table: per item "✔ ok", "⚠ warning" or "✘ NO" in words (any font) on a green, amber or red row."""
+        kinds = ["fail" if not i.ok else "warn" if i.warning else "ok" for i in self.items]
+        words = {"ok": "✔ ok", "warn": "⚠ warning", "fail": "✘ NO"}
+        rows = [[verdict(words[k], k), i.name, i.value, inline_code(i.hint if not i.ok else i.warning)]
+                for k, i in zip(kinds, self.items)]
+        summary = "ready for the course" if self.ok else f"{len(self.problems)} problem(s): see the NO lines"
+        return html_table(["status", "item", "value", "hint"], rows, f"dockerlab doctor: {summary}",
+                          row_backgrounds=[TINTS[k] for k in kinds])
 
 
 def _cli_version(args: list[str]) -> str | None:

@@ -82,7 +82,8 @@ class CheckFailed(DockerlabError, AssertionError):
         self.lesson, self.failures = lesson, failures
         lines = [f"{len(failures)} check(s) failed for lesson {lesson}:"]
         for r in failures:
-            lines.append(f"  ✗ {r.name}: {r.detail}" + (f" → {r.fix}" if r.fix else ""))
+            mark = "--" if getattr(r, "passed", False) is None else "FAIL"  # as dockerlab.checks.MARKS
+            lines.append(f"  {mark:<4} {r.name}: {r.detail}" + (f" → {r.fix}" if r.fix else ""))
         super().__init__("\n".join(lines))
 
     def _render_traceback_(self) -> list[str]:

@@ -141,8 +141,8 @@ def write_report(runs: list[NotebookRun], out: Path) -> tuple[Path, Path]:
         return (f"<tr style='background:{color}'><td>{html.escape(r.notebook)}{err}</td>"
                 f"<td>{'pass' if r.passed else 'FAIL'}</td><td>{r.seconds:.1f}</td><td>{figs}</td></tr>")
 
-    doc_rows = "".join(f"<tr><td>{'✅' if ok else '❌'}</td><td>{html.escape(n)}</td><td>{html.escape(v)}</td></tr>"
-                       for n, v, ok in doctor)
+    doc_rows = "".join(f"<tr style='background:{'#e6f4ea' if ok else '#fce8e6'}'><td>{'ok' if ok else 'NO'}</td>"
+                       f"<td>{html.escape(n)}</td><td>{html.escape(v)}</td></tr>" for n, v, ok in doctor)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Course run: {verdict}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}</style></head><body>

@@ -38,18 +38,44 @@ class Raw(str):
     """A table cell that is already HTML (a coloured badge): :func:`html_table` does not escape it."""
 
 
-def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
+def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "",
+               row_backgrounds: Sequence[str | None] | None = None) -> str:
     """The one HTML table of the course: ``columns`` as headers, each row a sequence of cells (escaped unless
-    :class:`Raw`), an optional bold caption. Left-aligned, as text reads."""
+    :class:`Raw`), an optional bold caption. Left-aligned, as text reads. ``row_backgrounds``: a CSS colour per
+    row (None: the theme's), e.g. the green and red tints of :data:`TINTS` for passed and failed lines."""
     cell = "<{tag} style='text-align:left;vertical-align:top'>{}</{tag}>"
 
     def fmt(v, tag="td"):
         return cell.format(v if isinstance(v, Raw) else html.escape("" if v is None else str(v)), tag=tag)
 
+    def tr(i, row):
+        colour = row_backgrounds[i] if row_backgrounds and i < len(row_backgrounds) else None
+        return (f"<tr style='background:{colour}'>" if colour else "<tr>") + "".join(fmt(v) for v in row) + "</tr>"
+
     head = "".join(fmt(c, "th") for c in columns)
-    body = "".join("<tr>" + "".join(fmt(v) for v in row) + "</tr>" for row in rows)
+    body = "".join(tr(i, row) for i, row in enumerate(rows))
     cap = f"<caption style='text-align:left'><b>{html.escape(caption)}</b></caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# Verdicts in a table: a word and a mark every font has (DejaVu draws ✔ ✘ ⚠; no colour-emoji font is needed),
+# in a colour, on a tinted row. The tints are translucent, so they read on JupyterLab's light and dark themes.
+COLOURS = {"ok": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700", "none": "#59636e"}
+TINTS = {"ok": "rgba(26,127,55,0.13)", "fail": "rgba(207,34,46,0.13)", "warn": "rgba(191,135,0,0.16)",
+         "none": "rgba(110,119,129,0.12)"}
+
+
+def verdict(text: str, kind: str) -> Raw:
+    """A verdict cell: ``text`` (e.g. "✔ ok", "✘ FAIL") in bold, in the colour of ``kind`` (ok, fail, warn, none)."""
+    return Raw(f"<span style='color:{COLOURS[kind]};font-weight:600;white-space:nowrap'>{html.escape(text)}</span>")
+
+
+def inline_code(text: Any) -> Raw:
+    """``text`` escaped, with each `backticked` span shown as code (check messages are written in Markdown style)."""
+    parts = html.escape("" if text is None else str(text), quote=False).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as it is
+        return Raw(html.escape("" if text is None else str(text), quote=False))
+    return Raw("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
 
 
 def badge(text: str, colour: str) -> Raw:

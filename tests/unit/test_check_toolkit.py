@@ -11,7 +11,7 @@ from dockerlab.exercises.contents import PIP_CACHE, UV_CACHE, env_secrets
 from dockerlab.exercises.probes import (describe_listeners, explain_exit, healthcheck_argv, is_root_user,
                                         parse_listeners)
 from dockerlab.report import summarize
-from dockerlab.show import Raw, html_table
+from dockerlab.show import TINTS, Raw, html_table, inline_code
 
 UV_DOCKERFILE = """\
 ARG PY=3.13.5
@@ -94,6 +94,8 @@ def test_listeners_from_proc_net_tcp():
 def test_exit_causes_are_named(logs, kind, names):
     got_kind, cause = explain_exit(1, logs)
     assert got_kind == kind and names in cause and cause.startswith("the container exited with code 1")
+    if not logs:  # one pair of parentheses, not "((no log output))"
+        assert cause == "the container exited with code 1 (no log output)"
 
 
 def test_healthcheck_commands():
@@ -159,7 +161,9 @@ def test_criteria_not_evaluated_is_neither_pass_nor_failure(tmp_path, monkeypatc
     assert card.line(2).detail == "not evaluated: the image did not build (line 1)"
     assert "the check could not finish this line: KeyError" in card.line(4).detail
     assert card.score == 0.25 and card.passed_count == 1 and [r.name for r in card.failures] == ["1. builds", "4. odd"]
-    assert "– 2. runs: not evaluated" in str(card) and "⚪" in card._repr_html_()
+    assert "--   2. runs: not evaluated" in str(card) and "FAIL 1. builds: no Dockerfile → write one" in str(card)
+    page = card._repr_html_()
+    assert "– not evaluated" in page and "✘ FAIL" in page and "✔ ok" in page and "how to fix" in page
     with pytest.raises(checks.CheckFailed) as info:
         card.report()
     assert "2 check(s) failed" in str(info.value)
@@ -182,3 +186,39 @@ def test_only_unevaluated_lines_still_do_not_pass(tmp_path, monkeypatch):
 def test_one_html_table():
     html = html_table(["", "name"], [[Raw("<b>✓</b>"), "<x>"]], "caption & more")
     assert "<b>✓</b>" in html and "&lt;x&gt;" in html and "caption &amp; more" in html
+
+
+def test_verdicts_are_words_on_tinted_rows_no_emoji():
+    """No colour-emoji font is needed: every verdict is a word (with a mark DejaVu has), on a green or red row;
+    `code` in a message is shown as code; no "how to fix" column when nothing failed."""
+    c = checks.Checker("02_first_dockerfile", "x")
+    c.ok("builds", "3 steps")
+    page = c._repr_html_()
+    assert "✔ ok" in page and "how to fix" not in page and TINTS["ok"] in page
+    c.fail("exec form", "PID 1 is `/bin/sh -c flask run`", "write `CMD [\"gunicorn\", \"app:app\"]`")
+    c.skip("serves", "the check stopped")
+    page = c._repr_html_()
+    assert "✘ FAIL" in page and "– not evaluated" in page and "how to fix" in page
+    assert TINTS["fail"] in page and TINTS["none"] in page
+    assert "<code>/bin/sh -c flask run</code>" in page and "`" not in page
+    assert "not evaluated: the check stopped" not in page  # the word is in the verdict cell, not repeated
+    for emoji in ("✅", "❌", "⚪", "⏳", "⚠️"):
+        assert emoji not in page and emoji not in str(c)
+    assert str(c).splitlines() == ["ok   builds: 3 steps",
+                                   "FAIL exec form: PID 1 is `/bin/sh -c flask run` → write `CMD [\"gunicorn\", \"app:app\"]`",
+                                   "--   serves: not evaluated: the check stopped"]
+
+
+def test_the_doctor_table_needs_no_emoji_font():
+    from dockerlab.doctor import Item, Report
+
+    page = Report([Item("engine", "28.5.2"), Item("buildx", "0.10", warning="older than 0.17: no `--check`"),
+                   Item("compose v2", "missing", False, "install the compose plugin")])._repr_html_()
+    assert "✔ ok" in page and "⚠ warning" in page and "✘ NO" in page and "<code>--check</code>" in page
+    assert all(TINTS[k] in page for k in ("ok", "warn", "fail"))
+    assert not any(e in page for e in ("✅", "❌", "⚠️"))
+
+
+def test_inline_code_only_pairs():
+    assert inline_code("a `b` <c>") == "a <code>b</code> &lt;c&gt;"
+    assert inline_code("one ` backtick") == "one ` backtick"

@@ -46,3 +46,32 @@ def test_filters_select_namespace_lesson_or_everyone():
 def test_slug_keeps_docker_safe_characters():
     assert ns.slug("  Hé Llo!! ") == "h-llo"
     assert ns.slug("!!!") == "learner"
+
+
+def test_leaks_looks_in_your_namespace_unless_told_otherwise(monkeypatch, capsys):
+    """`dockerlab leaks`: your namespace ($DOCKERLAB_NAMESPACE, else your user name) by default, another one with
+    --namespace, every namespace (grouped by namespace) only with --all-namespaces; the output says where it looked."""
+    import dockerlab.cleanup
+    from dockerlab.commands import main
+
+    asked = []
+
+    def fake_leaks(ns=None, all_namespaces=False, client=None):
+        asked.append(ns)
+        return {"containers": ["dl-team-b-01-web"] if ns == "team-b" else [], "networks": [], "volumes": []}
+
+    monkeypatch.setattr(dockerlab.cleanup, "leaks", fake_leaks)
+    monkeypatch.setattr(dockerlab.cleanup, "leaks_by_namespace", lambda client=None: {
+        "bob": {"containers": ["dl-bob-01-web"], "networks": [], "volumes": []},
+        "team-b": {"containers": ["dl-team-b-01-web"], "networks": [], "volumes": ["dl-team-b-07-data"]}})
+    monkeypatch.setenv(ns.ENV_VAR, "Ada")
+    assert main(["leaks"]) == 0  # bob's container is not ada's leak
+    assert asked[-1] == "ada" and "left in namespace ada" in capsys.readouterr().out
+    assert main(["leaks", "--namespace", "Team B"]) == 1
+    out = capsys.readouterr().out
+    assert asked[-1] == "team-b" and "left in namespace team-b: containers: dl-team-b-01-web" in out
+    assert "dockerlab clean --namespace team-b" in out
+    assert main(["leaks", "--all-namespaces"]) == 1
+    out = capsys.readouterr().out
+    assert "every namespace looked at" in out and "in 2 namespace(s)" in out
+    assert "  bob: containers: dl-bob-01-web" in out and "volumes: dl-team-b-07-data" in out

@@ -1,5 +1,7 @@
 """`dockerlab report`: the progress file exported as JSON and as one self-contained HTML page."""
 import json
+import os
+from pathlib import Path
 
 from dockerlab import report
 from dockerlab.checks import Result, record_progress
@@ -30,7 +32,10 @@ def write_progress(tmp_path):
 def test_summary_per_lesson(tmp_path):
     rep = report.summarize(report.load_progress(write_progress(tmp_path)))
     assert rep["namespace"] == "ada"
-    assert rep["summary"] == {"exercises": 2, "passed": 1, "failing": 1, "attempts": 3, "check_seconds": 60.5}
+    assert rep["summary"] == {"exercises": 2, "passed": 1, "failing": 1, "not_started": 12, "course_exercises": 14,
+                              "attempts": 3, "check_seconds": 60.5}
+    assert len(rep["not_started"]) == 12 and "01_images_and_containers" in rep["not_started"]
+    assert "12_debugging" not in rep["not_started"]
     l12, l13 = rep["lessons"]
     assert (l12["lesson"], l12["status"], l12["attempts"], l12["check_seconds"]) == ("12_debugging", "passed", 2, 30.5)
     assert l12["first_passed"] == "2025-01-01T10:05:00" and l12["failing"] == []
@@ -39,16 +44,30 @@ def test_summary_per_lesson(tmp_path):
     assert [h["passed"] for h in l12["history"]] == [False, True]
 
 
-def test_main_writes_both_by_default(tmp_path, monkeypatch, capsys):
+def test_main_writes_both_into_runs_by_default(tmp_path, monkeypatch, capsys):
+    """Into runs/ of the course folder (gitignored, never the current folder), saying where."""
     src = write_progress(tmp_path)
-    monkeypatch.chdir(tmp_path)
+    course, elsewhere = tmp_path / "course", tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.setenv("DOCKERLAB_ROOT", str(course))
+    monkeypatch.chdir(elsewhere)
     assert report.main(["--progress", str(src)]) == 0
-    data = json.loads((tmp_path / "dockerlab-report.json").read_text())
+    assert not list(elsewhere.iterdir())
+    data = json.loads((course / "runs" / "dockerlab-report.json").read_text())
     assert [l["lesson"] for l in data["lessons"]] == ["12_debugging", "13_capstone"]
-    page = (tmp_path / "dockerlab-report.html").read_text()
+    page = (course / "runs" / "dockerlab-report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page.split("<body>")[1]
     assert "runs as root" in page and "add USER app" in page and "✔ passed" in page and "✘ failing" in page
-    assert "1/2 exercises passing" in capsys.readouterr().out
+    assert "1 of 14 exercises passing, 1 failing, 12 not started" in page and "not started</td>" in page
+    out = capsys.readouterr().out
+    assert "1 of 14 exercises passing, 1 failing, 12 not started" in out
+    assert f"wrote {course / 'runs' / 'dockerlab-report.json'}" in out and "dockerlab-report.html" in out
+
+
+def test_the_default_folder_is_ignored_by_git():
+    root = Path(__file__).resolve().parents[2]
+    assert "runs/" in (root / ".gitignore").read_text().split()
+    assert report.report_dir() == Path(os.environ.get("DOCKERLAB_ROOT") or root).resolve() / "runs"
 
 
 def test_options_choose_the_files(tmp_path):

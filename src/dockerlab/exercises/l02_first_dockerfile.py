@@ -138,10 +138,10 @@ def check(lab, app: str | os.PathLike, timeout: float = 30) -> Checker:
         pid = pid1_info(served.container, lab) if served.ok else None
         _exec_form(c, lab, config, pid)
         if served.ok:
-            c.ok(LINES[2], f"HTTP 200 on port {PORT}: {served.body.strip()[:60]}")
+            c.ok(LINES[2], f"HTTP 200 on port {PORT}: {short(served.body, 60)}")
             qs, qbody = http_get(served.host_port, "/quote", timeout=10, container=served.container, expect_status=None)
-            c.expect(qs == 200 and '"quote"' in qbody, LINES[3], f"GET /quote -> HTTP {qs}: {qbody.strip()[:80]}",
-                     fix="serve app.py's Flask app, app:app (it has the /quote route)", ok=f"HTTP 200: {qbody.strip()[:60]}")
+            c.expect(qs == 200 and '"quote"' in qbody, LINES[3], f"GET /quote -> HTTP {qs}: {short(qbody, 80)}",
+                     fix="serve app.py's Flask app, app:app (it has the /quote route)", ok=f"HTTP 200: {short(qbody, 60)}")
             _production_server(c, served, pid)
         elif served.kind == "http":
             c.fail(LINES[2], served.cause, "serve app.py's Flask app, app:app (it has /health), not another program")

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..checks import Checker
 from ..compose import ComposeError, Stack, depends_on, healthcheck_test
 from ..run import WaitTimeout, free_port, health_status, http_get
+from ..show import short
 from .probes import healthcheck_can_fail
 
 LESSON = "08_compose"
@@ -34,7 +35,7 @@ def check(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int 
         stack = Stack(lab, stack_dir, project="exercise", files=[compose_file], env={"WEB_PORT": str(port)})
         cfg = stack.config()
     except (ComposeError, FileNotFoundError) as exc:
-        c.fail("compose file is valid", str(exc).splitlines()[0][:300],
+        c.fail("compose file is valid", short(str(exc).splitlines()[0], 300),
                f"fix {compose_file} until `docker compose config` accepts it")
         return c.report()
 
@@ -85,7 +86,7 @@ def check(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int 
                        f"`docker compose exec db {(' '.join(test[1:]) if isinstance(test, list) else test)}`, "
                        "e.g. test: [\"CMD-SHELL\", \"pg_isready -h 127.0.0.1 -U app -d app\"]")
             else:
-                c.fail("stack comes up healthy", str(exc).splitlines()[0][:300],
+                c.fail("stack comes up healthy", short(str(exc).splitlines()[0], 300),
                        "read the log lines above (docker compose logs) and fix the failing service")
             return c.report()
 
@@ -103,7 +104,7 @@ def check(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int 
             status, body = http_get(port, "/db", timeout=20, expect_status=None)
             data = json.loads(body) if status == 200 else {}
             c.expect(status == 200 and bool(data.get("server_version")), "web answers from Postgres",
-                     f"GET /db → HTTP {status}: {body[:200]}", fix="web must reach Postgres at db:5432 (service name)",
+                     f"GET /db → HTTP {status}: {short(body, 200)}", fix="web must reach Postgres at db:5432 (service name)",
                      ok=f"GET /db → Postgres {data.get('server_version', '')[:20]}")
         except WaitTimeout as exc:
             c.fail("web answers from Postgres", str(exc), "is web's port published as ${WEB_PORT}:8000?")

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..build import BuildFailed
 from ..checks import Checker
 from ..run import host_address, remove
+from ..show import short
 from .probes import pid1, serve, stop_when_ready  # noqa: F401 (pid1: the lesson notebook reads PID 1 with it)
 
 LESSON = "09_health_and_shutdown"
@@ -91,7 +92,7 @@ def check(lab, app_dir) -> Checker:
             c.ok("in-flight request completes", "GET /slow answered 200 'done' during the shutdown")
         else:
             seen = req.get("error") or (f"HTTP {req.get('status')}: {req.get('body')}" if req else "no answer")
-            c.fail("in-flight request completes", f"GET /slow, sent just before the stop, failed ({seen[:160]})",
+            c.fail("in-flight request completes", f"GET /slow, sent just before the stop, failed ({short(seen, 160)})",
                    "drain before exiting: call server.shutdown() from a thread (not os._exit / sys.exit) so "
                    "serve_forever() returns and server_close() waits for requests")
     finally:

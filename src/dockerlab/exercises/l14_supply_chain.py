@@ -16,7 +16,7 @@ from docker.errors import APIError, ImageNotFound, NotFound
 from .. import provenance, sbom, signing
 from ..checks import Checker
 from ..platforms import can_run
-from ..show import quiet_cli
+from ..show import quiet_cli, short
 
 LESSON = "14_supply_chain"
 APP = "buildinfo_api"
@@ -139,7 +139,7 @@ def check(lab, target, reg, keys, answer: dict) -> Checker:
                 c.skip("runs on each CPU", f"this engine could run neither variant: {skipped[0][1]}")
             else:
                 detail = ", ".join(f"{p}: {m}" for p, m in seen)
-                detail += "".join(f"; {p} not run here ({why[:60]})" for p, why in skipped)
+                detail += "".join(f"; {p} not run here ({short(why, 60)})" for p, why in skipped)
                 c.ok("runs on each CPU", detail)
 
         # 4. signed, and the signature verifies for this digest
@@ -152,7 +152,7 @@ def check(lab, target, reg, keys, answer: dict) -> Checker:
                  f"{len(sigs)} signature(s) of the image verify")
         else:
             why = ("only attestations verify, the image itself is not signed" if ver.ok else
-                   (ver.message.splitlines() or ["no signature"])[-1][:140])
+                   short((ver.message.splitlines() or ["no signature"])[-1], 140))
             moved = reference != digest
             c.fail("signed", f"no signature of {digest[:19]}… verifies with {keys.pub.name} ({why})",
                    f"cosign sign --key {keys.key.name} {repo}@{digest[:19]}… (sign the digest"
@@ -180,7 +180,7 @@ def check(lab, target, reg, keys, answer: dict) -> Checker:
             client.images.pull(by_digest)
             installed = sbom.installed(by_digest, client=client, labels=lab.labels, quiet=True)
         except (APIError, ImageNotFound, NotFound, sbom.SbomFailed) as exc:
-            c.skip("SBOM complete", f"the pushed image could not be run here: {str(exc)[:160]}")
+            c.skip("SBOM complete", f"the pushed image could not be run here: {short(exc, 160)}")
             return c.report()
         gaps = min((sbom.missing(b, installed) for b in boms), key=len)  # the most complete SBOM attested
         if gaps:

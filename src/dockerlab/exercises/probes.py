@@ -204,23 +204,23 @@ FIXES = {
 def explain_exit(code, logs: str) -> tuple[str, str]:
     """(kind, cause) of a container that exited, from its exit code and the last log lines."""
     lines = [l.strip() for l in logs.strip().splitlines() if l.strip()]
-    tail = lines[-1] if lines else "(no log output)"
+    tail = short(lines[-1], 120) if lines else "no log output"
     m = re.search(r"can't open file '([^']+)'|Could not import '([^']+)'|No such file or directory: '([^']+)'"
                   r"|([\w./-]+): No such file or directory", logs)
     if m:
         what = next(g for g in m.groups() if g)
-        return "file", f"the container exited with code {code}: `{what}` is not in the image ({short(tail, 120)})"
+        return "file", f"the container exited with code {code}: `{what}` is not in the image ({tail})"
     m = re.search(r"No module named '?([\w.]+)'?", logs)
     if m:
-        return "module", f"the container exited with code {code}: python cannot import `{m.group(1)}` ({short(tail, 120)})"
+        return "module", f"the container exited with code {code}: python cannot import `{m.group(1)}` ({tail})"
     m = re.search(r"KeyError: '?(\w+)'?", logs)
     if m:
-        return "env", f"the container exited with code {code}: environment variable {m.group(1)} is not set ({short(tail, 120)})"
+        return "env", f"the container exited with code {code}: environment variable {m.group(1)} is not set ({tail})"
     if "Permission denied" in logs and re.search(r"bind|listen|socket|Errno 13", logs):
-        return "bind_denied", f"the container exited with code {code}: binding its port was refused ({short(tail, 120)})"
+        return "bind_denied", f"the container exited with code {code}: binding its port was refused ({tail})"
     if "Read-only file system" in logs:
-        return "read_only", f"the container exited with code {code}: it writes to the read-only filesystem ({short(tail, 120)})"
-    return "exited", f"the container exited with code {code} ({short(tail, 160)})"
+        return "read_only", f"the container exited with code {code}: it writes to the read-only filesystem ({tail})"
+    return "exited", f"the container exited with code {code} ({short(lines[-1], 160) if lines else tail})"
 
 
 @dataclasses.dataclass
