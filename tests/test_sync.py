@@ -270,7 +270,7 @@ def test_capstone_solution_lists_the_scorecards_criteria():
         assert table == list(enumerate(criteria, 1)), (
             f"{folder}/{nb.name}: the criteria table must list the {len(criteria)} criteria of "
             f"src/dockerlab/exercises/l13_capstone.py (CRITERIA) in order:\n"
-            + "\n".join(f"  {n}. {t}" for n, t in enumerate(criteria, 1)) + f"\nit lists:\n"
+            + "\n".join(f"  {n}. {t}" for n, t in enumerate(criteria, 1)) + "\nit lists:\n"
             + "\n".join(f"  {n}. {t}" for n, t in table))
 
 

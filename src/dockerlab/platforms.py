@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 from .errors import DockerlabError

@@ -19,6 +19,7 @@ import urllib.request
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
+from .engine import get_client
 from .run import WaitTimeout, free_port, host_address, http_get
 from .show import cli
 from .errors import PushFailed  # noqa: F401 (raised here; defined with the others)

@@ -98,12 +98,6 @@ def test_listening_on_localhost_only_fails(lab, app):
     assert "listen on 0.0.0.0 (not 127.0.0.1)" in failure_text(lab, app, timeout=5)
 
 
-def test_solution_passes(lab, app):
-    write(app, solution(lab.base("python")))
-    card = ex.check(lab, app)
-    assert card.passed and "answered by gunicorn" in card.line("production server").detail
-
-
 # --- a development server is not a production CMD, however it is started --------------------------------------
 
 def test_flask_run_fails(lab, app):

@@ -1,8 +1,5 @@
 import pytest
 
-import dockerlab.namespace
-
-
 import dockerlab.namespace as ns
 
 

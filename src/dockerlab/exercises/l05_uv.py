@@ -21,7 +21,6 @@ from pathlib import Path
 from ..build import BuildFailed
 from ..checks import Checker
 from ..paths import workspace_root
-from ..show import short
 from .common import rebuild_after_code_change
 from .contents import package_caches
 from .probes import helper, serves_health
