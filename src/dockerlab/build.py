@@ -538,6 +538,15 @@ def _tail(lines: list[str], n: int = LOG_TAIL) -> list[str]:
     return [l for l in lines if l.strip()][-n:]
 
 
+def cache_records(*, client=None) -> list[dict]:
+    """BuildKit's build cache records (``client.df()["BuildCache"]``, CLI twin ``docker buildx du``), asked for alone
+    (``GET /system/df?type=build-cache``): the full ``df`` also sizes every image, which fails on a busy engine with
+    the containerd image store when an image is removed meanwhile (another learner's cleanup, say)."""
+    client = client or get_client()
+    api = client.api
+    return api._result(api._get(api._url("/system/df"), params={"type": "build-cache"}), True).get("BuildCache") or []
+
+
 def check(path: str | os.PathLike, *, dockerfile: str = "Dockerfile", quiet: bool = False) -> Table:
     """BuildKit's build checks (rules such as SecretsUsedInArgOrEnv) for a Dockerfile, as a table.
 

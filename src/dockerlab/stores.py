@@ -17,6 +17,7 @@ With a helper engine, ``DOCKER_HOST`` (and ``DOCKERLAB_HOST_ADDR``) of this proc
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -288,8 +289,12 @@ def prepare_lesson(*, client=None) -> list[str]:
             from .platforms import load_index
 
             host = docker_host_of(client=client)
+            before = client.images.get(python).id
             load_index(python, {"linux/amd64": python, "linux/arm64": images.ref("python-arm64")},
                        source_host=host, target_host=host, quiet=True)
+            with contextlib.suppress(APIError, NotFound):  # the single-platform image it replaces, now untagged
+                if not client.images.get(before).tags:
+                    client.images.remove(before)
             print(f"{python} is now an image index of linux/amd64 and linux/arm64 on this engine (lesson 14 builds both)")
     if not keys:
         print("lesson 14 needs nothing more on this engine (containerd image store, registry reachable)")

@@ -173,7 +173,8 @@ def test_another_correct_answer_passes(ctx):
         "USER 65534\n"
         'CMD ["python", "-m", "gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n')
     ref = f"{ctx['repo']}:other"
-    env_cmd = ["docker", "build", "--platform", "linux/arm64,linux/amd64", "-t", ref, "--push", str(other)]
+    labels = [a for k, v in ctx["lab"].labels.items() for a in ("--label", f"{k}={v}")]  # so cleanup removes it here too
+    env_cmd = ["docker", "build", "--platform", "linux/arm64,linux/amd64", *labels, "-t", ref, "--push", str(other)]
     out = subprocess.run(env_cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-1500:]
     client = ctx["client"]
