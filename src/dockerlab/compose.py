@@ -8,6 +8,7 @@ the images Compose builds ``lab.image(service)``), so ``lab.cleanup()`` and the 
     stack = Stack(lab, app_dir, env={"WEB_PORT": str(lab.free_port())})
     stack.up(build=True, wait=True)          # docker compose -p NAME -f compose.yaml -f … up -d --build --wait
     stack.ps()                                # a Table parsed from `docker compose ps --format json`
+    with stack.watch() as watch: ...          # docker compose … watch --no-up, in the background (Compose Watch)
     stack.down()                              # down -v --remove-orphans
 
 Every command is printed (its CLI twin) and runs with a timeout.
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -33,6 +35,10 @@ LOG_TAIL = 20
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# The 8-byte frame header of Docker's multiplexed exec stream (stream 0-2, three zero bytes, the frame's length):
+# `docker compose watch` copies the output of the commands it runs in a container (its `rm -rf` for deleted files)
+# with these headers left in.
+_EXEC_FRAME = re.compile(rb"[\x00-\x02]\x00\x00\x00[\x00-\xff]{4}")
 
 
 def _tail(text: str, n: int) -> str:
@@ -276,6 +282,11 @@ class Stack:
         proc = self.compose("logs", "--no-color", "--tail", str(tail), *services, timeout=timeout)
         return _ANSI.sub("", proc.stdout + proc.stderr)
 
+    def watch(self, *services: str, timeout: float = 60) -> "Watch":
+        """``docker compose watch --no-up [SERVICE…]`` in the background (as a terminal kept open would run it),
+        once Compose says "Watch enabled"; stop it with :meth:`Watch.stop` or a ``with`` block."""
+        return Watch(self, services, timeout)
+
     def containers(self, service: str | None = None) -> list:
         """SDK Container objects of this project (of one service), by Compose's project label."""
         flt = [f"com.docker.compose.project={self.name}"]
@@ -295,3 +306,63 @@ class Stack:
             self.down(volumes=True)
         except (ComposeError, FileNotFoundError, OSError) as exc:
             print(f"(compose down: {str(exc).splitlines()[0]})")
+
+
+def exec_frames_removed(raw: bytes) -> str:
+    """Watch's output as text: without the exec stream's frame headers and the colours."""
+    return _ANSI.sub("", _EXEC_FRAME.sub(b"", raw).decode(errors="replace"))
+
+
+class Watch:
+    """Compose Watch running for a stack: ``docker compose … watch --no-up`` in the background, its output kept.
+
+    Starting waits until Compose prints "Watch enabled" (it watches the files from then on); a watch that exits
+    first, or says nothing of the kind within ``timeout`` s, raises ComposeError with what it printed.
+    :attr:`output` is what it printed so far: a line per sync, rebuild and warning ("Error handling changed files").
+    """
+
+    def __init__(self, stack: Stack, services: Iterable[str] = (), timeout: float = 60):
+        stack.write_override()
+        self.stack = stack
+        cmd = stack._base() + ["watch", "--no-up", *services]
+        self.command = stack._show(cmd)
+        self._raw = bytearray()
+        self.proc = subprocess.Popen(cmd, cwd=stack.dir, env=dict(os.environ, **stack.env),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while "Watch enabled" not in self.output:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self._reader.join(timeout=2)
+                why = (f"exited with {self.proc.returncode}" if self.proc.poll() is not None
+                       else f'did not say "Watch enabled" within {timeout:.0f} s')
+                self.stop()
+                raise ComposeError(f"docker compose watch {why}", command=self.command, output=self.output,
+                                   logs=stack._logs_quietly())
+            time.sleep(0.1)
+
+    def _read(self) -> None:
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            self._raw += chunk
+
+    @property
+    def output(self) -> str:
+        return exec_frames_removed(bytes(self._raw)).rstrip()
+
+    def stop(self) -> None:
+        """Stop watching (Ctrl-C in the terminal): SIGTERM, then SIGKILL after 15 s."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self._reader.join(timeout=5)
+
+    def __enter__(self) -> "Watch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

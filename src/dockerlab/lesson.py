@@ -7,7 +7,7 @@ from . import paths
 from .build import BuildResult, build
 from .cleanup import cleanup
 from .namespace import image_name, labels, lesson_id, namespace as current_namespace, resource_name, set_namespace
-from .run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_health
+from .run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_answer, wait_for_health
 from .engine import get_client
 from .images import ref as image_ref
 
@@ -94,6 +94,7 @@ class Lesson:
     stop = staticmethod(stop)
     wait_for_health = staticmethod(wait_for_health)
     http_get = staticmethod(http_get)
+    wait_for_answer = staticmethod(wait_for_answer)
     free_port = staticmethod(free_port)
     published_port = staticmethod(published_port)
     wait_exit = staticmethod(wait_exit)

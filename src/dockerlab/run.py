@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shlex
 import socket
 import time
@@ -15,7 +16,7 @@ from .engine import get_client
 from .figures import record, short_name
 from .namespace import labels as course_labels
 from .namespace import resource_name
-from .show import cli
+from .show import cli, short
 from .errors import WaitTimeout, ContainerExited  # noqa: F401 (raised here; defined with the others)
 
 
@@ -305,4 +306,42 @@ def http_get(url_or_port, path: str = "/", timeout: float = 30, container=None, 
                 raise ContainerExited(f"{container.name} exited ({container.attrs['State'].get('ExitCode')}) while {url} was asked:\n{logs_tail(container)}")
         if time.monotonic() > deadline:
             raise WaitTimeout(f"no answer from {url} after {timeout:.0f} s (last: {last})")
+        time.sleep(0.3)
+
+
+def wait_for_answer(url_or_port, path: str = "/", *, until, what: str = "the expected answer", container=None,
+                    timeout: float = 120, every: float = 15, evidence=None) -> tuple[float, str]:
+    """GET ``path`` again and again until ``until(body)`` is true; return (the seconds it took, the body).
+
+    For a change that takes a moment to show (a server that reloads, files that sync): every ``every`` s it prints
+    what it still gets, so a slow machine shows progress; after ``timeout`` s it raises WaitTimeout with what it saw:
+    the last answer, the container's last log lines and ``evidence()``, text the caller gathers (a file read in the
+    container, a tool's output). No answer, an error status or ``until`` raising counts as "not yet" (a reloading
+    server has short gaps); a container that exits raises ContainerExited.
+    """
+    url = url_or_port if isinstance(url_or_port, str) else f"http://{host_address()}:{url_or_port}{path}"
+    t0, shown, last = time.monotonic(), 0.0, "no answer yet"
+    while True:
+        try:
+            status, body = http_get(url, timeout=5, container=container, expect_status=None)
+            last = f"HTTP {status} {short(body, 120)}"
+            try:
+                if status == 200 and until(body):
+                    return time.monotonic() - t0, body
+            except Exception as exc:  # an answer ``until`` cannot read (a debugger page): not yet
+                last += f" ({type(exc).__name__}: {exc})"
+        except WaitTimeout as exc:
+            last = str(exc)
+        waited = time.monotonic() - t0
+        if waited >= timeout:
+            seen = [f"{what} not seen at {url} after {timeout:.0f} s", f"last answer: {last}"]
+            if container is not None:
+                logs = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", logs_tail(container, 10)).rstrip()
+                seen.append(f"docker logs --tail 10 {container.name}:\n{logs}")
+            if evidence is not None:
+                seen.append(str(evidence()).rstrip())
+            raise WaitTimeout("\n".join(seen))
+        if waited >= shown + every:
+            shown += every
+            print(f"{waited:.0f} s, still waiting for {what}: {last}", flush=True)
         time.sleep(0.3)

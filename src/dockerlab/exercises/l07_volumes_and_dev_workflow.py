@@ -1,6 +1,6 @@
 """Lesson 07 exercise: a non-root service keeps its data across containers (``sample_apps/notes_api``).
 
-The lesson kept a root service's count in a named volume. ``notes_api`` runs as uid 10001 and writes
+The lesson kept the counter's count in a named volume. ``notes_api`` runs as uid 10001 and writes
 ``/data/notes``: a new volume (or a folder of the host) belongs to root unless something says otherwise, and the
 service cannot write it. The learner edits the Dockerfile and writes ``start(image, port)``, their own
 ``client.containers.run`` call. The check builds the image and calls ``start`` twice, removing the first container
