@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from dockerlab import CheckFailed, registry, Lesson
+from dockerlab.doctor import image_store
 from dockerlab.exercises import l11_registries_and_ci as ex
 from dockerlab.paths import sample_app
 
@@ -163,12 +164,15 @@ def test_digest_of_a_different_image(lab, app, reg, given):
     other_digest = registry.push(registry.tag(other.image, repo, "2.0", client=lab.client), client=lab.client)
     msg = failure_text(lab, reg, given, {"repo": repo, "digest": other_digest})
     assert "digest of a different image" in msg and "prints 'ci_service 2.0.0'" in msg
-    # an image ID is not a manifest digest
-    msg = failure_text(lab, reg, given, {"repo": repo, "digest": given.image.id})
-    assert "the registry has no manifest" in msg
+    # An image ID is a manifest digest only on the containerd image store (there it is the digest the push sent);
+    # on the classic store it is the config's digest, which the registry knows as no manifest.
+    if image_store(lab.client.info()) == "containerd":
+        assert ex.check(lab, reg, given, {"repo": repo, "digest": given.image.id}).passed
+    else:
+        msg = failure_text(lab, reg, given, {"repo": repo, "digest": given.image.id})
+        assert "the registry has no manifest" in msg
 
 
-@pytest.mark.engine
 @pytest.mark.engine
 def test_other_correct_answer_passes(lab, reg, given):
     # raw SDK: push the whole repository (all its tags), read the digest from RepoDigests afterwards
