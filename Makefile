@@ -34,7 +34,7 @@ images: env engine  ## pull the course images, or build stand-ins where no regis
 
 supply-chain: env engine  ## lesson 14: QEMU and cosign (Debian, root); the engine image and arm64 Python stand-in where needed
 	@scripts/install-supply-chain-tools
-	$(PY) -m dockerlab.stores
+	$(PY) -m dockerlab.supply.stores
 
 browser:  ## Debian's Chromium for the browser test (root on Debian; otherwise says how)
 	@if [ -x scripts/install-browser ]; then scripts/install-browser; fi
@@ -58,7 +58,7 @@ nb: env  ## one lesson's notebooks through nbval: make nb NB=01_images_and_conta
 	  $(wildcard notebooks/$(NB).ipynb solutions/$(NB).ipynb)
 
 exercises: env  ## regenerate exercises/ from solutions/
-	$(PY) -m dockerlab.authoring
+	$(PY) -m dockerlab.ops.authoring
 
 strip: env  ## remove outputs from every notebook
 	$(PY) scripts/strip_outputs.py notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb

@@ -114,6 +114,7 @@ def build_images(cli, force: bool = False, quiet: bool = False) -> dict[str, str
     images the learners' engines get (``dockerlab prepare``). Returns {ref: "kept" | "built"}."""
     from dockerlab import images
     from dockerlab.dind import engine_image
+    from dockerlab.ops import prepare
 
     done = {}
     for r in recipes(cli):
@@ -138,7 +139,7 @@ def build_images(cli, force: bool = False, quiet: bool = False) -> dict[str, str
     known = {i.key for i in images.manifest()}
     keys = [k for k in (IMAGES_FIRST + " " + IMAGES_LATER).split() if k in known]
     if keys:  # the images learners' engines get from this one: pulled, or stand-ins built (dockerlab prepare)
-        table = images.prepare(keys, client=cli, progress=False)
+        table = prepare.prepare(keys, client=cli, progress=False)
         for row in table.rows:
             done[row["image"]] = row["action"]
     return done

@@ -316,7 +316,7 @@ def emulation_for(todo: list[Unit]) -> bool:
     registered it (and so removes it at the end); an existing registration is left alone."""
     if not any(u.name.startswith(("14_", "test_l14_")) for u in todo):
         return False
-    from dockerlab.platforms import EmulationUnavailable, register_emulation
+    from dockerlab.supply.platforms import EmulationUnavailable, register_emulation
     try:
         mine = register_emulation("arm64", quiet=True)
     except EmulationUnavailable as exc:
@@ -376,7 +376,7 @@ def main() -> int:
     finally:
         cpu.stop()
         if qemu:
-            from dockerlab.platforms import unregister_emulation
+            from dockerlab.supply.platforms import unregister_emulation
             print(f"=== QEMU arm64 emulation removed again: {unregister_emulation('arm64', quiet=True)}", flush=True)
     if any(u.group in ("engine", "notebooks", "solutions", "exercises") for u in done):
         done.append(leak_check(base_ns))

@@ -3,7 +3,7 @@
 And the way it fails is what a learner sees: the check cell shows one table of what was seen and how to fix it,
 once (the error under it is one line, not the same lines again), and once the kernel has ended after "Run All"
 stopped at the check, what the exercise started is removed (its last cell, lab.cleanup(), never ran): by the watcher
-the failed check started (dockerlab.reaper), which this test waits for.
+the failed check started (dockerlab.grading.reaper), which this test waits for.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import papermill as pm
 import pytest
 
-from dockerlab import reaper
+from dockerlab.grading import reaper
 from dockerlab.cleanup import cleanup, leaks
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_exercises_are_generated_from_solutions():
-    proc = subprocess.run([sys.executable, "-m", "dockerlab.authoring", "--check"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "dockerlab.ops.authoring", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -150,8 +150,8 @@ def _exercise_module(nn: str):
     import importlib
 
     sys.path.insert(0, str(ROOT / "src"))
-    path = next((ROOT / "src" / "dockerlab" / "exercises").glob(f"l{nn}_*.py"))
-    return importlib.import_module(f"dockerlab.exercises.{path.stem}")
+    path = next((ROOT / "src" / "dockerlab" / "grading" / "lessons").glob(f"l{nn}_*.py"))
+    return importlib.import_module(f"dockerlab.grading.lessons.{path.stem}")
 
 
 def _cells(p: Path) -> list[str]:
@@ -269,7 +269,7 @@ def test_capstone_solution_lists_the_scorecards_criteria():
         table = [(int(m.group(1)), m.group(2).replace("`", "")) for m in rows if m]
         assert table == list(enumerate(criteria, 1)), (
             f"{folder}/{nb.name}: the criteria table must list the {len(criteria)} criteria of "
-            f"src/dockerlab/exercises/l13_capstone.py (CRITERIA) in order:\n"
+            f"src/dockerlab/grading/lessons/l13_capstone.py (CRITERIA) in order:\n"
             + "\n".join(f"  {n}. {t}" for n, t in enumerate(criteria, 1)) + "\nit lists:\n"
             + "\n".join(f"  {n}. {t}" for n, t in table))
 

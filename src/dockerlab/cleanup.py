@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from docker.errors import APIError, NotFound
 
-from .engine import get_client
-from .namespace import label_filters
-from .show import cli
+from dockerlab.engine import get_client
+from dockerlab.namespace import label_filters
+from dockerlab.show import cli
 
 
 KINDS = ("containers", "networks", "volumes", "images")
@@ -114,7 +114,7 @@ def prune_build_cache(*, client=None, quiet: bool = False) -> dict:
     reclaimed = int(result.get("SpaceReclaimed") or 0)
     records = len(result.get("CachesDeleted") or [])
     if not quiet:
-        from .show import human_size
+        from dockerlab.show import human_size
         print(f"build cache: {records} record(s) removed, {human_size(reclaimed)} reclaimed")
     return {"records": records, "bytes": reclaimed}
 
@@ -128,7 +128,7 @@ def leaks(ns: str | None = None, all_namespaces: bool = False, client=None) -> d
 def leaks_by_namespace(*, client=None) -> dict[str, dict[str, list[str]]]:
     """Every namespace's leaks on the engine: ``{namespace: {"containers": [names], "networks": …, "volumes": …}}``,
     only namespaces with something left."""
-    from .namespace import LABEL_NAMESPACE
+    from dockerlab.namespace import LABEL_NAMESPACE
 
     kinds = ("containers", "networks", "volumes")
     objs = course_objects(None, None, True, client, kinds=kinds)

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .figures import record, short_name
-from .namespace import image_name, labels as course_labels
-from .show import Table, cli
-from .errors import ComposeError  # noqa: F401 (raised here; defined with the others)
+from dockerlab.composefile import depends_on, healthcheck_test, labels_override, parse_ps_json  # noqa: F401
+from dockerlab.figures import record, short_name
+from dockerlab.show import Table, cli
+from dockerlab.errors import ComposeError  # noqa: F401 (raised here; defined with the others)
 
 OVERRIDE_NAME = ".dockerlab.labels.yaml"
 DEFAULT_TIMEOUT = 120
@@ -48,101 +48,6 @@ def _tail(text: str, n: int) -> str:
 def _indent(text: str) -> str:
     return "\n".join("  | " + l for l in text.splitlines())
 
-
-# --- pure functions (unit-tested without an engine) -------------------------------------------------------
-
-def parse_ps_json(text: str) -> list[dict[str, Any]]:
-    """Parse ``docker compose ps --format json``: one JSON object per line (compose 2.21+) or one JSON array (older)."""
-    text = (text or "").strip()
-    if not text:
-        return []
-    if text.startswith("["):
-        data = json.loads(text)
-        return [d for d in data if isinstance(d, dict)]
-    rows = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        obj = json.loads(line)
-        if isinstance(obj, list):
-            rows.extend(d for d in obj if isinstance(d, dict))
-        elif isinstance(obj, dict):
-            rows.append(obj)
-    return rows
-
-
-def _is_external(spec: Any) -> bool:
-    if not isinstance(spec, dict):
-        return False
-    ext = spec.get("external")
-    return bool(ext.get("name") if isinstance(ext, dict) else ext)
-
-
-def _service_networks(svc: dict) -> list[str]:
-    nets = svc.get("networks")
-    if nets is None:
-        return [] if svc.get("network_mode") else ["default"]
-    return list(nets) if isinstance(nets, (list, dict)) else []
-
-
-def labels_override(config: dict, lesson: str, ns: str | None = None) -> dict:
-    """The override that labels a Compose project for the course.
-
-    ``config`` is the Compose file as a dict (``docker compose config --format json`` or the YAML loaded).
-    Adds the course labels to every service (its containers), every non-external network (the implicit
-    ``default`` too, when a service uses it) and every non-external named volume; a service that builds
-    gets ``image: lab.image(service)`` (unless it names one) and the labels on the built image.
-    """
-    lbls = dict(course_labels(lesson, ns))
-    services = config.get("services") or {}
-    out: dict[str, Any] = {"services": {}}
-    networks: dict[str, Any] = {}
-    for name, svc in services.items():
-        svc = svc or {}
-        entry: dict[str, Any] = {"labels": dict(lbls)}
-        if svc.get("build") is not None:
-            entry["build"] = {"labels": dict(lbls)}
-            if not svc.get("image"):
-                entry["image"] = image_name(lesson, name, ns=ns)
-        out["services"][name] = entry
-        for net in _service_networks(svc):
-            networks.setdefault(net, None)
-    for net, spec in (config.get("networks") or {}).items():
-        networks.setdefault(net, spec)
-    for net, spec in list(networks.items()):
-        if spec is None and net in (config.get("networks") or {}):
-            spec = config["networks"][net]
-        if _is_external(spec):
-            continue
-        out.setdefault("networks", {})[net] = {"labels": dict(lbls)}
-    for vol, spec in (config.get("volumes") or {}).items():
-        if _is_external(spec):
-            continue
-        out.setdefault("volumes", {})[vol] = {"labels": dict(lbls)}
-    return out
-
-
-def depends_on(config: dict, service: str) -> dict[str, str]:
-    """``{dependency: condition}`` of a service, whichever form (list or mapping) the file uses."""
-    dep = ((config.get("services") or {}).get(service) or {}).get("depends_on") or {}
-    if isinstance(dep, list):
-        return {d: "service_started" for d in dep}
-    return {d: ((spec or {}).get("condition") or "service_started") for d, spec in dep.items()}
-
-
-def healthcheck_test(config: dict, service: str) -> list[str] | str | None:
-    """A service's healthcheck test as written (None when it has none or disables it)."""
-    hc = ((config.get("services") or {}).get(service) or {}).get("healthcheck")
-    if not hc or hc.get("disable"):
-        return None
-    test = hc.get("test")
-    if test in (None, [], ["NONE"]):
-        return None
-    return test
-
-
-# --- the stack ---------------------------------------------------------------------------------------------
 
 class Stack:
     """One Compose project of a lesson: named ``lab.name(project)``, labelled for the course, with timeouts."""

@@ -24,9 +24,9 @@ import time
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from .engine import get_client
-from .errors import DockerlabError
-from .show import cli
+from dockerlab.engine import get_client
+from dockerlab.errors import DockerlabError
+from dockerlab.show import cli
 
 ENGINE_KEY = "engine"
 ENGINE_REF = "dockerlab/engine:28.5.2"  # the images.toml entry's ref (kept here for engines without that entry)
@@ -39,7 +39,7 @@ class EngineFailed(DockerlabError, RuntimeError):
 
 
 def engine_ref() -> str:
-    from . import images
+    from dockerlab import images
 
     try:
         return images.ref(ENGINE_KEY)
@@ -50,7 +50,8 @@ def engine_ref() -> str:
 def engine_image(*, client=None, quiet: bool = False) -> str:
     """The engine image's reference, built first when it is missing (or its recipe changed). Building it needs
     root the first time (the course's Debian base is made with debootstrap) and takes about a minute."""
-    from . import debian_standins, images
+    from dockerlab import images
+    from dockerlab.ops import standins as debian_standins
 
     client = client or get_client()
     ref = engine_ref()

@@ -147,3 +147,56 @@ def pin_problem(ref: str) -> str | None:
     if not re.search(r"\d+\.\d+\.\d+", tag):
         return f"`{ref}`: tag `{tag}` is not an exact version (it moves with every patch release)"
     return None
+
+
+# --- the steps BuildKit reports, named as the Dockerfile names them ---------------------------------------
+
+_FROM_LINE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+(?:\s+AS\s+(\S+))?", re.I | re.M)
+
+
+def stage_order(dockerfile_text: str) -> dict[str, int]:
+    """Stage names in Dockerfile order, as BuildKit names them (``AS name``, else ``stage-N``)."""
+    order = {}
+    for i, m in enumerate(_FROM_LINE.finditer(dockerfile_text)):
+        order[(m.group(1) or f"stage-{i}").lower()] = i
+        order[f"stage-{i}"] = i
+    return order
+
+
+_VERTEX_KEYWORDS = ("FROM", "RUN", "COPY", "ADD", "WORKDIR")  # the instructions BuildKit numbers as steps
+
+
+def step_text(instruction: str) -> str:
+    return " ".join(instruction.replace("\\\n", " ").split())
+
+
+def dockerfile_stages(dockerfile_text: str) -> list[tuple[str, list[str]]]:
+    """Per stage, as BuildKit labels it ("" for a one-stage file), the instructions it numbers as steps.
+
+    Continuation lines are joined and comments dropped; heredoc bodies are not parsed (rare in the course).
+    """
+    stages: list[tuple[str, list[str]]] = []
+    logical = logical_lines(dockerfile_text)
+    for line in logical:
+        words = line.split()
+        kw = words[0].upper()
+        if kw == "FROM":
+            m = re.search(r"\s+AS\s+(\S+)\s*$", line, re.I)
+            base = next((w for w in words[1:] if not w.startswith("--")), "").lower()
+            # BuildKit prints no step for FROM <an earlier stage> (or scratch): "[test 1/4] COPY …" after FROM base
+            own_from = [] if base == "scratch" or base in {label.lower() for label, _ in stages} else [step_text(line)]
+            stages.append((m.group(1) if m else f"stage-{len(stages)}", own_from))
+        elif kw in _VERTEX_KEYWORDS and stages:
+            stages[-1][1].append(step_text(line))
+    if len(stages) == 1:
+        stages = [("", stages[0][1])]
+    return stages
+
+
+def same_base(printed: str, written: str) -> bool:
+    """'FROM docker.io/library/python:3.13.5-slim' (as BuildKit prints it) vs 'FROM python:3.13.5-slim AS x'."""
+    ref = printed.split()[-1]
+    words = [w for w in written.split()[1:] if not w.startswith("--")]
+    base = words[0] if words else ""
+    return bool(base) and (ref == base or ref.endswith("/" + base) or ref.endswith("/library/" + base)
+                           or ref.split("@")[0] == base.split("@")[0])

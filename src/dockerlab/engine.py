@@ -5,7 +5,7 @@ import os
 
 import docker
 from docker.errors import DockerException
-from .errors import EngineUnavailable  # noqa: F401 (raised here; defined with the others)
+from dockerlab.errors import EngineUnavailable  # noqa: F401 (raised here; defined with the others)
 
 CONNECT_TIMEOUT = 5  # seconds: a dead or hung engine is reported well under 10 s
 DEFAULT_TIMEOUT = 300  # seconds for ordinary API calls (builds stream, so this is per read)
@@ -67,3 +67,12 @@ def _short_reason(exc: BaseException) -> str:
     if "timed out" in text.lower() or "Read timed out" in text:
         return "the engine did not answer in time"
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def image_store(info: dict) -> str:
+    """'containerd' when the engine stores images in containerd (Docker Desktop's and Engine 29's default), else the
+    graph driver ('overlay2', the classic store)."""
+    status = dict((k, v) for k, v in (info.get("DriverStatus") or []) if isinstance(k, str))
+    if "containerd" in str(status.get("driver-type", "")) or str(info.get("Driver", "")).startswith("overlayfs"):
+        return "containerd"
+    return str(info.get("Driver") or "?")

@@ -82,7 +82,7 @@ class CheckFailed(DockerlabError, AssertionError):
         self.lesson, self.failures = lesson, failures
         lines = [f"{len(failures)} check(s) failed for lesson {lesson}:"]
         for r in failures:
-            mark = "--" if getattr(r, "passed", False) is None else "FAIL"  # as dockerlab.checks.MARKS
+            mark = "--" if getattr(r, "passed", False) is None else "FAIL"  # as dockerlab.grading.checker.MARKS
             lines.append(f"  {mark:<4} {r.name}: {r.detail}" + (f" → {r.fix}" if r.fix else ""))
         super().__init__("\n".join(lines))
 

@@ -15,7 +15,7 @@ import os
 import re
 import time
 
-from .show import human_size
+from dockerlab.show import human_size
 
 FIGURES_VAR = "DOCKERLAB_FIGURES"
 
@@ -33,7 +33,7 @@ def format_value(value: float, unit: str = "") -> str:
 def short_name(name: str) -> str:
     """A course object's name without the learner's namespace: ``dl-ada/03-good:latest`` -> ``03-good:latest``,
     ``dl-ada-09-stop-1`` -> ``09-stop-1`` (the report compares machines and learners, not namespaces)."""
-    from .namespace import namespace
+    from dockerlab.namespace import namespace
 
     name = str(name or "")
     m = re.match(r"^dl-[^/]+/(.*)$", name)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 
-from .run import health_status, poll_health
-from .show import Live, Table, badge, cli, html_table
+from dockerlab.run import health_status, poll_health
+from dockerlab.show import Live, Table, badge, cli, html_table
 
 COLOURS = {"starting": "#f0ad4e", "healthy": "#2e9e44", "unhealthy": "#d9534f", "none": "#888888", "exited": "#444444"}
 

@@ -14,10 +14,10 @@ import re
 
 from docker.errors import ImageNotFound
 
-from .engine import get_client
-from .figures import record, short_name
-from .show import Table, cli, human_size
-from .show import short as _short
+from dockerlab.engine import get_client
+from dockerlab.figures import record, short_name
+from dockerlab.show import Table, cli, human_size
+from dockerlab.show import short as _short
 
 KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR", "ENV", "CMD", "ENTRYPOINT", "EXPOSE", "LABEL", "USER", "ARG",
             "HEALTHCHECK", "STOPSIGNAL", "SHELL", "VOLUME", "ONBUILD", "MAINTAINER")
@@ -132,7 +132,7 @@ def _key(entry: dict) -> tuple:
 def find_base(image, client=None, base: str | None = None) -> tuple[str | None, int]:
     """(reference, number of history entries) of the base image ``image`` starts with: ``base`` if given, else the
     course image (``images.toml``) whose history is the longest beginning of the image's own; (None, 0) if none."""
-    from .images import manifest
+    from dockerlab.images import manifest
 
     client = client or get_client()
     own = _entries(image)
@@ -182,7 +182,7 @@ class Layers(Table):
 
     def chart(self, title: str = ""):
         """Bars: the base image (grey) and each step that added bytes (blue), in bytes; the settings are left out."""
-        from .widgets import size_bars
+        from dockerlab.widgets import size_bars
 
         items: dict[str, tuple[int, int]] = {}
         if self.base_ref:

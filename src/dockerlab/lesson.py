@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import paths
-from .build import BuildResult, build
-from .cleanup import cleanup
-from .namespace import image_name, labels, lesson_id, namespace as current_namespace, resource_name, set_namespace
-from .run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_answer, wait_for_health
-from .engine import get_client
-from .images import ref as image_ref
+from dockerlab import paths
+from dockerlab.build import BuildResult, build
+from dockerlab.cleanup import cleanup
+from dockerlab.namespace import image_name, labels, lesson_id, namespace as current_namespace, resource_name, set_namespace
+from dockerlab.run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_answer, wait_for_health
+from dockerlab.engine import get_client
+from dockerlab.images import ref as image_ref
 
 
 class Lesson:
@@ -31,7 +31,7 @@ class Lesson:
         self.ns = current_namespace()
         if not quiet:
             print(f"lesson {lesson} · namespace {self.ns} · engine {self.client.version().get('Version', '?')}")
-        from . import reaper  # not at the top: the watcher runs as ``python -m dockerlab.reaper``
+        from dockerlab.grading import reaper# not at the top: the watcher runs as ``python -m dockerlab.grading.reaper``
 
         reaper.settle(lesson, self.ns, timeout=30)  # a previous kernel's cleanup finishes before this run starts
         if clean:
@@ -73,7 +73,7 @@ class Lesson:
     def network(self, thing: str, **kwargs):
         """Create (or reuse) a labelled network. CLI: ``docker network create NAME``."""
         from docker.errors import NotFound
-        from .show import cli
+        from dockerlab.show import cli
 
         name = self.name(thing)
         try:
@@ -84,7 +84,7 @@ class Lesson:
 
     def volume(self, thing: str, **kwargs):
         """Create (or reuse) a labelled named volume. CLI: ``docker volume create NAME``."""
-        from .show import cli
+        from dockerlab.show import cli
 
         name = self.name(thing)
         cli("docker", "volume", "create", name)

@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .paths import repo_root
-from .show import Table, cli
-from .errors import HadolintMissing  # noqa: F401 (raised here; defined with the others)
+from dockerlab.paths import repo_root
+from dockerlab.show import Table, cli
+from dockerlab.errors import HadolintMissing  # noqa: F401 (raised here; defined with the others)
 
 COLUMNS = ["file", "line", "code", "level", "message"]
 LEVELS = ("error", "warning", "info", "style")

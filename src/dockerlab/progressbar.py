@@ -10,7 +10,7 @@ import html
 import sys
 import time
 
-from .show import short
+from dockerlab.show import short
 
 
 def in_notebook() -> bool:

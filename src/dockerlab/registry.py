@@ -19,10 +19,10 @@ import urllib.request
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from .engine import get_client
-from .run import WaitTimeout, free_port, host_address, http_get
-from .show import cli
-from .errors import PushFailed  # noqa: F401 (raised here; defined with the others)
+from dockerlab.engine import get_client
+from dockerlab.run import WaitTimeout, free_port, host_address, http_get
+from dockerlab.show import cli
+from dockerlab.errors import PushFailed  # noqa: F401 (raised here; defined with the others)
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 MANIFEST_TYPES = ", ".join([

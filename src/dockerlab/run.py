@@ -12,12 +12,12 @@ import urllib.request
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from .engine import get_client
-from .figures import record, short_name
-from .namespace import labels as course_labels
-from .namespace import resource_name
-from .show import cli, short
-from .errors import WaitTimeout, ContainerExited  # noqa: F401 (raised here; defined with the others)
+from dockerlab.engine import get_client
+from dockerlab.figures import record, short_name
+from dockerlab.namespace import labels as course_labels
+from dockerlab.namespace import resource_name
+from dockerlab.show import cli, short
+from dockerlab.errors import WaitTimeout, ContainerExited  # noqa: F401 (raised here; defined with the others)
 
 
 def host_address() -> str:

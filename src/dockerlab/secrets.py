@@ -18,8 +18,8 @@ import json
 import tarfile
 from typing import Iterable, Iterator
 
-from .engine import get_client
-from .show import cli
+from dockerlab.engine import get_client
+from dockerlab.show import cli
 
 CONFIG_KEYS = ("Env", "Labels", "Cmd", "Entrypoint", "WorkingDir", "User", "Volumes", "ExposedPorts",
                "OnBuild", "Healthcheck", "Shell", "StopSignal")

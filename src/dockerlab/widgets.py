@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 
-from .show import human_size, in_notebook
+from dockerlab.show import human_size, in_notebook
 
 
 last_hints = None  # the most recent hints widget (for tests and instructors)

@@ -7,7 +7,7 @@ import pytest
 
 import dockerlab as dl
 from dockerlab.cleanup import cleanup
-from dockerlab.bench import bench, markdown, verdicts
+from dockerlab.ops.bench import bench, markdown, verdicts
 
 pytestmark = pytest.mark.engine
 

@@ -269,13 +269,13 @@ def test_a_successful_build_ends_with_a_full_green_bar(jupyter_server, browser_p
     assert (ROOT / nb).read_bytes() == before, f"{nb} was modified on disk"
 
 
-CHECK_CELL = """from dockerlab.checks import Checker
+CHECK_CELL = """from dockerlab.grading.checker import Checker
 c = Checker("00_browser", "marks")
 c.ok("builds", "3 steps")
 c.fail("listens on 0.0.0.0", "the app listens on `127.0.0.1:8000`", "bind `0.0.0.0:8000`")
 c.skip("serves /health", "the app does not listen")
 c.report()"""
-DOCTOR_CELL = """from dockerlab.doctor import Item, Report
+DOCTOR_CELL = """from dockerlab.ops.doctor import Item, Report
 Report([Item("engine", "28.5.2"), Item("buildx (BuildKit)", "0.16.2", warning="older than 0.17: no `docker build --check`"),
         Item("compose v2", "missing", False, "install the compose plugin")])"""
 

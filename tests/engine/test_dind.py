@@ -8,7 +8,7 @@ import pytest
 
 import dockerlab as dl
 from dockerlab import Lesson, dind
-from dockerlab.doctor import image_store
+from dockerlab.engine import image_store
 
 LESSON = "dind"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from dockerlab import Lesson, dind, images
-from dockerlab.doctor import image_store
+from dockerlab.engine import image_store
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPERS = "tests/engine/stores/helpers_by_store.py"

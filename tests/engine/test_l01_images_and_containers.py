@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises import l01_images_and_containers as ex
-from dockerlab.exercises.probes import helper
+from dockerlab.grading.lessons import l01_images_and_containers as ex
+from dockerlab.grading.probes import helper
 from dockerlab.run import remove
 
 pytestmark = pytest.mark.engine

@@ -2,7 +2,7 @@
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises import l02_first_dockerfile as ex
+from dockerlab.grading.lessons import l02_first_dockerfile as ex
 
 pytestmark = pytest.mark.engine
 

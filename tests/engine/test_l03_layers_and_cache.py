@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises import l03_layers_and_cache as ex
+from dockerlab.grading.lessons import l03_layers_and_cache as ex
 from dockerlab.images import ref
 
 PY = ref("python")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises import l04_multi_stage as ex
+from dockerlab.grading.lessons import l04_multi_stage as ex
 from dockerlab.images import ref
 
 PY = ref("python")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l05_uv import check
+from dockerlab.grading.lessons.l05_uv import check
 from dockerlab.images import ref
 
 PY = ref("python")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l06_config_and_secrets import TOKEN, check
+from dockerlab.grading.lessons.l06_config_and_secrets import TOKEN, check
 from dockerlab.paths import workspace_root
 from dockerlab.images import ref
 

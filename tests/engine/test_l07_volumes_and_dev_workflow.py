@@ -12,7 +12,7 @@ from docker.errors import NotFound
 from docker.types import Mount
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises import l07_volumes_and_dev_workflow as ex
+from dockerlab.grading.lessons import l07_volumes_and_dev_workflow as ex
 
 pytestmark = pytest.mark.engine
 

@@ -3,7 +3,7 @@ import pytest
 import yaml
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l08_compose import check
+from dockerlab.grading.lessons.l08_compose import check
 
 pytestmark = pytest.mark.engine
 

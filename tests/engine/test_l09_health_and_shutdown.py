@@ -2,7 +2,7 @@
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l09_health_and_shutdown import check
+from dockerlab.grading.lessons.l09_health_and_shutdown import check
 
 pytestmark = pytest.mark.engine
 

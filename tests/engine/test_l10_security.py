@@ -2,7 +2,7 @@
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises import l10_security as ex
+from dockerlab.grading.lessons import l10_security as ex
 
 pytestmark = pytest.mark.engine
 

@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from dockerlab import CheckFailed, registry, Lesson
-from dockerlab.doctor import image_store
-from dockerlab.exercises import l11_registries_and_ci as ex
+from dockerlab.engine import image_store
+from dockerlab.grading.lessons import l11_registries_and_ci as ex
 from dockerlab.paths import sample_app
 
 ROOT = Path(__file__).resolve().parents[2]

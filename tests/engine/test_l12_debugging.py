@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises import l12_debugging as ex
+from dockerlab.grading.lessons import l12_debugging as ex
 
 pytestmark = pytest.mark.engine
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dockerlab import CheckFailed, Lesson
-from dockerlab.exercises.l13_capstone import Database, check, grade
+from dockerlab.grading.lessons.l13_capstone import Database, check, grade
 from dockerlab.images import ref
 
 PG = ref("postgres")

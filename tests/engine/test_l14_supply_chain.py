@@ -10,8 +10,13 @@ import subprocess
 
 import pytest
 
-from dockerlab import CheckFailed, Lesson, images, platforms, provenance, sbom, signing, stores
-from dockerlab.exercises import l14_supply_chain as ex
+from dockerlab import CheckFailed, Lesson, images
+from dockerlab.supply import platforms
+from dockerlab.supply import provenance
+from dockerlab.supply import sbom
+from dockerlab.supply import signing
+from dockerlab.supply import stores
+from dockerlab.grading.lessons import l14_supply_chain as ex
 
 
 @pytest.fixture(scope="module", autouse=True)

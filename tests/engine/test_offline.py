@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import dockerlab as dl
-from dockerlab import offline
+from dockerlab.ops import offline
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]

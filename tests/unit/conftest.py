@@ -1,8 +1,8 @@
-"""Unit tests run without an engine: a check that fails in one starts no watcher process (dockerlab.reaper), which
+"""Unit tests run without an engine: a check that fails in one starts no watcher process (dockerlab.grading.reaper), which
 would clean the runner's namespace on the engine once pytest ends. ``watchers_started`` lists what would have run."""
 import pytest
 
-from dockerlab import reaper
+from dockerlab.grading import reaper
 
 
 class _Running:

@@ -1,6 +1,6 @@
 """`dockerlab bench` claims render their verdict and the multi-stage floor; the manifest holds both Python images."""
 from dockerlab import images
-from dockerlab.bench import Claim, markdown, verdicts
+from dockerlab.ops.bench import Claim, markdown, verdicts
 
 MB = 1_000_000
 

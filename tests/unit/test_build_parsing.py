@@ -4,7 +4,9 @@ import base64
 import json
 from pathlib import Path
 
-from dockerlab.build import BuildFailed, RawProgress, dockerfile_stages, stage_order
+from dockerlab.build import BuildFailed
+from dockerlab.buildprogress import RawProgress
+from dockerlab.dockerfile import dockerfile_stages, stage_order
 
 DATA = Path(__file__).parent / "data"
 

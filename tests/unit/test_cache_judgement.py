@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlab.build import Step
-from dockerlab.exercises.common import judge_code_change, reads
+from dockerlab.grading.rebuild import judge_code_change, reads
 
 
 class Graph:

@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from dockerlab import reaper
-from dockerlab.checks import Checker
+from dockerlab.grading import reaper
+from dockerlab.grading.checker import Checker
 from dockerlab.errors import CheckFailed
 
 
@@ -44,7 +44,7 @@ def test_a_failed_check_cleans_its_lesson_when_the_process_ends(progress):
         with pytest.raises(CheckFailed):
             c.report()
     # one watcher (not one per failure), for this lesson, waiting for this process (the kernel) to end
-    assert [cmd[2:] for cmd, _env in progress] == [["dockerlab.reaper", "--pid", str(os.getpid()),
+    assert [cmd[2:] for cmd, _env in progress] == [["dockerlab.grading.reaper", "--pid", str(os.getpid()),
                                               "--lesson", "07_volumes_and_dev_workflow", "--ns", reaper.namespace()]]
 
 
@@ -69,6 +69,6 @@ def test_a_passed_check_starts_no_watcher(progress):
 def test_which_step_copies_the_changed_file(instruction, path, copied):
     """A rebuild is tried again only when the first step that re-ran does not copy the changed file (a flake)."""
     from dockerlab.build import Step
-    from dockerlab.exercises.common import copies
+    from dockerlab.grading.rebuild import copies
 
     assert copies(Step(1, 1, instruction, False, 0.0), path) is copied

@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from dockerlab import checks
+from dockerlab.grading import checker as checks
 from dockerlab import dockerfile as dfile
-from dockerlab.exercises.common import INSTALL
-from dockerlab.exercises.contents import PIP_CACHE, UV_CACHE, env_secrets
-from dockerlab.exercises.probes import (describe_listeners, explain_exit, healthcheck_argv, is_root_user,
-                                        parse_listeners)
-from dockerlab.report import summarize
+from dockerlab.grading.rebuild import INSTALL
+from dockerlab.grading.contents import PIP_CACHE, UV_CACHE, env_secrets
+from dockerlab.grading.probes import describe_listeners, is_root_user, parse_listeners
+from dockerlab.grading.serving import explain_exit, healthcheck_argv
+from dockerlab.grading.report import summarize
 from dockerlab.show import TINTS, Raw, html_table, inline_code
 
 UV_DOCKERFILE = """\
@@ -210,7 +210,7 @@ def test_verdicts_are_words_on_tinted_rows_no_emoji():
 
 
 def test_the_doctor_table_needs_no_emoji_font():
-    from dockerlab.doctor import Item, Report
+    from dockerlab.ops.doctor import Item, Report
 
     page = Report([Item("engine", "28.5.2"), Item("buildx", "0.10", warning="older than 0.17: no `--check`"),
                    Item("compose v2", "missing", False, "install the compose plugin")])._repr_html_()

@@ -1,9 +1,9 @@
-"""The classroom's instructor page, from fake progress records (the format dockerlab.checks writes)."""
+"""The classroom's instructor page, from fake progress records (the format dockerlab.grading.checker writes)."""
 from __future__ import annotations
 
 import json
 
-from dockerlab import classroom
+from dockerlab.ops import room as classroom
 
 
 def attempt(lesson, time, results, exercise=""):

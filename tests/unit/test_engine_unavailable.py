@@ -11,7 +11,7 @@ import pytest
 
 from dockerlab.engine import EngineUnavailable, get_client
 
-DOCKERLAB = [sys.executable, "-m", "dockerlab.commands"]
+DOCKERLAB = [sys.executable, "-m", "dockerlab.ops.commands"]
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
@@ -72,7 +72,8 @@ def test_cli_usage_errors_exit_2():
 
 
 def test_doctor_versions_and_warnings():
-    from dockerlab.doctor import image_store, older_than_current, version_tuple
+    from dockerlab.engine import image_store
+    from dockerlab.ops.doctor import older_than_current, version_tuple
 
     assert version_tuple("28.5.2+dfsg4") == (28, 5, 2)
     assert version_tuple("github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4") == (0, 29, 1)

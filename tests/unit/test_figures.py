@@ -3,7 +3,8 @@ import json
 from types import SimpleNamespace
 
 from dockerlab import build as build_mod
-from dockerlab import figures, runall
+from dockerlab import figures
+from dockerlab.ops import runall
 from dockerlab.build import BuildResult, Step
 
 

@@ -1,8 +1,8 @@
-"""The exercise generator (dockerlab.authoring): answers removed, starter kept, broken markers refused
+"""The exercise generator (dockerlab.ops.authoring): answers removed, starter kept, broken markers refused
 (the cases of nbgrader's tests/preprocessors/test_clearsolutions.py)."""
 import pytest
 
-from dockerlab import authoring as gen
+from dockerlab.ops import authoring as gen
 
 
 def nb(*cells):

@@ -4,7 +4,7 @@ import types
 import pytest
 
 from dockerlab import widgets
-from dockerlab.exercises import l03_layers_and_cache as l03
+from dockerlab.grading.lessons import l03_layers_and_cache as l03
 
 
 def test_outside_jupyter_it_says_how_many_hints_and_shows_none(capsys):

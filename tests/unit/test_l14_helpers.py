@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab import dind, platforms, provenance, sbom, stores, vulns
-from dockerlab.exercises import l14_supply_chain as ex
+from dockerlab import dind
+from dockerlab.supply import platforms
+from dockerlab.supply import provenance
+from dockerlab.supply import sbom
+from dockerlab.supply import stores
+from dockerlab.supply import vulns
+from dockerlab.grading.lessons import l14_supply_chain as ex
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -49,7 +49,7 @@ def test_leaks_looks_in_your_namespace_unless_told_otherwise(monkeypatch, capsys
     """`dockerlab leaks`: your namespace ($DOCKERLAB_NAMESPACE, else your user name) by default, another one with
     --namespace, every namespace (grouped by namespace) only with --all-namespaces; the output says where it looked."""
     import dockerlab.cleanup
-    from dockerlab.commands import main
+    from dockerlab.ops.commands import main
 
     asked = []
 

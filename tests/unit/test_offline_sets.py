@@ -1,5 +1,5 @@
 """The offline wheelhouse resolves each sample app's pins on its own: two apps may pin different versions."""
-from dockerlab import offline
+from dockerlab.ops import offline
 
 
 def test_each_app_is_its_own_requirement_set():

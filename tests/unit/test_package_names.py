@@ -6,14 +6,26 @@ import dockerlab
 
 
 def test_modules_are_modules():
-    for name in ("build", "run", "cleanup", "namespace", "imagelayers", "commands", "authoring"):
+    for name in ("build", "run", "cleanup", "namespace", "imagelayers", "ops.commands", "ops.authoring", "grading.checker"):
         mod = importlib.import_module(f"dockerlab.{name}")
         assert isinstance(mod, types.ModuleType), name
-        assert getattr(dockerlab, name) is mod, f"dockerlab.{name} is not the module"
+        parent, _, leaf = f"dockerlab.{name}".rpartition(".")
+        assert getattr(importlib.import_module(parent), leaf) is mod, f"dockerlab.{name} is not the module"
+
+
+def test_old_module_names_still_import_and_say_where_they_went():
+    import pytest
+
+    with pytest.warns(DeprecationWarning, match="dockerlab.grading.checker"):
+        old = importlib.import_module("dockerlab.checks")
+    assert old.Checker is importlib.import_module("dockerlab.grading.checker").Checker
+    with pytest.warns(DeprecationWarning, match="dockerlab.grading.lessons"):
+        from dockerlab.exercises import l05_uv
+    assert l05_uv.check is importlib.import_module("dockerlab.grading.lessons.l05_uv").check
 
 
 def test_cli_helper_survives_importing_the_command_line_module():
-    import dockerlab.commands  # noqa: F401  (the `dockerlab` command)
+    import dockerlab.ops.commands  # noqa: F401  (the `dockerlab` command)
 
     assert callable(dockerlab.cli) and not isinstance(dockerlab.cli, types.ModuleType)
     assert dockerlab.cli(["docker", "run", "--rm", "python", "python", "-c", "print('$(id)')"]) == \

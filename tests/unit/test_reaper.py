@@ -1,4 +1,4 @@
-"""A failed check's cleanup runs once the kernel process is gone, also after SIGKILL (dockerlab.reaper), no engine.
+"""A failed check's cleanup runs once the kernel process is gone, also after SIGKILL (dockerlab.grading.reaper), no engine.
 
 The "kernel" is a short-lived Python child of this test that calls ``reaper.watch``; the engine is a fake one on
 127.0.0.1 (``DOCKER_HOST=tcp://…``) that knows one labelled container and records every request it gets.
@@ -19,11 +19,13 @@ from urllib.parse import parse_qs, urlparse
 import psutil
 import pytest
 
-from dockerlab import engine, reaper
+from dockerlab import engine
+from dockerlab.grading import reaper
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL and sessions are POSIX")
 
 CONTAINER = "c0ffee"
+NS = f"unit-{os.getpid()}"  # a namespace of this run alone: watchers of other runs are not this test's
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -75,11 +77,11 @@ def fake_engine(monkeypatch):
     server.shutdown()
 
 
-KERNEL = textwrap.dedent("""
+KERNEL = textwrap.dedent(f"""
     import time
-    from dockerlab import reaper
-    reaper.watch("12_debugging", "unit")
-    reaper.watch("12_debugging", "unit")   # the same lesson and namespace again: no second watcher
+    from dockerlab.grading import reaper
+    reaper.watch("12_debugging", "{NS}")
+    reaper.watch("12_debugging", "{NS}")   # the same lesson and namespace again: no second watcher
     print(" ".join(str(p.pid) for p in reaper._WATCHERS.values()), flush=True)
     time.sleep(600)
 """)
@@ -101,16 +103,16 @@ def test_the_watcher_cleans_once_its_kernel_is_killed_and_not_before(fake_engine
         pids = kernel.stdout.readline().split()
         assert len(pids) == 1, f"watchers started: {pids} (one per lesson and namespace)"
         watcher = psutil.Process(int(pids[0]))
-        assert watcher.cmdline()[-6:] == ["--pid", str(kernel.pid), "--lesson", "12_debugging", "--ns", "unit"]
+        assert watcher.cmdline()[-6:] == ["--pid", str(kernel.pid), "--lesson", "12_debugging", "--ns", NS]
         assert os.getsid(watcher.pid) == watcher.pid != os.getsid(kernel.pid), (
             "the watcher must have a session of its own (Jupyter signals the kernel's process group)")
 
         time.sleep(2.5)  # the kernel lives: the watcher waits and asks the engine nothing
         assert watcher.is_running() and fake_engine.requests == []
-        assert [w["kernel_alive"] for w in reaper.watchers("12_debugging", "unit")] == [True]
+        assert [w["kernel_alive"] for w in reaper.watchers("12_debugging", NS)] == [True]
 
         kernel.send_signal(signal.SIGKILL)  # no atexit, nothing; and not reaped yet: a zombie is gone too
-        assert reaper.settle(ns="unit", timeout=30) == [], "the watcher did not finish within 30 s"
+        assert reaper.settle(ns=NS, timeout=30) == [], "the watcher did not finish within 30 s"
         assert _wait(lambda: not watcher.is_running() or watcher.status() == psutil.STATUS_ZOMBIE, 5)
     finally:
         kernel.kill()
@@ -123,7 +125,7 @@ def test_the_watcher_cleans_once_its_kernel_is_killed_and_not_before(fake_engine
     assert parse_qs(urlparse(deletes[0]).query)["force"] == ["True"]
     listed = [json.loads(parse_qs(urlparse(path).query)["filters"][0])["label"]
               for method, path in fake_engine.requests if method == "GET" and "filters" in path]
-    assert {"org.dockerlab.lesson=12", "org.dockerlab.namespace=unit"} <= set(listed[0])
+    assert {"org.dockerlab.lesson=12", f"org.dockerlab.namespace={NS}"} <= set(listed[0])
     kinds = {urlparse(path).path.rsplit("/", 1)[-1] for method, path in fake_engine.requests if "filters" in path}
     assert kinds == {"json", "networks", "volumes"}  # containers, networks, volumes; images stay
 
@@ -131,12 +133,12 @@ def test_the_watcher_cleans_once_its_kernel_is_killed_and_not_before(fake_engine
 def test_a_kernel_gone_before_its_watcher_looked_is_cleaned_at_once(fake_engine):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    assert reaper.wait_and_clean(gone.pid, "12_debugging", "unit", max_hours=0.001) is True
+    assert reaper.wait_and_clean(gone.pid, "12_debugging", NS, max_hours=0.001) is True
     assert any(method == "DELETE" for method, _ in fake_engine.requests)
 
 
 def test_a_watcher_gives_up_when_its_kernel_outlives_it(fake_engine):
-    assert reaper.wait_and_clean(os.getppid(), "12_debugging", "unit", poll=0.05, max_hours=0.2 / 3600) is False
+    assert reaper.wait_and_clean(os.getppid(), "12_debugging", NS, poll=0.05, max_hours=0.2 / 3600) is False
     assert fake_engine.requests == []
 
 
@@ -148,7 +150,7 @@ def test_one_watcher_per_lesson_and_namespace(watchers_started):  # conftest.py:
     assert [(a["--lesson"], a["--ns"]) for a in args] == [
         ("07_volumes_and_dev_workflow", "a"), ("07_volumes_and_dev_workflow", "b"), ("09_health_and_shutdown", "a")]
     assert all(a["--pid"] == str(os.getpid()) for a in args)
-    assert watchers_started[0][0][:3] == [sys.executable, "-m", "dockerlab.reaper"]
+    assert watchers_started[0][0][:3] == [sys.executable, "-m", "dockerlab.grading.reaper"]
 
 
 def test_the_watcher_uses_the_engine_of_the_kernels_client(watchers_started, monkeypatch):

@@ -3,8 +3,8 @@ import json
 import os
 from pathlib import Path
 
-from dockerlab import report
-from dockerlab.checks import Result, record_progress
+from dockerlab.grading import report
+from dockerlab.grading.checker import Result, record_progress
 
 PROGRESS = {
     "namespace": "ada",

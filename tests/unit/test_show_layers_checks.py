@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dockerlab import checks
+from dockerlab.grading import checker as checks
 from dockerlab.imagelayers import instruction_of
 from dockerlab.show import Table, cli, human_size
 

@@ -1,7 +1,7 @@
 """The classroom's progress page: a JupyterHub service at ``/services/progress/`` (the hub starts it).
 
 - The instructor (a hub admin) sees the room: per learner and lesson the latest status and checks passed, and per
-  check line how many learners fail it now and the most common reason (:mod:`dockerlab.classroom`).
+  check line how many learners fail it now and the most common reason (:mod:`dockerlab.ops.room`).
 - A learner sees only their own progress (the page ``dockerlab report`` writes, from their records only).
 
 It reads the same records ``dockerlab report`` reads: each learner's ``<homes>/<name>/.dockerlab/progress.json``
@@ -23,8 +23,8 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
-from dockerlab import classroom
-from dockerlab.report import summarize
+from dockerlab.ops import room as classroom
+from dockerlab.grading.report import summarize
 
 HOMES = Path(os.environ.get("CLASSROOM_HOMES", "/srv/classroom/homes"))
 NOT_LEARNERS = {n for n in os.environ.get("CLASSROOM_NOT_LEARNERS", "").split(",") if n}

@@ -20,10 +20,10 @@ import json
 import pytest
 
 from dockerlab import Lesson, images
-from dockerlab.doctor import image_store
+from dockerlab.engine import image_store
 from dockerlab.errors import DockerlabError
-from dockerlab.exercises.common import rebuild_after_code_change
-from dockerlab.exercises.contents import size_budget
+from dockerlab.grading.rebuild import rebuild_after_code_change
+from dockerlab.grading.contents import size_budget
 from dockerlab.imagelayers import layers
 from dockerlab.secrets import image_index
 
@@ -120,8 +120,8 @@ def test_a_code_change_rebuild_leaves_the_first_image(lab, app, built):
 
 def test_a_multi_platform_index(lab, store):
     from dockerlab.dind import docker_host_of
-    from dockerlab.platforms import load_index
-    from dockerlab.stores import has_platform
+    from dockerlab.supply.platforms import load_index
+    from dockerlab.supply.stores import has_platform
 
     host = docker_host_of(client=lab.client)
     python = images.ref("python")

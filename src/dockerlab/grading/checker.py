@@ -1,0 +1,242 @@
+"""Exercise checks: inspect the real image or container, and say precisely what is wrong and how to fix it.
+
+One pass/fail model for every lesson and the capstone. A :class:`Checker` collects one :class:`Result` per
+expectation: passed (``ok``), failed (``fail``: what was seen, how to fix it) or *not evaluated* (``skip``: it
+could not be judged, e.g. the image did not build; not a failure, but not a pass either). A check either
+records lines one by one, or runs a list of :class:`Criterion` (a title and a small grading function) with
+:meth:`Checker.grade`, as the capstone scorecard does. ``report()`` shows the table (each line "ok", "FAIL"
+or "not evaluated", in words: no emoji font needed; in a notebook also a green, red or grey row), appends the
+results to the learner's progress file (which ``dockerlab report`` reads) and raises :class:`CheckFailed`
+unless every line passed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Collection, Sequence
+
+from dockerlab.errors import CheckFailed  # noqa: F401 (raised here; defined with the others)
+from dockerlab.namespace import namespace
+from dockerlab.show import TINTS, Live, display, html_table, inline_code, short, verdict
+
+NOT_EVALUATED = "not evaluated"
+# A line's verdict in words, readable with any font (text: padded to one width; HTML: with a mark DejaVu has).
+MARKS = {True: "ok", False: "FAIL", None: "--"}
+HTML_MARKS = {True: "✔ ok", False: "✘ FAIL", None: f"– {NOT_EVALUATED}"}
+KINDS = {True: "ok", False: "fail", None: "none"}
+PENDING = "… pending"
+
+
+@dataclasses.dataclass
+class Result:
+    name: str
+    passed: bool | None  # None: not evaluated (it could not be judged)
+    detail: str = ""
+    fix: str = ""
+
+    @property
+    def evaluated(self) -> bool:
+        return self.passed is not None
+
+    def line(self) -> str:
+        return (f"{MARKS[self.passed]:<4} {self.name}: {self.detail}"
+                + (f" → {self.fix}" if self.fix and self.passed is False else ""))
+
+
+class NotEvaluated(Exception):
+    """Raised by a criterion that cannot be judged (its message says why): the line says "not evaluated"."""
+
+
+@dataclasses.dataclass
+class Criterion:
+    """One line of a graded list: its title and the function that grades it.
+
+    ``grade(ctx)`` returns ``(True, what was seen)`` or ``(False, what was seen, how to fix it)``, or raises
+    :class:`NotEvaluated`. Any other exception is the check's own failure: the line fails with its message.
+    """
+
+    title: str
+    grade: Callable[[Any], tuple]
+
+
+class Checker:
+    """Collects the results of one exercise check; renders as a table (live while grading, if asked)."""
+
+    def __init__(self, lesson: str, exercise: str = "", *, planned: Sequence[str] = (), live: bool = False):
+        self.lesson, self.exercise = lesson, exercise
+        self.planned = list(planned)  # names of lines still to come (shown as pending while grading live)
+        self.results: list[Result] = []
+        self.t0 = time.monotonic()
+        self.seconds = 0.0
+        self.live = Live(self._repr_html_()) if live else None
+
+    # recording
+    def record(self, result: Result) -> bool | None:
+        self.results.append(result)
+        if self.live is not None:
+            self.live.update(self._repr_html_(), " " + result.line())
+        return result.passed
+
+    def ok(self, name: str, detail: str = "") -> bool:
+        return bool(self.record(Result(name, True, detail)))
+
+    def fail(self, name: str, detail: str, fix: str = "") -> bool:
+        return bool(self.record(Result(name, False, detail, fix)))
+
+    def expect(self, cond: bool, name: str, detail: str, *, fix: str = "", ok: str = "") -> bool:
+        """``ok(name, ok)`` if ``cond``, else ``fail(name, detail, fix)``."""
+        return self.ok(name, ok) if cond else self.fail(name, detail, fix)
+
+    def skip(self, name: str, why: str) -> None:
+        """A line that could not be judged: "not evaluated: WHY" (not a failure, not a pass)."""
+        self.record(Result(name, None, f"{NOT_EVALUATED}: {why}"))
+
+    def grade(self, criteria: Sequence[Criterion], ctx: Any, numbered: bool = True,
+              only: Collection[int] | None = None) -> "Checker":
+        """Grade each criterion in order, one line each (``"N. title"`` when ``numbered``). ``only`` grades just
+        the lines of those numbers (1-based); the others are "not evaluated" (a test of one line pays for one)."""
+        names = [f"{i}. {c.title}" if numbered else c.title for i, c in enumerate(criteria, 1)]
+        self.planned = names
+        for i, (name, criterion) in enumerate(zip(names, criteria), 1):
+            if only is not None and i not in only:
+                self.skip(name, f"not asked (only line{'s' if len(only) > 1 else ''} {', '.join(map(str, sorted(only)))})")
+                continue
+            try:
+                verdict = criterion.grade(ctx)
+            except NotEvaluated as why:
+                self.skip(name, str(why))
+                continue
+            except Exception as exc:  # noqa: BLE001 - the check itself broke: say so on its line, grade the rest
+                self.fail(name, f"the check could not finish this line: {type(exc).__name__}: {short(exc, 200)}",
+                          "run the check again; if it repeats, the message says what the engine refused")
+                continue
+            if verdict[0]:
+                self.ok(name, verdict[1])
+            else:
+                self.fail(name, verdict[1], verdict[2] if len(verdict) > 2 else "")
+        self.seconds = time.monotonic() - self.t0
+        return self
+
+    # reading
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.passed is True for r in self.results)
+
+    @property
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if r.passed is False]
+
+    @property
+    def not_evaluated(self) -> list[Result]:
+        return [r for r in self.results if r.passed is None]
+
+    @property
+    def passed_count(self) -> int:
+        return sum(1 for r in self.results if r.passed is True)
+
+    @property
+    def lines(self) -> list[Result]:
+        return self.results
+
+    @property
+    def score(self) -> float:
+        """Lines passed / lines (0.0 … 1.0)."""
+        total = max(len(self.results), len(self.planned))
+        return self.passed_count / total if total else 0.0
+
+    def line(self, name_or_number: str | int) -> Result:
+        """A result by its name, or by its number in a graded list (``line(4)`` is ``"4. …"``)."""
+        if isinstance(name_or_number, int):
+            return self.results[name_or_number - 1]
+        return next(r for r in self.results if r.name == name_or_number)
+
+    # rendering
+    def stopped_because(self) -> str:
+        """Why lines after the last recorded one were not judged: the first failure, or "the check stopped"."""
+        first = next((r for r in self.results if r.passed is False), None)
+        return f"the check stopped at \"{first.name}\"" if first else "the check stopped before this line"
+
+    def _pending(self) -> list[str]:
+        done = {r.name for r in self.results}
+        return [n for n in self.planned if n not in done]
+
+    def _repr_html_(self) -> str:
+        """The table: per line its verdict in words ("✔ ok", "✘ FAIL", "– not evaluated") on a green, red or grey
+        row, what was seen, and (only while some line failed) how to fix it; `code` in messages shown as code."""
+        with_fix = any(r.passed is False for r in self.results)
+        prefix = f"{NOT_EVALUATED}: "
+        rows, tints = [], []
+        for r in self.results:
+            detail = r.detail[len(prefix):] if r.passed is None and r.detail.startswith(prefix) else r.detail
+            row = [verdict(HTML_MARKS[r.passed], KINDS[r.passed]), r.name, inline_code(detail)]
+            rows.append(row + [inline_code(r.fix) if r.passed is False else ""] if with_fix else row)
+            tints.append(TINTS[KINDS[r.passed]])
+        for n in self._pending():
+            rows.append([verdict(PENDING, "none"), n, "…"] + ([""] if with_fix else []))
+            tints.append(None)
+        title = f"{self.lesson}{' · ' + self.exercise if self.exercise else ''}: {self.passed_count}/{len(rows)} passed"
+        columns = ["result", "check", "what was seen"] + (["how to fix"] if with_fix else [])
+        return html_table(columns, rows, title, row_backgrounds=tints)
+
+    def __str__(self) -> str:
+        return "\n".join([r.line() for r in self.results] + [f"… {n}" for n in self._pending()])
+
+    __repr__ = __str__
+
+    def report(self, raise_on_failure: bool = True) -> "Checker":
+        """Show the results, record them in the progress file, and raise CheckFailed unless every line passed.
+
+        Planned lines that were never recorded (the check stopped early, e.g. the image did not build) are
+        shown and recorded as *not evaluated*, not left pending and not counted as failures."""
+        self.seconds = time.monotonic() - self.t0
+        pending = self._pending()
+        for name in pending:
+            self.results.append(Result(name, None, f"{NOT_EVALUATED}: {self.stopped_because()}"))
+        if self.live is None:
+            display(self)
+        elif pending:
+            self.live.update(self._repr_html_())
+        record_progress(self.lesson, self.exercise, self.results, self.seconds)
+        return self.raise_unless_passed() if raise_on_failure else self
+
+    def raise_unless_passed(self) -> "Checker":
+        """Raise CheckFailed (the failed lines, else the ones not evaluated) unless every line passed.
+
+        A failed check stops "Run All" before the notebook's last cell (``lab.cleanup()``): what the exercise started
+        stays for the learner to inspect, and is removed once the kernel process has ended, however it ended (shut
+        down, restarted, killed): a watcher process waits for that (:func:`dockerlab.grading.reaper.watch`)."""
+        if not self.passed:
+            problems = self.failures or self.not_evaluated or [Result("checks ran", False, "no check was recorded")]
+            from dockerlab.grading import reaper# not at the top: the watcher runs as ``python -m dockerlab.grading.reaper``
+
+            reaper.watch(self.lesson)
+            raise CheckFailed(self.lesson, problems)
+        return self
+
+
+def progress_file(ns: str | None = None) -> Path:
+    """Where a learner's check results are kept: $DOCKERLAB_PROGRESS, else ~/.dockerlab/progress-<ns>.json."""
+    env = os.environ.get("DOCKERLAB_PROGRESS")
+    if env:
+        return Path(env)
+    return Path.home() / ".dockerlab" / f"progress-{ns or namespace()}.json"
+
+
+def record_progress(lesson: str, exercise: str, results: list[Result], seconds: float) -> None:
+    """Append one attempt: ``{"lesson", "exercise", "time", "seconds", "passed", "results": [{"name", "passed",
+    "detail", "fix"}]}``; a line that was not evaluated has ``"passed": null``."""
+    path = progress_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.loads(path.read_text()) if path.exists() else {"namespace": namespace(), "attempts": []}
+        data["attempts"].append({
+            "lesson": lesson, "exercise": exercise, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "seconds": round(seconds, 1), "passed": bool(results) and all(r.passed is True for r in results),
+            "results": [dataclasses.asdict(r) for r in results],
+        })
+        path.write_text(json.dumps(data, indent=1))
+    except OSError:
+        pass  # progress is a convenience; never fail a check because of it

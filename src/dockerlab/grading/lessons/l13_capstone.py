@@ -1,0 +1,314 @@
+"""Lesson 13, the capstone: a scorecard that grades a containerized ``capstone_service`` live, line by line.
+
+The scorecard is a :class:`dockerlab.Checker` run over :data:`CRITERIA`, ten small grading functions on the
+shared toolkit (``probes``, ``contents``, ``dockerfile``, ``common``); each line is passed, failed (what was
+seen, how to fix it) or *not evaluated* (it could not be judged: the image did not build, the app did not
+start). One defect costs its own line: the app is started once, with a Postgres, and the later lines reuse it.
+
+``grade(lab, app_dir)`` returns the filled scorecard (never raises); ``check`` also raises
+:class:`dockerlab.CheckFailed` unless every line passed.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from pathlib import Path
+
+from dockerlab.build import BuildFailed
+from dockerlab.imagelayers import unpacked_size
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated
+from dockerlab.compose import ComposeError, Stack
+from dockerlab.run import poll_health, remove
+from dockerlab.secrets import image_index
+from dockerlab.show import human_size, quiet_cli, short
+from dockerlab import dockerfile as dfile
+from dockerlab.grading.database import Database
+from dockerlab.grading.rebuild import build_reusing, rebuild_after_code_change
+from dockerlab.grading.contents import env_file_values, env_secrets, files_named, secrets_anywhere, size_budget, stage_images
+from dockerlab.grading.probes import image_uid, is_root_user, pid1_info
+from dockerlab.grading.serving import answers_inside, healthcheck_can_fail, serve, stop_when_ready
+
+LESSON = "13_capstone"
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Each scorecard line is something a lesson taught: multi-stage or uv (lessons 04, 05), .dockerignore (lesson 02), "
+    "secrets kept out of the image (lesson 06), Compose with health checks (lesson 08), HEALTHCHECK and exec-form CMD "
+    "(lesson 09), USER (lesson 10). Get line 1 green first, then one line at a time.",
+    "The slim image has no curl: a health check needs a tool the image has. The app reads DATABASE_URL at run time, "
+    "and the value in .env is a secret: it must reach the container at run time, not the image.",
+    "In compose.yaml containers reach each other by service name, the app must wait until the database accepts "
+    "connections, and .env reaches the app at run time through `env_file:`: lesson 08, sections \"The stack\", "
+    "\"A health check that asks what the app needs\" and \"Service discovery and environment\". Why a secret must "
+    "never be in a layer, even one deleted later: lesson 06, section \"Secrets: the leak, live\".",
+)
+PORT = 8000
+STOP_TIMEOUT = 10
+SLACK_BYTES = 25_000_000
+HEALTH_TIMEOUT = 45
+SECRET_VAR = "CAPSTONE_SECRET"
+HOST_VENV_MARKER = "DOCKERLAB_HOST_VENV"
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+# --- the service's folder ------------------------------------------------------------------------------------
+
+def read_secret(app_dir) -> str:
+    """The planted ``CAPSTONE_SECRET`` value from ``.env``."""
+    return env_file_values(app_dir).get(SECRET_VAR, "")
+
+
+def plant_local_files(app_dir) -> None:
+    """What a developer's folder holds besides the code: a ``.git`` and a ``.venv`` (markers the grader looks for)."""
+    app = Path(app_dir)
+    (app / ".git" / "refs" / "heads").mkdir(parents=True, exist_ok=True)
+    (app / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (app / ".git" / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tbare = false\n")
+    (app / ".venv" / "bin").mkdir(parents=True, exist_ok=True)
+    (app / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\ninclude-system-site-packages = false\n")
+    (app / ".venv" / HOST_VENV_MARKER).write_text("this .venv comes from the developer's machine: not for the image\n")
+
+
+# --- what the criteria share: the image, and the app started once -------------------------------------------
+
+@dataclasses.dataclass
+class Grading:
+    lab: object
+    app: Path
+    db: Database
+    reuse: bool = True
+    df: dfile.Dockerfile | None = None
+    image: object = None
+    _served: object = None
+
+    def need_image(self):
+        if self.image is None:
+            raise NotEvaluated("the image did not build (line 1)")
+        return self.image
+
+    def served(self):
+        """The app, started once with DATABASE_URL pointing at the Postgres, its port published."""
+        if self._served is None:
+            image = self.need_image()
+            self.db.wait()
+            self._served = serve(self.lab, image.id, "capstone-app", port=PORT, timeout=30,
+                                 network=self.db.network.name, environment={"DATABASE_URL": self.db.url})
+        return self._served
+
+    def close(self, own_db: bool) -> None:
+        if self._served is not None and self._served.container is not None:
+            remove(self._served.container, client=self.lab.client, quiet=True)
+        if own_db:
+            self.db.remove()
+
+    def running_app(self):
+        served = self.served()
+        if served.container is None or served.status is None:
+            raise NotEvaluated(f"the app did not start: {served.cause} (line 4)")
+        return served
+
+
+# --- the criteria ----------------------------------------------------------------------------------------------
+
+def builds(g: Grading):
+    if not (g.app / "Dockerfile").exists():
+        return False, f"no Dockerfile in {g.app.name}/", "write a Dockerfile next to app.py"
+    g.df = dfile.parse((g.app / "Dockerfile").read_text())
+    try:
+        g.image = build_reusing(g.lab, g.app, "capstone", reuse=g.reuse)
+    except BuildFailed as exc:
+        return False, f"the build failed at `{exc.step or '?'}`: {short(exc.error, 200)}", \
+            "fix that step (read the plain log: lab.build(app, 'x', log=True))"
+    return True, f"built {g.lab.image('capstone')} ({human_size(g.image.attrs.get('Size'))})"
+
+
+def deps_cached(g: Grading):
+    g.need_image()
+    change = rebuild_after_code_change(g.lab, g.app, "cache-probe")
+    fix = "COPY requirements.txt (or pyproject.toml + uv.lock) first, install, and COPY the code after"
+    if change.error:
+        return False, change.error, "fix the build, and keep the service's code in .py files of the app folder"
+    if change.dependency_step is None:
+        return False, "the build ran no step that installs the dependencies (pip install / uv sync)", fix
+    if change.rebuilt:
+        return False, change.why(), fix
+    dep = change.dependency_step.instruction
+    kind = "multi-stage" if len(g.df.stages) > 1 else "uv-based" if re.search(r"\buv\s+(sync|pip)", dep) else ""
+    if not kind:
+        return False, ("single stage, installing with pip: build tools and caches end up in the runtime image "
+                       "(the dependency step was cached on a code change)"), \
+            "install into a venv in a builder stage and COPY --from=builder the venv into a runtime stage, or use uv"
+    return True, f"{kind}; after editing {change.code_file}, {change.kept()}; only later steps re-ran"
+
+
+def non_root(g: Grading):
+    user = (g.need_image().attrs.get("Config") or {}).get("User") or ""
+    fix = "create a user (RUN useradd --uid 10001 app) and switch to it with USER app before CMD"
+    if is_root_user(user):
+        return False, f"the image runs as root (User is {user!r})" if user else "the image runs as root (no USER)", fix
+    served = g.served()
+    uid = pid1_info(served.container, g.lab).uid if served.status is not None else None
+    if uid is None:
+        uid, _ = image_uid(g.lab, g.image.id, "capstone-uid")
+    if uid == 0:
+        return False, f"USER is {user!r}, but that user is uid 0 in the container", fix
+    return True, f"runs as USER {user} (uid {uid})"
+
+
+def healthcheck(g: Grading):
+    test = ((g.need_image().attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+    fix = ("add HEALTHCHECK CMD [\"python\", \"-c\", \"import urllib.request; urllib.request.urlopen("
+           "'http://127.0.0.1:8000/health', timeout=2)\"] (there is no curl in the slim image)")
+    if not test or test == ["NONE"]:
+        return False, "the image has no HEALTHCHECK", fix
+    served = g.served()
+    if served.container is None:
+        return False, served.cause, "CMD must start app.py"
+    wait = poll_health(served.container, "healthy", HEALTH_TIMEOUT, give_up=("unhealthy",))
+    if not wait.reached:
+        return False, f"never healthy: {wait.why()}", ("read `docker logs`; CMD must start app.py" if wait.status == "exited"
+                                                       else "the check must GET http://127.0.0.1:8000/health with a tool "
+                                                            "the image has (python, not curl)")
+    can_fail, seen = healthcheck_can_fail(g.lab, g.image.id, test, thing="capstone-idle")
+    if can_fail is False:
+        return False, seen, "let the check fail when /health does not answer 200 (no `|| exit 0`, not `true`)"
+    return True, f"healthy with a Postgres on the same network; {seen}"
+
+
+def graceful_stop(g: Grading):
+    served = g.running_app()
+    res = stop_when_ready(g.lab, served.container, host_port=served.host_port, timeout=STOP_TIMEOUT)
+    if res.exit_code == 137:
+        return False, (f"killed after the {STOP_TIMEOUT} s stop timeout (exit 137, {res.seconds:.1f} s): "
+                       + res.why_killed(STOP_TIMEOUT)), \
+            "use the exec form CMD [\"python\", \"app.py\"] so python is PID 1 and gets SIGTERM"
+    if not res.graceful:
+        return False, f"exit code {res.exit_code} after docker stop", "exit 0 on SIGTERM (app.py does)"
+    return True, f"docker stop -t {STOP_TIMEOUT} once it answered: exit {res.exit_code} in {res.seconds:.1f} s"
+
+
+def dockerignore(g: Grading):
+    # One `docker save` of the image for this line and line 8: read it once, looking for the .env's secrets too.
+    image_index(g.need_image(), client=g.lab.client, needles=env_secrets(g.app).values())
+    found = files_named(g.lab, g.image, {".env", ".git", HOST_VENV_MARKER})
+    what = {".env": ".env", ".git": ".git", HOST_VENV_MARKER: "your local .venv"}
+    seen = [f"{f.path.rsplit('/', 1)[0] if f.path.endswith(HOST_VENV_MARKER) else f.path} "
+            f"({what[f.path.rsplit('/', 1)[-1]]}{', in an earlier layer' if f.deleted_later else ''})" for f in found]
+    if seen:
+        return False, "found in the image: " + ", ".join(seen[:4]), \
+            "write a .dockerignore listing .env, .git and .venv (and __pycache__)"
+    return True, "no .env, .git or local .venv in any layer of the image"
+
+
+def pinned(g: Grading):
+    if g.df is None:
+        raise NotEvaluated("no Dockerfile (line 1)")
+    refs = g.df.external_refs()
+    problems = [p for p in (dfile.pin_problem(r) for r in refs) if p]
+    if problems:
+        return False, "; ".join(problems), ("name an exact version, e.g. FROM python:3.13.5-slim, or pin a digest "
+                                            "(FROM python:3.13.5-slim@sha256:…)")
+    return True, "pinned: " + ", ".join(refs)
+
+
+def no_secret(g: Grading):
+    image, values = g.need_image(), env_secrets(g.app)
+    if not values:
+        raise NotEvaluated("no secret in the folder's .env files to look for")
+    found = secrets_anywhere(g.lab, image, values, stage_images(g.lab, g.app, "capstone-secrets"))
+    if found:
+        return False, "; ".join(found[:3]), ("never COPY .env, ENV or ARG a secret, in any stage: pass it at run time "
+                                             "(docker run --env-file .env, Compose env_file:)")
+    return True, f"{', '.join(values)}: in no config field, history step or layer of the image or its stages"
+
+
+def size(g: Grading):
+    image, base = g.need_image(), g.df.final_base()
+    try:
+        budget = size_budget(g.lab, image, base, SLACK_BYTES)
+    except Exception as exc:  # noqa: BLE001 - the base is not on this engine
+        raise NotEvaluated(f"the final stage's base {base!r} is not on this engine ({short(exc, 80)})") from None
+    got = unpacked_size(image, g.lab.client)
+    if got > budget.limit:
+        return False, f"the image is {human_size(got)}, over its {budget.how()}", \
+            ("look at `docker history` for the big layer: leave build tools, caches and data in a builder stage "
+             "(pip --no-cache-dir, rm -rf /var/lib/apt/lists/*)")
+    return True, f"{human_size(got)} within {budget.how()}"
+
+
+def compose(g: Grading):
+    g.need_image()
+    name = next((f for f in COMPOSE_FILES if (g.app / f).exists()), None)
+    if name is None:
+        return False, "no compose.yaml in the app folder", ("write compose.yaml with an app service (build: .) and a "
+                                                            "db service (postgres:17.6), both with healthchecks")
+    stack = Stack(g.lab, g.app, project="capstone-stack", files=(name,), timeout=120)
+    try:
+        try:
+            services = stack.config().get("services") or {}
+        except (ComposeError, ValueError) as exc:
+            return False, f"docker compose config rejects {name}: {short(str(exc).splitlines()[0], 200)}", "fix the YAML"
+        dbs = [s for s, v in services.items() if "postgres" in str((v or {}).get("image", ""))]
+        built = [s for s, v in services.items() if (v or {}).get("build") is not None]
+        if not dbs or not built:
+            return False, (f"services {sorted(services)}: need one built from this folder (build: .) and one "
+                           "postgres"), "add `app: {build: .}` and `db: {image: postgres:17.6}`"
+        try:
+            stack.up(build=True, wait=True, wait_timeout=60)
+        except ComposeError as exc:
+            return False, "docker compose up --wait failed: " + short(exc, 300), (
+                "give db a pg_isready healthcheck, make app depend on it (condition: service_healthy) and set "
+                f"DATABASE_URL=postgresql://…@{dbs[0]}:5432/… (the service name, not localhost)")
+        bad, seen = [], []
+        for svc in built:  # healthy, or (no health check at all: line 4's concern) answering /health
+            for c in stack.containers(svc):
+                status = poll_health(c, "healthy", 0).status
+                if status != "none":
+                    (seen if status == "healthy" else bad).append(f"{svc} {status}")
+                    continue
+                # No health check: `up --wait` returned once the container ran; give the app time to listen.
+                answers, said = answers_inside(g.lab, c, PORT, wait=HEALTH_TIMEOUT)
+                (seen if answers else bad).append(f"{svc} answers /health" if answers
+                                                  else f"{svc} does not answer /health ({said})")
+        if bad:
+            return False, "not all up and healthy: " + ", ".join(bad), "make the app answer /health with the database"
+        return True, "up --wait: " + ", ".join(seen + [f"{d} up" for d in dbs]) + "; then down -v"
+    finally:
+        stack.cleanup()
+        with contextlib.suppress(OSError):
+            (g.app / ".dockerlab.labels.yaml").unlink()
+
+
+CRITERIA = [
+    Criterion("builds", builds),
+    Criterion("multi-stage or uv, dependencies cached on a code change", deps_cached),
+    Criterion("runs as a non-root user", non_root),
+    Criterion("HEALTHCHECK reaches healthy (with Postgres)", healthcheck),
+    Criterion("stops gracefully on SIGTERM (before docker stop's timeout)", graceful_stop),
+    Criterion(".dockerignore keeps .env, .git, .venv out", dockerignore),
+    Criterion("pinned base images", pinned),
+    Criterion("no secret in the image", no_secret),
+    Criterion("size within budget", size),
+    Criterion("Compose brings app + database up healthy", compose),
+]
+
+
+def grade(lab, app_dir, *, database: Database | None = None, live: bool = True, quiet: bool = True,
+          reuse: bool = True, only: set[int] | None = None) -> Checker:
+    """Grade the containerized capstone in ``app_dir``; return the filled scorecard (never raises). ``only``: the
+    line numbers to grade (the rest are "not evaluated"), for tests that prove one line."""
+    app = Path(app_dir)
+    titles = [f"{i}. {c.title}" for i, c in enumerate(CRITERIA, 1)]
+    card = Checker(LESSON, "capstone", planned=titles, live=live)
+    plant_local_files(app)
+    with quiet_cli(quiet):
+        g = Grading(lab, app, database or Database(lab), reuse)  # Postgres starts while the image builds
+        try:
+            card.grade(CRITERIA, g, only=only)
+        finally:
+            g.close(own_db=database is None)
+    return card.report(raise_on_failure=False)
+
+
+def check(lab, app_dir, **kwargs) -> Checker:
+    """Grade (the scorecard fills in live) and raise CheckFailed unless every line passed."""
+    return grade(lab, app_dir, **kwargs).raise_unless_passed()

@@ -1,0 +1,220 @@
+"""What several exercise checks judge the same way: one definition each.
+
+* :data:`INSTALL` and :func:`install_steps`: which build steps install dependencies (pip, uv, poetry, pipenv),
+  recognised in the steps BuildKit reports, whatever the spelling around the command.
+* :func:`rebuild_after_code_change`: does a code-only change keep the dependency install in the cache?
+* :func:`build_reusing`: build, or take the image already built from the same inputs (a re-run check).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import hashlib
+import re
+import uuid
+from pathlib import Path
+
+from dockerlab.build import BuildFailed, BuildResult, Step, context_files
+from dockerlab.show import short
+
+INSTALL = re.compile(
+    r"(?:^|[\s;&|(/])(?:uv\s+sync|uv\s+pip\s+(?:install|sync)|(?:python3?(?:\.\d+)?\s+-m\s+)?pip(?:3(?:\.\d+)?)?\s+install"
+    r"|poetry\s+install|pipenv\s+(?:install|sync))\b")
+
+
+def install_steps(steps: list[Step]) -> list[Step]:
+    """The RUN steps that install Python dependencies, in build order."""
+    return [s for s in steps if s.keyword == "RUN" and INSTALL.search(s.instruction)]
+
+
+def copies(step: Step, path: str) -> bool:
+    """Does a COPY/ADD step copy ``path`` (relative to the context), by name, by a parent folder or by ``.``? (A
+    ``--from=`` copy reads another stage or image, not the context.)"""
+    if step.keyword not in ("COPY", "ADD"):
+        return False
+    words = [w for w in step.instruction.split()[1:] if not w.startswith("--")]
+    if any(w.startswith("--from=") for w in step.instruction.split()[1:]) or len(words) < 2:
+        return False
+    parts = path.strip("/").split("/")
+    for src in words[:-1]:
+        src = src.strip("/").removeprefix("./")
+        if src in ("", "."):
+            return True
+        pattern = src.split("/")  # a name, a folder or a wildcard: it copies the file, or a folder holding it
+        if len(pattern) <= len(parts) and all(fnmatch.fnmatchcase(t, s) for t, s in zip(parts, pattern)):
+            return True
+    return False
+
+
+def _mounts(instruction: str) -> list[dict[str, str]]:
+    """The ``--mount=`` options of a RUN instruction, as dicts (``type`` defaults to bind, as in BuildKit)."""
+    out = []
+    for word in instruction.split()[1:]:
+        if not word.startswith("--"):
+            break
+        if word.startswith("--mount="):
+            opts = dict(kv.split("=", 1) if "=" in kv else (kv, "") for kv in word[len("--mount="):].split(","))
+            opts.setdefault("type", "bind")
+            out.append(opts)
+    return out
+
+
+def _covers(src: str, path: str) -> bool:
+    """Does the context path ``src`` (a file, a folder or a wildcard) include ``path``?"""
+    src = src.strip("/").removeprefix("./")
+    if src in ("", "."):
+        return True
+    parts, pattern = path.strip("/").split("/"), src.split("/")
+    return len(pattern) <= len(parts) and all(fnmatch.fnmatchcase(t, s) for t, s in zip(parts, pattern))
+
+
+def reads(step: Step, path: str) -> bool:
+    """Does the step read ``path`` of the build context: a COPY/ADD that copies it, or a RUN that bind-mounts
+    it (``--mount=type=bind`` without ``from=``; no ``source`` means the whole context)?"""
+    if step.keyword in ("COPY", "ADD"):
+        return copies(step, path)
+    if step.keyword != "RUN":
+        return False
+    binds = [m for m in _mounts(step.instruction) if m["type"] == "bind" and "from" not in m]
+    if any(_covers(m.get("source", m.get("src", ".")), path) for m in binds):
+        return True
+    # BuildKit says the step reads the context, yet no bind mount here names the file: it may still (a form
+    # this reading does not know), so it counts as reading it only when no mount says what it reads.
+    return step.reads_context and not binds
+
+
+@dataclasses.dataclass
+class CodeChangeRebuild:
+    """The outcome of :func:`rebuild_after_code_change`.
+
+    Judged on BuildKit's build graph, not on its "cached" flags alone: a step counts as *invalidated* by the code
+    change when it ran again and it reads the changed file, or reads the result of an invalidated step. A step
+    that ran again although nothing it reads changed was scheduled again by the engine (a concurrent build that
+    shares its base can make BuildKit run it once more, moby/buildkit#6954): it counts as kept.
+    """
+
+    code_file: str
+    result: BuildResult | None = None  # the rebuild that was judged
+    dependency_step: Step | None = None  # the first step that installs dependencies
+    upto: list[Step] = dataclasses.field(default_factory=list)  # the dependency step and the steps it reads from
+    rebuilt: list[Step] = dataclasses.field(default_factory=list)  # of those, the steps the code change invalidated
+    rescheduled: list[Step] = dataclasses.field(default_factory=list)  # ran again, though nothing they read changed
+    error: str = ""  # the rebuild failed: why
+    marker: str = ""  # the comment line the check appended to the code file (the judged rebuild contains it)
+
+    @property
+    def cached(self) -> bool:
+        return self.result is not None and self.dependency_step is not None and not self.rebuilt
+
+    def why(self) -> str:
+        """Why the dependency step ran again: the first step it depends on that reads the changed file."""
+        if not self.rebuilt or self.dependency_step is None:
+            return ""
+        dep = short(self.dependency_step.instruction, 70)
+        reader = next((s for s in self.rebuilt if reads(s, self.code_file)), self.rebuilt[0])
+        if reader is self.dependency_step:
+            return (f"after editing {self.code_file}, `{dep}` ran again: it reads {self.code_file} itself "
+                    "(a bind mount of the context that includes the code)")
+        return (f"after editing {self.code_file}, `{dep}` ran again because `{short(reader.instruction, 60)}` comes "
+                f"before it and copies {self.code_file}, which changed")
+
+    def kept(self) -> str:
+        """How the dependency step was kept: from the cache, or run again with nothing it reads changed."""
+        dep = short(re.sub(r"^RUN\s+(?:--(?:mount|network|security)=\S+\s+)+", "RUN ", self.dependency_step.instruction), 60)
+        if self.dependency_step in self.rescheduled:
+            return (f"`{dep}` ran again, but nothing it reads changed: the engine scheduled it once more beside "
+                    "another build (not your order)")
+        return f"`{dep}` came from the cache{self.note()}"
+
+    def note(self) -> str:
+        """A word on steps the engine ran again for no reason of the Dockerfile's (empty when there were none)."""
+        if not self.rescheduled:
+            return ""
+        names = ", ".join(f"`{short(s.instruction, 40)}`" for s in self.rescheduled[:2])
+        return (f" ({names} ran again although nothing {'it' if len(self.rescheduled) == 1 else 'they'} read "
+                "changed: the engine's scheduling, beside another build, not your order)")
+
+
+def judge_code_change(result: BuildResult, code_file: str) -> CodeChangeRebuild:
+    """Which steps up to the first dependency install did a change of ``code_file`` invalidate?"""
+    out = CodeChangeRebuild(code_file, result)
+    deps = install_steps(result.steps)
+    if not deps:
+        return out
+    dep = out.dependency_step = deps[0]
+    by_digest = {s.digest: s for s in result.steps if s.digest}
+    if not dep.digest:  # no graph in the progress stream (an older BuildKit): every step before it, in build order
+        out.upto = result.steps[: result.steps.index(dep) + 1]
+        out.rebuilt = [s for s in out.upto if not s.cached]
+        return out
+    seen: dict[str, bool] = {}
+
+    def invalidated(s: Step) -> bool:
+        if s.digest not in seen:
+            seen[s.digest] = False  # the graph has no cycles; this only guards against a malformed stream
+            parents = [invalidated(by_digest[i]) for i in s.inputs if i in by_digest]  # every ancestor is visited
+            seen[s.digest] = not s.cached and (reads(s, code_file) or any(parents))
+        return seen[s.digest]
+
+    invalidated(dep)
+    out.upto = [s for s in result.steps if s.digest in seen]
+    out.rebuilt = [s for s in out.upto if seen[s.digest]]
+    out.rescheduled = [s for s in out.upto if not s.cached and not seen[s.digest]]
+    return out
+
+
+def rebuild_after_code_change(lab, app: Path, thing: str, *, code_file: str | None = None,
+                              dockerfile: str = "Dockerfile", **build_kwargs) -> CodeChangeRebuild:
+    """Append a unique comment to the app's code, rebuild, and judge whether the change invalidated the first
+    dependency install (:func:`judge_code_change`): that step and every step it reads from must be kept; later
+    installs (uv's second ``uv sync`` that installs the project itself) may re-run by design. A unique comment,
+    so no earlier build has seen that code. The code file is restored.
+    """
+    app = Path(app)
+    if code_file is None:
+        code_file = "app.py" if (app / "app.py").exists() else next((p.name for p in sorted(app.glob("*.py"))), "app.py")
+    code = app / code_file
+    if not code.exists():
+        return CodeChangeRebuild(code_file, error=f"no {code_file} to change in {app}")
+    original = code.read_bytes()
+    marker = f"# a code change made by the check: {uuid.uuid4().hex}"
+    try:
+        code.write_bytes(original + f"\n{marker}\n".encode())
+        try:
+            # A tag of its own: the image built under ``thing`` before stays (on the containerd image store an
+            # image whose only tag moves to a new build is deleted, and a check may still read it).
+            result = lab.build(app, f"{thing}-code-change", dockerfile=dockerfile, quiet=True, **build_kwargs)
+        except BuildFailed as exc:
+            return CodeChangeRebuild(code_file, marker=marker, error=(
+                f"the rebuild after changing {code_file} failed at `{short(exc.step, 60)}`: {short(exc.error, 160)}"))
+    finally:
+        code.write_bytes(original)
+    out = judge_code_change(result, code_file)
+    out.marker = marker
+    return out
+
+
+INPUTS_LABEL = "org.dockerlab.check.inputs"
+
+
+def inputs_hash(app_dir, dockerfile: str = "Dockerfile") -> str:
+    """A hash of what the build sees (Dockerfile + the context after .dockerignore): same hash, same image."""
+    app, h = Path(app_dir), hashlib.sha256()
+    for name, _ in context_files(app, dockerfile):
+        if name != ".dockerlab.labels.yaml":
+            h.update(name.encode() + b"\0" + (app / name).read_bytes() + b"\0")
+    h.update((app / dockerfile).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def build_reusing(lab, app_dir, thing: str, tag: str = "latest", reuse: bool = True):
+    """The image of ``app_dir``: built with BuildKit, or, with ``reuse``, the one already built from the same
+    inputs (labelled with their hash). Raises BuildFailed."""
+    h = inputs_hash(app_dir)
+    if reuse:
+        with contextlib.suppress(Exception):  # not there (or built from other inputs): build it
+            img = lab.client.images.get(lab.image(thing, tag))
+            if (img.labels or {}).get(INPUTS_LABEL) == h:
+                return img
+    return lab.build(app_dir, thing, tag=tag, quiet=True, labels={INPUTS_LABEL: h}).image

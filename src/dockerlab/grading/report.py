@@ -1,0 +1,213 @@
+"""`dockerlab report`: a learner's progress (every lesson's checks, passed or not, with time) as JSON and HTML.
+
+It reads the progress file the checks write (:func:`dockerlab.grading.checker.progress_file`)::
+
+    {"namespace": "ada", "attempts": [{"lesson", "exercise", "time", "seconds", "passed",
+                                        "results": [{"name", "passed", "detail", "fix"}]}]}
+
+(``"passed": null`` is a line that was not evaluated: listed with the failing ones, but not counted as failed)
+
+and writes ``dockerlab-report.json`` (the attempts grouped per lesson, with a summary) and
+``dockerlab-report.html`` (one self-contained page an instructor or onboarding lead can read: per lesson the
+latest attempt's status, how many attempts, the time spent, and the failing lines with their fixes; then the
+course's exercises not started yet). Both go to ``runs/`` in the course folder (gitignored) unless
+``--json`` / ``--html`` name other files; the command prints where it wrote them.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import pkgutil
+import re
+import sys
+import time
+from pathlib import Path
+
+from dockerlab.grading.checker import progress_file
+
+DEFAULT_JSON = "dockerlab-report.json"
+DEFAULT_HTML = "dockerlab-report.html"
+
+
+def report_dir() -> Path:
+    """Where ``dockerlab report`` writes by default: ``runs/`` in the course folder (gitignored, next to
+    ``dockerlab run-all``'s reports), else ``runs/`` in the current folder."""
+    from dockerlab.paths import repo_root
+
+    try:
+        return repo_root() / "runs"
+    except RuntimeError:
+        return Path("runs")
+
+
+def course_exercises() -> list[str]:
+    """The lessons that have an exercise check (``dockerlab.grading.lessons.lNN_topic``): ``["01_images_and_containers", …]``."""
+    from dockerlab.grading import lessons as exercises
+
+    return sorted(m.name[1:] for m in pkgutil.iter_modules(exercises.__path__) if re.fullmatch(r"l\d\d_\w+", m.name))
+
+
+def load_progress(path: str | Path | None = None) -> dict:
+    """The progress file as a dict (an empty one when there is none yet)."""
+    p = Path(path) if path else progress_file()
+    if not p.exists():
+        return {"namespace": None, "attempts": []}
+    data = json.loads(p.read_text())
+    data.setdefault("attempts", [])
+    return data
+
+
+def _key(a: dict) -> tuple[str, str]:
+    return a.get("lesson", "?"), a.get("exercise", "")
+
+
+def summarize(progress: dict, course: list[str] | None = None) -> dict:
+    """Group attempts per lesson and exercise: latest status, attempts, seconds, the latest results; and the
+    lessons of ``course`` (default: :func:`course_exercises`) with no attempt yet, as ``not_started``."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for a in progress.get("attempts", []):
+        groups.setdefault(_key(a), []).append(a)
+    lessons = []
+    for (lesson, exercise), attempts in sorted(groups.items()):
+        attempts = sorted(attempts, key=lambda a: a.get("time", ""))
+        latest = attempts[-1]
+        results = latest.get("results", [])
+        first_pass = next((a.get("time") for a in attempts if a.get("passed")), None)
+        lessons.append({
+            "lesson": lesson,
+            "exercise": exercise,
+            "status": "passed" if latest.get("passed") else "failing",
+            "attempts": len(attempts),
+            "passed_attempts": sum(1 for a in attempts if a.get("passed")),
+            "first_attempt": attempts[0].get("time"),
+            "latest_attempt": latest.get("time"),
+            "first_passed": first_pass,
+            "check_seconds": round(sum(float(a.get("seconds") or 0) for a in attempts), 1),
+            "checks_passed": sum(1 for r in results if r.get("passed")),
+            "checks_total": len(results),
+            "results": results,
+            "failing": [r for r in results if r.get("passed") is not True],
+            "history": [{"time": a.get("time"), "passed": bool(a.get("passed")), "seconds": a.get("seconds"),
+                         "checks_passed": sum(1 for r in a.get("results", []) if r.get("passed")),
+                         "checks_total": len(a.get("results", []))} for a in attempts],
+        })
+    course = course_exercises() if course is None else list(course)
+    attempted = {l["lesson"] for l in lessons}
+    not_started = [c for c in course if c not in attempted]
+    return {
+        "namespace": progress.get("namespace"),
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "summary": {
+            "exercises": len(lessons),  # attempted
+            "passed": sum(1 for l in lessons if l["status"] == "passed"),
+            "failing": sum(1 for l in lessons if l["status"] != "passed"),
+            "not_started": len(not_started),
+            "course_exercises": len(set(course) | attempted),
+            "attempts": sum(l["attempts"] for l in lessons),
+            "check_seconds": round(sum(l["check_seconds"] for l in lessons), 1),
+        },
+        "lessons": lessons,
+        "not_started": not_started,
+    }
+
+
+def progress_line(summary: dict) -> str:
+    """"1 of 14 exercises passing, 0 failing, 13 not started" (the course's count; only attempted ones when unknown)."""
+    total = summary.get("course_exercises") or summary["exercises"]
+    return (f"{summary['passed']} of {total} exercises passing, {summary['failing']} failing"
+            + (f", {summary['not_started']} not started" if summary.get("not_started") else ""))
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#1f2328;max-width:1100px}
+h1{font-size:1.4em;margin-bottom:.2em} .meta{color:#59636e;margin-bottom:1.2em}
+table{border-collapse:collapse;width:100%;margin-bottom:1.5em} th,td{border-bottom:1px solid #d1d9e0;padding:.35em .5em;
+text-align:left;vertical-align:top;font-size:.92em} th{background:#f6f8fa}
+.passed{color:#1a7f37;font-weight:600} .failing{color:#cf222e;font-weight:600} .fix{color:#59636e}
+.not-started{color:#59636e} .nowrap{white-space:nowrap}
+.fail-list{margin:.2em 0 0 1em;padding:0} .fail-list li{margin-bottom:.25em}
+"""
+
+
+def render_html(report: dict) -> str:
+    """One self-contained HTML page (inline CSS, no scripts, no external resources)."""
+    e = html.escape
+    s = report["summary"]
+    rows = []
+    for l in report["lessons"]:
+        fails = "".join(
+            f"<li><b>{e(str(r.get('name', '')))}</b>: {e(str(r.get('detail', '')))}"
+            + (f"<div class='fix'>fix: {e(str(r.get('fix')))}</div>" if r.get("fix") else "") + "</li>"
+            for r in l["failing"])
+        rows.append(
+            f"<tr><td>{e(l['lesson'])}</td><td>{e(l['exercise'] or '-')}</td>"
+            f"<td class='{l['status']}'>{'✔ passed' if l['status'] == 'passed' else '✘ failing'}</td>"
+            f"<td>{l['checks_passed']}/{l['checks_total']}</td><td>{l['attempts']}</td>"
+            f"<td class='nowrap'>{e(str(l['latest_attempt'] or '-').replace('T', ' '))}</td>"
+            f"<td class='nowrap'>{l['check_seconds']:.1f} s</td>"
+            f"<td>{'<ul class=fail-list>' + fails + '</ul>' if fails else '—'}</td></tr>")
+    if not rows:
+        rows.append("<tr><td colspan=8>No check has run yet.</td></tr>")
+    rows += [f"<tr class='not-started'><td>{e(n)}</td><td>-</td><td class='nowrap'>– not started</td><td>-</td><td>0</td><td>-</td>"
+             f"<td>-</td><td>—</td></tr>" for n in report.get("not_started", [])]
+    body = "".join(rows)
+    title = f"dockerlab progress: {report.get('namespace') or 'unknown learner'}"
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"
+        f"<div class='meta'>Course “Shipping Python applications in Docker” · generated {e(report['generated'].replace('T', ' '))} · "
+        f"{e(progress_line(s))} · {s['attempts']} check run{'s' if s['attempts'] != 1 else ''} · "
+        f"{s['check_seconds']:.1f} s spent in checks</div>"
+        "<table><thead><tr><th>lesson</th><th>exercise</th><th>latest status</th><th>checks</th><th>attempts</th>"
+        "<th>latest attempt</th><th>time in checks</th><th>failing lines and their fixes</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></body></html>\n")
+
+
+def write_report(json_path: str | Path | None = ..., html_path: str | Path | None = ...,
+                 progress: str | Path | None = None) -> dict:
+    """Read the progress file and write the JSON and/or HTML report (None: not that one; left out: the default
+    file in :func:`report_dir`); return the report dict."""
+    if json_path is ...:
+        json_path = report_dir() / DEFAULT_JSON
+    if html_path is ...:
+        html_path = report_dir() / DEFAULT_HTML
+    report = summarize(load_progress(progress))
+    for path, text in ((json_path, lambda: json.dumps(report, indent=1, ensure_ascii=False) + "\n"),
+                       (html_path, lambda: render_html(report))):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text())
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``dockerlab report [--json FILE] [--html FILE] [--progress FILE]``; with neither, writes both to runs/."""
+    ap = argparse.ArgumentParser(prog="dockerlab report",
+                                 description="Export your progress (every lesson's checks) as JSON and one HTML page "
+                                             "(default: runs/ in the course folder, which git ignores).")
+    ap.add_argument("--json", metavar="FILE", help=f"write the JSON report here (default runs/{DEFAULT_JSON})")
+    ap.add_argument("--html", metavar="FILE", help=f"write the HTML report here (default runs/{DEFAULT_HTML})")
+    ap.add_argument("--progress", metavar="FILE", help="progress file to read (default: yours, see $DOCKERLAB_PROGRESS)")
+    args = ap.parse_args(argv)
+    json_path, html_path = args.json, args.html
+    if not json_path and not html_path:
+        json_path, html_path = report_dir() / DEFAULT_JSON, report_dir() / DEFAULT_HTML
+    src = Path(args.progress) if args.progress else progress_file()
+    if not src.exists():
+        print(f"dockerlab report: no progress file at {src} (run an exercise check first)", file=sys.stderr)
+    try:
+        report = write_report(json_path, html_path, src)
+    except (OSError, ValueError) as exc:
+        print(f"dockerlab report: {exc}", file=sys.stderr)
+        return 1
+    s = report["summary"]
+    print(f"{progress_line(s)}; {s['attempts']} check run{'s' if s['attempts'] != 1 else ''}")
+    for p in (json_path, html_path):
+        if p:
+            print(f"wrote {p}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Exercises from solutions (one source, as nbgrader does): ``make exercises`` writes exercises/NN_topic.ipynb.
+
+In a solution notebook's code cell, the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
+are the answer. The exercise keeps everything else and puts ``# YOUR CODE HERE`` in their place, so the
+starter code written above the markers is what an unsolved exercise runs (and its check must fail).
+Markdown between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` is removed the same way.
+Cells tagged ``solution-only`` are dropped. Outputs are stripped. A block never closed, or one inside
+another, stops the generator with the notebook, cell and line (it would otherwise ship the answer).
+
+    python -m dockerlab.ops.authoring            # write every exercise
+    python -m dockerlab.ops.authoring --check    # exit 1 and list drift, writing nothing
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+
+from dockerlab.paths import repo_root
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
+
+
+class MarkerError(ValueError):
+    """A solution block that is not closed, or one inside another: the answer would leak into the exercise."""
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _strip_code(text: str, where: str = "") -> str:
+    """Replace each BEGIN/END block by ``# YOUR CODE HERE`` at the BEGIN line's indent, as nbgrader's ClearSolutions
+    does; an END without BEGIN, a BEGIN inside a block or a block never closed raises :class:`MarkerError`."""
+    out, inside = [], None
+    for n, line in enumerate(text.splitlines(keepends=True), 1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside is not None:
+                raise MarkerError(f"{where}line {n}: nested {BEGIN} (the block opened at line {inside} is not closed)")
+            inside = n
+            out.append(line[: len(line) - len(line.lstrip())] + "# YOUR CODE HERE\n")
+        elif stripped.startswith(END):
+            if inside is None:
+                raise MarkerError(f"{where}line {n}: {END} without a {BEGIN} before it")
+            inside = None
+        elif inside is None:
+            out.append(line)
+    if inside is not None:
+        raise MarkerError(f"{where}line {inside}: {BEGIN} is never closed by {END} (the answer would ship in the exercise)")
+    return "".join(out)
+
+
+def _strip_markdown(text: str, where: str = "") -> str:
+    out, rest = [], text
+    while MD_BEGIN in rest or MD_END in rest:
+        b, e = rest.find(MD_BEGIN), rest.find(MD_END)
+        if b < 0 or (0 <= e < b):
+            raise MarkerError(f"{where}{MD_END} without a {MD_BEGIN} before it")
+        if e < 0:
+            raise MarkerError(f"{where}{MD_BEGIN} is never closed by {MD_END}")
+        if MD_BEGIN in rest[b + len(MD_BEGIN):e]:
+            raise MarkerError(f"{where}nested {MD_BEGIN}")
+        out.append(rest[:b])
+        rest = rest[e + len(MD_END):]
+        rest = rest[1:] if rest.startswith("\n") else rest
+    out.append(rest)
+    return "".join(out)
+
+
+def strip_solutions(text: str, cell_type: str, where: str = "") -> str:
+    return _strip_code(text, where) if cell_type == "code" else _strip_markdown(text, where)
+
+
+def exercise_from_solution(nb: dict, name: str = "") -> dict:
+    out = copy.deepcopy(nb)
+    cells = []
+    for i, cell in enumerate(out["cells"]):
+        if "solution-only" in cell.get("metadata", {}).get("tags", []):
+            continue
+        text = strip_solutions(_source(cell), cell["cell_type"], f"{name} cell {i}: " if name else f"cell {i}: ")
+        cell["source"] = text
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        cells.append(cell)
+    out["cells"] = cells
+    return out
+
+
+def has_markers(nb: dict) -> bool:
+    return any(BEGIN in _source(c) or MD_BEGIN in _source(c) for c in nb["cells"])
+
+
+def dumps(nb: dict) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="make exercises", description="exercises/ from solutions/ (one source)")
+    ap.add_argument("--check", action="store_true", help="report drift, write nothing")
+    args = ap.parse_args(argv)
+    ROOT = repo_root()
+    problems = []
+    solutions = sorted((ROOT / "solutions").glob("*.ipynb"))
+    for sol in solutions:
+        nb = json.loads(sol.read_text())
+        if not has_markers(nb):
+            problems.append(f"{sol.relative_to(ROOT)}: no ### BEGIN SOLUTION block")
+            continue
+        try:
+            want = dumps(exercise_from_solution(nb, str(sol.relative_to(ROOT))))
+        except MarkerError as exc:
+            problems.append(str(exc))
+            continue
+        ex = ROOT / "exercises" / sol.name
+        if args.check:
+            if not ex.exists():
+                problems.append(f"{ex.relative_to(ROOT)}: missing (run make exercises)")
+            elif ex.read_text() != want:
+                problems.append(f"{ex.relative_to(ROOT)}: differs from what its solution generates (run make exercises)")
+        else:
+            ex.parent.mkdir(exist_ok=True)
+            ex.write_text(want)
+    for ex in sorted((ROOT / "exercises").glob("*.ipynb")):
+        if not (ROOT / "solutions" / ex.name).exists():
+            problems.append(f"{ex.relative_to(ROOT)}: has no solution notebook")
+    for p in problems:
+        print(p, file=sys.stderr)
+    if not args.check:
+        print(f"wrote {len(solutions)} exercise notebook(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Stand-ins: the course images built from Debian packages where no container registry answers.
+
+A debootstrap root filesystem (Debian 13, "trixie") is imported as ``dockerlab/standin-base:trixie``; then one
+small Dockerfile per image in ``standins/<key>/`` is built with BuildKit under the official name. Every stand-in
+carries ``org.dockerlab.standin=true``, says which image it replaces, and stores a hash of its recipe, so a
+changed recipe is rebuilt. The uv stand-in carries the static ``uv`` binary of the PyPI wheel.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from dockerlab.build import BuildFailed, build
+from dockerlab.engine import get_client
+from dockerlab.images import (BASE_REF, DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_RECIPE, LABEL_STANDIN, LABEL_STANDIN_FOR, STANDINS,
+                     CourseImage, local_image)
+from dockerlab.show import cli
+
+
+# Stand-ins for another platform: key -> (the recipe folder they share, Debian architecture). Built on an engine of
+# another architecture under QEMU user emulation (dockerlab.supply.platforms), only when asked for (lesson 14).
+PLATFORM_VARIANTS = {"python-arm64": ("python", "arm64")}
+
+
+def base_ref(arch: str | None = None) -> str:
+    """The Debian base of the stand-ins: ``dockerlab/standin-base:trixie``, or ``…:trixie-arm64`` for another arch."""
+    return BASE_REF if arch is None else f"{BASE_REF}-{arch}"
+
+
+def recipe_hash(key: str) -> str:
+    """A short hash of a stand-in's recipe folder: a changed recipe makes `prepare` rebuild that stand-in."""
+    import hashlib
+
+    h = hashlib.sha256(DEBIAN_SUITE.encode())
+    recipe, arch = PLATFORM_VARIANTS.get(key, (key, None))
+    if arch:
+        h.update(arch.encode())
+    key = recipe
+    folders = [STANDINS / key] if key in ("uv", "base") else [STANDINS / "base", STANDINS / key]
+    for folder in folders:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                h.update(str(p.relative_to(STANDINS)).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def debootstrap_base(*, client=None, arch: str | None = None) -> None:
+    """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs.
+
+    ``arch="arm64"`` builds ``…:trixie-arm64`` on another machine's architecture: debootstrap ``--foreign``
+    unpacks the packages, then its second stage runs the arm64 binaries under QEMU (dockerlab.supply.platforms).
+    """
+    client = client or get_client()
+    present = local_image(base_ref(arch), client=client)
+    if present is not None and present.labels.get(LABEL_RECIPE) == recipe_hash("base"):
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            "no registry answers and building stand-in images needs root (debootstrap). "
+            "Run `sudo make images`, or `dockerlab images load FILE` with a bundle from your instructor."
+        )
+    if not shutil.which("debootstrap"):
+        print("installing debootstrap (apt-get)", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=False,
+                       stdout=subprocess.DEVNULL)
+        if not shutil.which("debootstrap"):
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True,
+                           stdout=subprocess.DEVNULL)
+    mirror = os.environ.get("DOCKERLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    with tempfile.TemporaryDirectory(prefix="dockerlab-rootfs-") as tmp, contextlib.ExitStack() as stack:
+        if arch:  # the second stage and update-ca-certificates run arm64 binaries
+            from dockerlab.supply.platforms import emulation
+
+            stack.enter_context(emulation(arch))
+        rootfs = Path(tmp) / "rootfs"
+        print(f"debootstrap {DEBIAN_SUITE}{' for ' + arch if arch else ''} (about a minute"
+              f"{'; its second stage runs under QEMU: a few minutes' if arch else ''})", flush=True)
+        t0 = time.monotonic()
+        foreign = [f"--arch={arch}", "--foreign"] if arch else []
+        proc = subprocess.run(
+            ["debootstrap", "--variant=minbase", *foreign, "--include=ca-certificates", DEBIAN_SUITE, str(rootfs), mirror],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        if proc.returncode == 0 and arch:
+            proc = subprocess.run(["chroot", str(rootfs), "/debootstrap/debootstrap", "--second-stage"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError("debootstrap failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
+        # The machine's trust store (it may hold a TLS-intercepting proxy's CA): pip and uv need it.
+        if HOST_CA_BUNDLE.exists():
+            extra = rootfs / "usr/local/share/ca-certificates/dockerlab-host-bundle.crt"
+            shutil.copy(HOST_CA_BUNDLE, extra)
+            subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
+        (rootfs / "etc/apt/sources.list").write_text(f"deb {mirror} {DEBIAN_SUITE} main\n")
+        # The apt and dpkg settings of the official Debian slim images (standins/base/).
+        for sub in ("apt.conf.d", "dpkg.cfg.d"):
+            target = rootfs / ("etc/apt" if sub.startswith("apt") else "etc/dpkg") / sub
+            target.mkdir(parents=True, exist_ok=True)
+            for f in (STANDINS / "base" / sub).iterdir():
+                shutil.copy(f, target / f.name)
+        for pattern in ("usr/share/man/*", "usr/share/info/*", "usr/share/locale/*", "usr/share/lintian/*"):
+            for p in rootfs.glob(pattern):
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        for junk in ("var/lib/apt/lists", "var/cache/apt/archives", "var/cache/apt"):
+            for p in (rootfs / junk).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        platform = ["--platform", f"linux/{arch}"] if arch else []
+        cli("docker", "import", *platform, "-c", f"LABEL {LABEL_STANDIN}=true", "-", base_ref(arch))
+        imp = subprocess.run(
+            ["docker", "import", *platform,
+             "-c", f"LABEL {LABEL_STANDIN}=true",
+             "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
+             "-c", f"LABEL {LABEL_RECIPE}={recipe_hash('base')}",
+             "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+             "-c", 'CMD ["bash"]',
+             "-", base_ref(arch)],
+            stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        tar.wait()
+        if imp.returncode != 0:
+            raise RuntimeError(f"docker import failed: {imp.stdout.strip()}")
+        print(f"  base root filesystem ready in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def _uv_binaries(version: str, arch: str, dest: Path) -> tuple[Path, Path]:
+    """Static uv and uvx binaries for the engine's architecture, from the musllinux `uv` wheel on PyPI.
+
+    The official image holds exactly these (the x86_64/aarch64-unknown-linux-musl build); the manylinux
+    wheel a host installs is dynamically linked against glibc and would not run in a scratch image.
+    Wheels are cached in ~/.cache/dockerlab.
+    """
+    import json
+    import ssl
+    import urllib.parse
+    import urllib.request
+    import zipfile
+
+    plat = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(arch, arch)
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dockerlab"
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(cache.glob(f"uv-{version}-*musllinux*{plat}.whl"))
+    if not wheels:
+        ctx = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or None)
+        index = os.environ.get("DOCKERLAB_PYPI_JSON", "https://pypi.org/pypi")
+        with urllib.request.urlopen(f"{index}/uv/json", timeout=60, context=ctx) as r:
+            files = json.load(r)["releases"].get(version, [])
+        match = [f for f in files if "musllinux" in f["filename"] and f["filename"].endswith(f"{plat}.whl")]
+        if not match:
+            raise RuntimeError(f"PyPI has no musllinux wheel of uv {version} for {plat}")
+        target = cache / match[0]["filename"]
+        print(f"downloading {match[0]['filename']}", flush=True)
+        url = urllib.parse.urljoin(f"{index}/uv/json", match[0]["url"])  # some mirrors answer relative URLs
+        with urllib.request.urlopen(url, timeout=300, context=ctx) as r:
+            target.write_bytes(r.read())
+        wheels = [target]
+    out = []
+    with zipfile.ZipFile(wheels[-1]) as z:
+        for name in ("uv", "uvx"):
+            member = next(n for n in z.namelist() if n.endswith(f".data/scripts/{name}"))
+            path = dest / name
+            path.write_bytes(z.read(member))
+            path.chmod(0o755)
+            out.append(path)
+    return out[0], out[1]
+
+
+def build_standin(img: CourseImage, client=None) -> None:
+    """Build a stand-in for one course image under its official name (needs the engine, and root for the base)."""
+    client = client or get_client()
+    recipe, arch = PLATFORM_VARIANTS.get(img.key, (img.key, None))
+    src = STANDINS / recipe
+    if not (src / "Dockerfile").exists():
+        raise RuntimeError(f"no stand-in recipe for {img.ref} (expected {src}/Dockerfile)")
+    labels = {
+        LABEL_STANDIN: "true",
+        LABEL_STANDIN_FOR: img.ref,
+        LABEL_RECIPE: recipe_hash(img.key),
+        "org.opencontainers.image.description": f"dockerlab stand-in for {img.ref}, built from Debian {DEBIAN_SUITE} packages",
+    }
+    with tempfile.TemporaryDirectory(prefix=f"dockerlab-standin-{img.key}-") as tmp:
+        ctx = Path(tmp)
+        for p in src.iterdir():
+            shutil.copy(p, ctx / p.name)
+        buildargs = {}
+        if img.key == "uv":
+            _uv_binaries(img.ref.rsplit(":", 1)[1], client.info().get("Architecture", "x86_64"), ctx)
+        else:
+            debootstrap_base(client=client, arch=arch)
+            buildargs["BASE"] = base_ref(arch)
+        platform = f"linux/{arch}" if arch else None
+        cli("docker", "build", *([f"--platform={platform}"] if platform else []),
+            *[f"--build-arg={k}={v}" for k, v in buildargs.items()], "-t", img.ref, f"standins/{recipe}")
+        t0 = time.monotonic()
+        try:
+            if arch:
+                from dockerlab.supply.platforms import emulation
+
+                with emulation(arch):
+                    build(ctx, img.ref, buildargs=buildargs, labels=labels, platform=platform, quiet=True, client=client)
+            else:
+                build(ctx, img.ref, buildargs=buildargs, labels=labels, quiet=True, client=client)
+        except BuildFailed as exc:
+            raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}") from None
+        print(f"  stand-in {img.ref} built in {time.monotonic() - t0:.0f} s", flush=True)

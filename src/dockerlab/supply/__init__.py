@@ -1,0 +1,1 @@
+"""Lesson 14, the supply chain: SBOMs, vulnerability scans, provenance, signatures, platforms, image stores."""
