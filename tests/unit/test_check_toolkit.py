@@ -159,7 +159,7 @@ def test_criteria_not_evaluated_is_neither_pass_nor_failure(tmp_path, monkeypatc
     assert [r.name for r in card.results] == ["1. builds", "2. runs", "3. pinned", "4. odd"]
     assert [r.passed for r in card.results] == [False, None, True, False]
     assert card.line(2).detail == "not evaluated: the image did not build (line 1)"
-    assert "the check could not finish this line: KeyError" in card.line(4).detail
+    assert card.line(4).cause == "check-error" and "KeyError" in card.line(4).detail
     assert card.score == 0.25 and card.passed_count == 1 and [r.name for r in card.failures] == ["1. builds", "4. odd"]
     assert "--   2. runs: not evaluated" in str(card) and "FAIL 1. builds: no Dockerfile → write one" in str(card)
     page = card._repr_html_()

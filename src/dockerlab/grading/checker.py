@@ -12,14 +12,11 @@ unless every line passed.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import time
-from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
 from dockerlab.errors import CheckFailed  # noqa: F401 (raised here; defined with the others)
-from dockerlab.namespace import namespace
+from dockerlab.grading.progress import progress_file, record_progress  # noqa: F401 (kept importable from here)
 from dockerlab.show import TINTS, Live, display, html_table, inline_code, short, verdict
 
 NOT_EVALUATED = "not evaluated"
@@ -30,12 +27,33 @@ KINDS = {True: "ok", False: "fail", None: "none"}
 PENDING = "… pending"
 
 
+# The kinds of cause a failed line names: stable words that tests, the report and the instructor's room page key on
+# (the wording of each message lives with its criterion and is reviewed as text in tests/snapshots/).
+CAUSES = {
+    "missing": "something the answer needs is not there (a file, a line, a setting, a package)",
+    "wrong-value": "there, but with another value than the task needs",
+    "too-big": "over a size budget",
+    "leaked": "a secret or a local file is in the image, its history, a layer or a stage",
+    "build-failed": "the image does not build",
+    "exited": "the container stopped (exit code, OOM kill, a crash)",
+    "not-answering": "the service does not answer where it must (address, port, path)",
+    "never-healthy": "the health check never reports healthy, or cannot fail",
+    "not-graceful": "the stop was not graceful (SIGKILL after the timeout, a request dropped)",
+    "cache-miss": "a step ran again that must come from the cache",
+    "unsafe": "runs with more privilege than it needs (root, capabilities, a writable root file system)",
+    "check-error": "the check itself could not finish the line (what it was inspecting, and what happened)",
+}
+
+
 @dataclasses.dataclass
 class Result:
     name: str
     passed: bool | None  # None: not evaluated (it could not be judged)
     detail: str = ""
     fix: str = ""
+    id: str = ""  # stable id of the line ("l02.exec-form"): what tests, reports and the room page key on
+    cause: str = ""  # for a failed line: one of CAUSES
+    observed: dict = dataclasses.field(default_factory=dict)  # the values seen (JSON-able)
 
     @property
     def evaluated(self) -> bool:
@@ -50,16 +68,41 @@ class NotEvaluated(Exception):
     """Raised by a criterion that cannot be judged (its message says why): the line says "not evaluated"."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What a criterion's grading function returns: :func:`passed` or :func:`failed`."""
+
+    passed: bool
+    detail: str
+    fix: str = ""
+    cause: str = ""
+    observed: dict = dataclasses.field(default_factory=dict)
+
+
+def passed(detail: str, **observed) -> Verdict:
+    """The line passed: what was seen, and the values behind it."""
+    return Verdict(True, detail, observed=observed)
+
+
+def failed(cause: str, detail: str, fix: str = "", **observed) -> Verdict:
+    """The line failed: its kind of cause (one of CAUSES), what was seen, how to fix it, and the values seen."""
+    if cause not in CAUSES:
+        raise ValueError(f"unknown cause {cause!r}: one of {', '.join(CAUSES)}")
+    return Verdict(False, detail, fix, cause, observed)
+
+
 @dataclasses.dataclass
 class Criterion:
-    """One line of a graded list: its title and the function that grades it.
+    """One line of a graded list: its stable id, its title and the function that grades it.
 
-    ``grade(ctx)`` returns ``(True, what was seen)`` or ``(False, what was seen, how to fix it)``, or raises
-    :class:`NotEvaluated`. Any other exception is the check's own failure: the line fails with its message.
+    ``grade(ctx)`` returns a :class:`Verdict` (:func:`passed` / :func:`failed`; the older ``(True, seen)`` /
+    ``(False, seen, fix)`` tuples are read too), or raises :class:`NotEvaluated`. Any other exception is the check's
+    own failure: the line fails with cause ``check-error``, saying what was being inspected and what happened.
     """
 
     title: str
-    grade: Callable[[Any], tuple]
+    grade: Callable[[Any], Any]
+    id: str = ""
 
 
 class Checker:
@@ -80,45 +123,59 @@ class Checker:
             self.live.update(self._repr_html_(), " " + result.line())
         return result.passed
 
-    def ok(self, name: str, detail: str = "") -> bool:
-        return bool(self.record(Result(name, True, detail)))
+    def ok(self, name: str, detail: str = "", *, id: str = "", **observed) -> bool:
+        return bool(self.record(Result(name, True, detail, id=id, observed=observed)))
 
-    def fail(self, name: str, detail: str, fix: str = "") -> bool:
-        return bool(self.record(Result(name, False, detail, fix)))
+    def fail(self, name: str, detail: str, fix: str = "", *, id: str = "", cause: str = "", **observed) -> bool:
+        return bool(self.record(Result(name, False, detail, fix, id=id, cause=cause, observed=observed)))
 
-    def expect(self, cond: bool, name: str, detail: str, *, fix: str = "", ok: str = "") -> bool:
+    def expect(self, cond: bool, name: str, detail: str, *, fix: str = "", ok: str = "", id: str = "",
+               cause: str = "") -> bool:
         """``ok(name, ok)`` if ``cond``, else ``fail(name, detail, fix)``."""
-        return self.ok(name, ok) if cond else self.fail(name, detail, fix)
+        return self.ok(name, ok, id=id) if cond else self.fail(name, detail, fix, id=id, cause=cause)
 
-    def skip(self, name: str, why: str) -> None:
+    def skip(self, name: str, why: str, *, id: str = "") -> None:
         """A line that could not be judged: "not evaluated: WHY" (not a failure, not a pass)."""
-        self.record(Result(name, None, f"{NOT_EVALUATED}: {why}"))
+        self.record(Result(name, None, f"{NOT_EVALUATED}: {why}", id=id))
 
     def grade(self, criteria: Sequence[Criterion], ctx: Any, numbered: bool = True,
-              only: Collection[int] | None = None) -> "Checker":
+              only: Collection[int | str] | None = None) -> "Checker":
         """Grade each criterion in order, one line each (``"N. title"`` when ``numbered``). ``only`` grades just
-        the lines of those numbers (1-based); the others are "not evaluated" (a test of one line pays for one)."""
+        the lines of those numbers (1-based) or ids; the others are "not evaluated" (a test of one line pays for one)."""
         names = [f"{i}. {c.title}" if numbered else c.title for i, c in enumerate(criteria, 1)]
         self.planned = names
         for i, (name, criterion) in enumerate(zip(names, criteria), 1):
-            if only is not None and i not in only:
-                self.skip(name, f"not asked (only line{'s' if len(only) > 1 else ''} {', '.join(map(str, sorted(only)))})")
+            if only is not None and i not in only and criterion.id not in only:
+                self.skip(name, f"not asked (only {', '.join(map(str, sorted(only, key=str)))})", id=criterion.id)
                 continue
             try:
                 verdict = criterion.grade(ctx)
             except NotEvaluated as why:
-                self.skip(name, str(why))
+                self.skip(name, str(why), id=criterion.id)
                 continue
             except Exception as exc:  # noqa: BLE001 - the check itself broke: say so on its line, grade the rest
-                self.fail(name, f"the check could not finish this line: {type(exc).__name__}: {short(exc, 200)}",
-                          "run the check again; if it repeats, the message says what the engine refused")
+                self.fail(name, f"the check could not finish this line ({criterion.title}): {type(exc).__name__}: "
+                          f"{short(exc, 200)}", "run the check again; if it repeats, the message says what the engine "
+                          "refused", id=criterion.id, cause="check-error")
                 continue
-            if verdict[0]:
-                self.ok(name, verdict[1])
-            else:
-                self.fail(name, verdict[1], verdict[2] if len(verdict) > 2 else "")
+            if not isinstance(verdict, Verdict):  # (True, seen) / (False, seen, fix)
+                verdict = Verdict(bool(verdict[0]), verdict[1], verdict[2] if len(verdict) > 2 else "")
+            self.record(Result(name, verdict.passed, verdict.detail, verdict.fix if not verdict.passed else "",
+                               id=criterion.id, cause=verdict.cause, observed=dict(verdict.observed)))
         self.seconds = time.monotonic() - self.t0
         return self
+
+    def by_id(self, line_id: str) -> Result:
+        """The result of the line with this id (KeyError when no line has it)."""
+        for r in self.results:
+            if r.id == line_id:
+                return r
+        raise KeyError(f"no line {line_id!r}: {[r.id for r in self.results]}")
+
+    @property
+    def failed_ids(self) -> list[str]:
+        """The ids of the failed lines, in order (what tests assert)."""
+        return [r.id for r in self.results if r.passed is False]
 
     # reading
     @property
@@ -215,28 +272,3 @@ class Checker:
             reaper.watch(self.lesson)
             raise CheckFailed(self.lesson, problems)
         return self
-
-
-def progress_file(ns: str | None = None) -> Path:
-    """Where a learner's check results are kept: $DOCKERLAB_PROGRESS, else ~/.dockerlab/progress-<ns>.json."""
-    env = os.environ.get("DOCKERLAB_PROGRESS")
-    if env:
-        return Path(env)
-    return Path.home() / ".dockerlab" / f"progress-{ns or namespace()}.json"
-
-
-def record_progress(lesson: str, exercise: str, results: list[Result], seconds: float) -> None:
-    """Append one attempt: ``{"lesson", "exercise", "time", "seconds", "passed", "results": [{"name", "passed",
-    "detail", "fix"}]}``; a line that was not evaluated has ``"passed": null``."""
-    path = progress_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.loads(path.read_text()) if path.exists() else {"namespace": namespace(), "attempts": []}
-        data["attempts"].append({
-            "lesson": lesson, "exercise": exercise, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "seconds": round(seconds, 1), "passed": bool(results) and all(r.passed is True for r in results),
-            "results": [dataclasses.asdict(r) for r in results],
-        })
-        path.write_text(json.dumps(data, indent=1))
-    except OSError:
-        pass  # progress is a convenience; never fail a check because of it

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dockerlab.build import BuildFailed
 from dockerlab.imagelayers import unpacked_size
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.compose import ComposeError, Stack
 from dockerlab.run import poll_health, remove
 from dockerlab.secrets import image_index
@@ -111,14 +111,15 @@ class Grading:
 
 def builds(g: Grading):
     if not (g.app / "Dockerfile").exists():
-        return False, f"no Dockerfile in {g.app.name}/", "write a Dockerfile next to app.py"
+        return failed("missing", f"no Dockerfile in {g.app.name}/", "write a Dockerfile next to app.py", file="Dockerfile")
     g.df = dfile.parse((g.app / "Dockerfile").read_text())
     try:
         g.image = build_reusing(g.lab, g.app, "capstone", reuse=g.reuse)
     except BuildFailed as exc:
-        return False, f"the build failed at `{exc.step or '?'}`: {short(exc.error, 200)}", \
-            "fix that step (read the plain log: lab.build(app, 'x', log=True))"
-    return True, f"built {g.lab.image('capstone')} ({human_size(g.image.attrs.get('Size'))})"
+        return failed("build-failed", f"the build failed at `{exc.step or '?'}`: {short(exc.error, 200)}",
+                      "fix that step (read the plain log: lab.build(app, 'x', log=True))", step=exc.step or "")
+    size = unpacked_size(g.image, g.lab.client)
+    return passed(f"built {g.lab.image('capstone')} ({human_size(size)})", bytes=size)
 
 
 def deps_cached(g: Grading):
@@ -126,32 +127,36 @@ def deps_cached(g: Grading):
     change = rebuild_after_code_change(g.lab, g.app, "cache-probe")
     fix = "COPY requirements.txt (or pyproject.toml + uv.lock) first, install, and COPY the code after"
     if change.error:
-        return False, change.error, "fix the build, and keep the service's code in .py files of the app folder"
+        return failed("build-failed", change.error, "fix the build, and keep the service's code in .py files of the app folder")
     if change.dependency_step is None:
-        return False, "the build ran no step that installs the dependencies (pip install / uv sync)", fix
+        return failed("missing", "the build ran no step that installs the dependencies (pip install / uv sync)", fix,
+                      step="install")
     if change.rebuilt:
-        return False, change.why(), fix
+        return failed("cache-miss", change.why(), fix, rebuilt=[s.instruction for s in change.rebuilt])
     dep = change.dependency_step.instruction
     kind = "multi-stage" if len(g.df.stages) > 1 else "uv-based" if re.search(r"\buv\s+(sync|pip)", dep) else ""
     if not kind:
-        return False, ("single stage, installing with pip: build tools and caches end up in the runtime image "
-                       "(the dependency step was cached on a code change)"), \
-            "install into a venv in a builder stage and COPY --from=builder the venv into a runtime stage, or use uv"
-    return True, f"{kind}; after editing {change.code_file}, {change.kept()}; only later steps re-ran"
+        return failed("missing", "single stage, installing with pip: build tools and caches end up in the runtime image "
+                      "(the dependency step was cached on a code change)",
+                      "install into a venv in a builder stage and COPY --from=builder the venv into a runtime stage, "
+                      "or use uv", stages=len(g.df.stages))
+    return passed(f"{kind}; after editing {change.code_file}, {change.kept()}; only later steps re-ran", kind=kind,
+                  install=dep, rescheduled=[s.instruction for s in change.rescheduled])
 
 
 def non_root(g: Grading):
     user = (g.need_image().attrs.get("Config") or {}).get("User") or ""
     fix = "create a user (RUN useradd --uid 10001 app) and switch to it with USER app before CMD"
     if is_root_user(user):
-        return False, f"the image runs as root (User is {user!r})" if user else "the image runs as root (no USER)", fix
+        return failed("unsafe", f"the image runs as root (User is {user!r})" if user else "the image runs as root (no USER)",
+                      fix, user=user)
     served = g.served()
     uid = pid1_info(served.container, g.lab).uid if served.status is not None else None
     if uid is None:
         uid, _ = image_uid(g.lab, g.image.id, "capstone-uid")
     if uid == 0:
-        return False, f"USER is {user!r}, but that user is uid 0 in the container", fix
-    return True, f"runs as USER {user} (uid {uid})"
+        return failed("unsafe", f"USER is {user!r}, but that user is uid 0 in the container", fix, user=user, uid=0)
+    return passed(f"runs as USER {user} (uid {uid})", user=user, uid=uid)
 
 
 def healthcheck(g: Grading):
@@ -159,31 +164,35 @@ def healthcheck(g: Grading):
     fix = ("add HEALTHCHECK CMD [\"python\", \"-c\", \"import urllib.request; urllib.request.urlopen("
            "'http://127.0.0.1:8000/health', timeout=2)\"] (there is no curl in the slim image)")
     if not test or test == ["NONE"]:
-        return False, "the image has no HEALTHCHECK", fix
+        return failed("missing", "the image has no HEALTHCHECK", fix, instruction="HEALTHCHECK")
     served = g.served()
     if served.container is None:
-        return False, served.cause, "CMD must start app.py"
+        return failed("exited", served.cause, "CMD must start app.py")
     wait = poll_health(served.container, "healthy", HEALTH_TIMEOUT, give_up=("unhealthy",))
     if not wait.reached:
-        return False, f"never healthy: {wait.why()}", ("read `docker logs`; CMD must start app.py" if wait.status == "exited"
-                                                       else "the check must GET http://127.0.0.1:8000/health with a tool "
-                                                            "the image has (python, not curl)")
+        return failed("never-healthy", f"never healthy: {wait.why()}",
+                      "read `docker logs`; CMD must start app.py" if wait.status == "exited"
+                      else "the check must GET http://127.0.0.1:8000/health with a tool the image has (python, not curl)",
+                      status=wait.status)
     can_fail, seen = healthcheck_can_fail(g.lab, g.image.id, test, thing="capstone-idle")
     if can_fail is False:
-        return False, seen, "let the check fail when /health does not answer 200 (no `|| exit 0`, not `true`)"
-    return True, f"healthy with a Postgres on the same network; {seen}"
+        return failed("never-healthy", seen, "let the check fail when /health does not answer 200 (no `|| exit 0`, "
+                      "not `true`)", can_fail=False)
+    return passed(f"healthy with a Postgres on the same network; {seen}", status="healthy", can_fail=True)
 
 
 def graceful_stop(g: Grading):
     served = g.running_app()
     res = stop_when_ready(g.lab, served.container, host_port=served.host_port, timeout=STOP_TIMEOUT)
     if res.exit_code == 137:
-        return False, (f"killed after the {STOP_TIMEOUT} s stop timeout (exit 137, {res.seconds:.1f} s): "
-                       + res.why_killed(STOP_TIMEOUT)), \
-            "use the exec form CMD [\"python\", \"app.py\"] so python is PID 1 and gets SIGTERM"
+        return failed("not-graceful", f"killed after the {STOP_TIMEOUT} s stop timeout (exit 137, {res.seconds:.1f} s): "
+                      + res.why_killed(STOP_TIMEOUT),
+                      "use the exec form CMD [\"python\", \"app.py\"] so python is PID 1 and gets SIGTERM", exit_code=137)
     if not res.graceful:
-        return False, f"exit code {res.exit_code} after docker stop", "exit 0 on SIGTERM (app.py does)"
-    return True, f"docker stop -t {STOP_TIMEOUT} once it answered: exit {res.exit_code} in {res.seconds:.1f} s"
+        return failed("not-graceful", f"exit code {res.exit_code} after docker stop", "exit 0 on SIGTERM (app.py does)",
+                      exit_code=res.exit_code)
+    return passed(f"docker stop -t {STOP_TIMEOUT} once it answered: exit {res.exit_code} in {res.seconds:.1f} s",
+                  exit_code=res.exit_code)
 
 
 def dockerignore(g: Grading):
@@ -194,9 +203,10 @@ def dockerignore(g: Grading):
     seen = [f"{f.path.rsplit('/', 1)[0] if f.path.endswith(HOST_VENV_MARKER) else f.path} "
             f"({what[f.path.rsplit('/', 1)[-1]]}{', in an earlier layer' if f.deleted_later else ''})" for f in found]
     if seen:
-        return False, "found in the image: " + ", ".join(seen[:4]), \
-            "write a .dockerignore listing .env, .git and .venv (and __pycache__)"
-    return True, "no .env, .git or local .venv in any layer of the image"
+        return failed("leaked", "found in the image: " + ", ".join(seen[:4]),
+                      "write a .dockerignore listing .env, .git and .venv (and __pycache__)",
+                      paths=[f.path for f in found], earlier_layer=[f.path for f in found if f.deleted_later])
+    return passed("no .env, .git or local .venv in any layer of the image", paths=[])
 
 
 def pinned(g: Grading):
@@ -205,9 +215,9 @@ def pinned(g: Grading):
     refs = g.df.external_refs()
     problems = [p for p in (dfile.pin_problem(r) for r in refs) if p]
     if problems:
-        return False, "; ".join(problems), ("name an exact version, e.g. FROM python:3.13.5-slim, or pin a digest "
-                                            "(FROM python:3.13.5-slim@sha256:…)")
-    return True, "pinned: " + ", ".join(refs)
+        return failed("wrong-value", "; ".join(problems), "name an exact version, e.g. FROM python:3.13.5-slim, or pin a "
+                      "digest (FROM python:3.13.5-slim@sha256:…)", refs=refs)
+    return passed("pinned: " + ", ".join(refs), refs=refs)
 
 
 def no_secret(g: Grading):
@@ -216,9 +226,10 @@ def no_secret(g: Grading):
         raise NotEvaluated("no secret in the folder's .env files to look for")
     found = secrets_anywhere(g.lab, image, values, stage_images(g.lab, g.app, "capstone-secrets"))
     if found:
-        return False, "; ".join(found[:3]), ("never COPY .env, ENV or ARG a secret, in any stage: pass it at run time "
-                                             "(docker run --env-file .env, Compose env_file:)")
-    return True, f"{', '.join(values)}: in no config field, history step or layer of the image or its stages"
+        return failed("leaked", "; ".join(found[:3]), "never COPY .env, ENV or ARG a secret, in any stage: pass it at "
+                      "run time (docker run --env-file .env, Compose env_file:)", names=sorted(values), where=found)
+    return passed(f"{', '.join(values)}: in no config field, history step or layer of the image or its stages",
+                  names=sorted(values))
 
 
 def size(g: Grading):
@@ -229,35 +240,36 @@ def size(g: Grading):
         raise NotEvaluated(f"the final stage's base {base!r} is not on this engine ({short(exc, 80)})") from None
     got = unpacked_size(image, g.lab.client)
     if got > budget.limit:
-        return False, f"the image is {human_size(got)}, over its {budget.how()}", \
-            ("look at `docker history` for the big layer: leave build tools, caches and data in a builder stage "
-             "(pip --no-cache-dir, rm -rf /var/lib/apt/lists/*)")
-    return True, f"{human_size(got)} within {budget.how()}"
+        return failed("too-big", f"the image is {human_size(got)}, over its {budget.how()}",
+                      "look at `docker history` for the big layer: leave build tools, caches and data in a builder "
+                      "stage (pip --no-cache-dir, rm -rf /var/lib/apt/lists/*)", bytes=got, limit=budget.limit)
+    return passed(f"{human_size(got)} within {budget.how()}", bytes=got, limit=budget.limit)
 
 
 def compose(g: Grading):
     g.need_image()
     name = next((f for f in COMPOSE_FILES if (g.app / f).exists()), None)
     if name is None:
-        return False, "no compose.yaml in the app folder", ("write compose.yaml with an app service (build: .) and a "
-                                                            "db service (postgres:17.6), both with healthchecks")
+        return failed("missing", "no compose.yaml in the app folder", "write compose.yaml with an app service (build: .) "
+                      "and a db service (postgres:17.6), both with healthchecks", file="compose.yaml")
     stack = Stack(g.lab, g.app, project="capstone-stack", files=(name,), timeout=120)
     try:
         try:
             services = stack.config().get("services") or {}
         except (ComposeError, ValueError) as exc:
-            return False, f"docker compose config rejects {name}: {short(str(exc).splitlines()[0], 200)}", "fix the YAML"
+            return failed("wrong-value", f"docker compose config rejects {name}: {short(str(exc).splitlines()[0], 200)}",
+                          "fix the YAML", file=name)
         dbs = [s for s, v in services.items() if "postgres" in str((v or {}).get("image", ""))]
         built = [s for s, v in services.items() if (v or {}).get("build") is not None]
         if not dbs or not built:
-            return False, (f"services {sorted(services)}: need one built from this folder (build: .) and one "
-                           "postgres"), "add `app: {build: .}` and `db: {image: postgres:17.6}`"
+            return failed("missing", f"services {sorted(services)}: need one built from this folder (build: .) and one "
+                          "postgres", "add `app: {build: .}` and `db: {image: postgres:17.6}`", services=sorted(services))
         try:
             stack.up(build=True, wait=True, wait_timeout=60)
         except ComposeError as exc:
-            return False, "docker compose up --wait failed: " + short(exc, 300), (
-                "give db a pg_isready healthcheck, make app depend on it (condition: service_healthy) and set "
-                f"DATABASE_URL=postgresql://…@{dbs[0]}:5432/… (the service name, not localhost)")
+            return failed("never-healthy", "docker compose up --wait failed: " + short(exc, 300),
+                          "give db a pg_isready healthcheck, make app depend on it (condition: service_healthy) and set "
+                          f"DATABASE_URL=postgresql://…@{dbs[0]}:5432/… (the service name, not localhost)")
         bad, seen = [], []
         for svc in built:  # healthy, or (no health check at all: line 4's concern) answering /health
             for c in stack.containers(svc):
@@ -270,8 +282,9 @@ def compose(g: Grading):
                 (seen if answers else bad).append(f"{svc} answers /health" if answers
                                                   else f"{svc} does not answer /health ({said})")
         if bad:
-            return False, "not all up and healthy: " + ", ".join(bad), "make the app answer /health with the database"
-        return True, "up --wait: " + ", ".join(seen + [f"{d} up" for d in dbs]) + "; then down -v"
+            return failed("never-healthy", "not all up and healthy: " + ", ".join(bad),
+                          "make the app answer /health with the database", services=bad)
+        return passed("up --wait: " + ", ".join(seen + [f"{d} up" for d in dbs]) + "; then down -v", services=seen + dbs)
     finally:
         stack.cleanup()
         with contextlib.suppress(OSError):
@@ -279,23 +292,23 @@ def compose(g: Grading):
 
 
 CRITERIA = [
-    Criterion("builds", builds),
-    Criterion("multi-stage or uv, dependencies cached on a code change", deps_cached),
-    Criterion("runs as a non-root user", non_root),
-    Criterion("HEALTHCHECK reaches healthy (with Postgres)", healthcheck),
-    Criterion("stops gracefully on SIGTERM (before docker stop's timeout)", graceful_stop),
-    Criterion(".dockerignore keeps .env, .git, .venv out", dockerignore),
-    Criterion("pinned base images", pinned),
-    Criterion("no secret in the image", no_secret),
-    Criterion("size within budget", size),
-    Criterion("Compose brings app + database up healthy", compose),
+    Criterion("builds", builds, "l13.builds"),
+    Criterion("multi-stage or uv, dependencies cached on a code change", deps_cached, "l13.deps-cached"),
+    Criterion("runs as a non-root user", non_root, "l13.non-root"),
+    Criterion("HEALTHCHECK reaches healthy (with Postgres)", healthcheck, "l13.healthy"),
+    Criterion("stops gracefully on SIGTERM (before docker stop's timeout)", graceful_stop, "l13.graceful-stop"),
+    Criterion(".dockerignore keeps .env, .git, .venv out", dockerignore, "l13.dockerignore"),
+    Criterion("pinned base images", pinned, "l13.pinned"),
+    Criterion("no secret in the image", no_secret, "l13.no-secret"),
+    Criterion("size within budget", size, "l13.size"),
+    Criterion("Compose brings app + database up healthy", compose, "l13.compose"),
 ]
 
 
 def grade(lab, app_dir, *, database: Database | None = None, live: bool = True, quiet: bool = True,
-          reuse: bool = True, only: set[int] | None = None) -> Checker:
+          reuse: bool = True, only: set[int | str] | None = None) -> Checker:
     """Grade the containerized capstone in ``app_dir``; return the filled scorecard (never raises). ``only``: the
-    line numbers to grade (the rest are "not evaluated"), for tests that prove one line."""
+    line numbers or ids to grade (the rest are "not evaluated"), for tests that prove one line."""
     app = Path(app_dir)
     titles = [f"{i}. {c.title}" for i, c in enumerate(CRITERIA, 1)]
     card = Checker(LESSON, "capstone", planned=titles, live=live)
