@@ -42,7 +42,7 @@ NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/s
 UNIT_TIMEOUT = 600  # seconds: a unit that hangs is killed (and tried once more) instead of stalling the run
 # Units that build their own images the first time on a fresh machine (minutes of apt and pip downloads).
 UNIT_TIMEOUTS = {"engine/test_classroom": 1800}
-GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks"]
+GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks", "checks"]
 # Test files whose tests are many long, independent gradings: split into this many units (own namespaces).
 SHARDS = {"test_l13_capstone": 3}
 
@@ -311,6 +311,22 @@ def leak_check(base_ns: str) -> Unit:
     return u
 
 
+def check_lines(lines: list[str]) -> Unit:
+    """Every line id the lessons declare was seen failing and passing in this run (tests/wording.py)."""
+    from wording import report
+
+    u = Unit("checks", "ids", [])
+    t0 = time.monotonic()
+    found, ok = report(OUT / "progress")
+    lines.extend(found)
+    u.rc = 0 if ok else 1
+    u.counts = {"passed": 1 if ok else 0, "failed": 0 if ok else 1, "skipped": 0}
+    if not ok:
+        u.failures.append("check lines not proven both ways: " + "; ".join(l.strip() for l in found[1:3]))
+    u.seconds = time.monotonic() - t0
+    return u
+
+
 def emulation_for(todo: list[Unit]) -> bool:
     """Lesson 14's units run arm64 images: register QEMU for arm64 (kernel-wide) for the run. True when this run
     registered it (and so removes it at the end); an existing registration is left alone."""
@@ -343,7 +359,7 @@ def main() -> int:
     base_ns = os.environ.setdefault("DOCKERLAB_NAMESPACE", "test")
     jobs = int(os.environ.get("DOCKERLAB_TEST_JOBS", "5"))
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in (OUT / "retries").glob("*.txt"):  # this run's retries only
+    for old in [*(OUT / "retries").glob("*.txt"), *(OUT / "progress").glob("*.json")]:  # this run's alone
         old.unlink()
     durations_file = OUT / "durations.json"
     known = {}
@@ -380,6 +396,9 @@ def main() -> int:
             print(f"=== QEMU arm64 emulation removed again: {unregister_emulation('arm64', quiet=True)}", flush=True)
     if any(u.group in ("engine", "notebooks", "solutions", "exercises") for u in done):
         done.append(leak_check(base_ns))
+    wording_lines: list[str] = []
+    if not only and not lesson:  # a full run: every check line proven failing and passing; the wording to review
+        done.append(check_lines(wording_lines))
     known.update({u.key: round(u.seconds, 1) for u in done if u.group != "leaks"})
     durations_file.write_text(json.dumps(known, indent=1, sort_keys=True))
     wall = time.monotonic() - wall0
@@ -418,6 +437,8 @@ def main() -> int:
         for key, notes in sorted(inside.items()):
             for n in notes:
                 print(f"  {key}: {n}")
+    if wording_lines:
+        print("\n" + "\n".join(wording_lines))
     for line in cpu.summary_lines(done, os.cpu_count() or 1):
         print(line)
     print(f"\nwall time {int(wall // 60)} min {wall % 60:02.0f} s with {jobs} lanes")

@@ -37,11 +37,25 @@ def _check_cell_outputs(out: Path) -> list[dict]:
     return cells[0]["outputs"]
 
 
+# What the unsolved exercise must fail, by line id (the starter comes from the exercise notebook itself, so no test keeps
+# a hand-written copy of it). A lesson whose check has no ids yet is not listed.
+UNSOLVED_FAILS = {
+    "13_capstone": ["l13.builds"],
+}
+
+
+def _last_attempt(progress: Path, lesson: str) -> dict:
+    data = json.loads(progress.read_text()) if progress.exists() else {"attempts": []}
+    return next((a for a in reversed(data["attempts"]) if a["lesson"] == lesson), {})
+
+
 @pytest.mark.engine
 @pytest.mark.parametrize("nb", EXERCISES, ids=[p.stem for p in EXERCISES])
-def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
+def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path, monkeypatch):
     ns = f"{os.environ.get('DOCKERLAB_NAMESPACE', 'test')}-ex"
     out = tmp_path / nb.name
+    progress = tmp_path / "progress.json"
+    monkeypatch.setenv("DOCKERLAB_PROGRESS", str(progress))  # the kernel papermill starts inherits it
     try:
         with pytest.raises(pm.PapermillExecutionError) as info:
             pm.execute_notebook(str(nb), str(out), parameters={"namespace": ns}, cwd=str(nb.parent),
@@ -60,6 +74,13 @@ def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path):
     assert not left, (f"{nb.name}: left after the kernel ended: {left}"
                       + (f" (its watcher had not finished after {WATCHER_TIMEOUT} s: {still_cleaning})"
                          if still_cleaning else ""))
+
+    if nb.stem in UNSOLVED_FAILS:
+        attempt = _last_attempt(progress, nb.stem)
+        failed = [r["id"] for r in attempt.get("results", []) if r["passed"] is False]
+        assert failed == UNSOLVED_FAILS[nb.stem], (f"{nb.name} unsolved failed {failed}, expected "
+                                                   f"{UNSOLVED_FAILS[nb.stem]}: {attempt.get('results')}")
+        assert all(r["cause"] for r in attempt["results"] if r["passed"] is False), "a failed line without its cause"
 
     outputs = _check_cell_outputs(out)
     error = next(o for o in outputs if o["output_type"] == "error")

@@ -128,6 +128,50 @@ def test_solutions_hold_the_exercise_not_a_copy_of_the_lesson():
     assert not copied, "solution cells copied from the lesson:\n" + "\n".join(copied)
 
 
+# Exercises still being rewritten as transfer tasks (issue 20): each leaves this list when its solution holds no
+# answer its lesson shows. The list only shrinks.
+NOT_YET_TRANSFER = {"04_multi_stage", "05_uv", "06_config_and_secrets", "08_compose", "09_health_and_shutdown",
+                    "10_security", "11_registries_and_ci", "14_supply_chain"}
+
+
+def _normalised(text: str) -> str:
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())
+
+
+def _answers(sol: Path) -> list[str]:
+    """The code between ### BEGIN SOLUTION and ### END SOLUTION in a solution notebook, per answer block."""
+    out = []
+    for c in json.loads(sol.read_text())["cells"]:
+        text = "".join(c["source"])
+        for block in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", text, re.S):
+            out.append(block)
+    return out
+
+
+def test_no_answer_is_shown_in_its_lesson():
+    """Practice that transfers: no answer block of three or more lines appears, normalised for whitespace, in a code
+    or markdown cell of its lesson notebook (a learner who copies a cell of the lesson has practised nothing)."""
+    shown = []
+    for sol in sorted((ROOT / "solutions").glob("*.ipynb")):
+        lesson = ROOT / "notebooks" / sol.name
+        if not lesson.exists() or sol.stem in NOT_YET_TRANSFER:
+            continue
+        taught = _normalised("\n".join("".join(c["source"]) for c in json.loads(lesson.read_text())["cells"]))
+        for block in _answers(sol):
+            lines = [l for l in _normalised(block).splitlines() if not l.startswith("#")]
+            for i in range(len(lines) - 2):
+                window = "\n".join(lines[i:i + 3])
+                if window in taught:
+                    shown.append(f"{sol.name}: lines shown in the lesson:\n    " + window.replace("\n", "\n    "))
+                    break
+    assert not shown, "answers the lesson already shows:\n" + "\n".join(shown)
+
+
+def test_the_transfer_list_only_shrinks():
+    assert NOT_YET_TRANSFER <= {"04_multi_stage", "05_uv", "06_config_and_secrets", "08_compose",
+                                "09_health_and_shutdown", "10_security", "11_registries_and_ci", "14_supply_chain"}
+
+
 MAX_LESSON_MINUTES = 45
 
 
