@@ -172,20 +172,32 @@ def test_the_transfer_list_only_shrinks():
                                 "09_health_and_shutdown", "10_security", "11_registries_and_ci", "14_supply_chain"}
 
 
-MAX_LESSON_MINUTES = 45
-
-
 def test_every_lesson_states_its_time_at_the_top():
-    """The first cell of each lesson says how long it takes a learner (lesson and exercise), at most 45 minutes."""
+    """The first cell of each lesson says how long it takes a learner, for the lesson and for its exercise, from its
+    cells, builds and the exercise's size (no cap: a lesson that needs more says so, or is split)."""
     wrong = []
     for p in sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")):
         first = "".join(json.loads(p.read_text())["cells"][0]["source"])
-        m = re.search(r"\*\*Time: about (\d+) minutes\*\*", first)
-        if not m:
+        if not re.search(r"\*\*Time: about (\d+) minutes\*\*", first):
             wrong.append(f"{p.name}: no '**Time: about N minutes**' line in the first cell")
-        elif int(m.group(1)) > MAX_LESSON_MINUTES:
-            wrong.append(f"{p.name}: {m.group(1)} minutes (at most {MAX_LESSON_MINUTES}: shorten or split the lesson)")
     assert not wrong, "\n".join(wrong)
+
+
+# Asserts that pin a sentence (a string literal of 12+ characters compared with `in` or `==`): the wording of checks
+# lives with their criteria and in tests/snapshots/check-wording.md, tests assert ids, causes and values. This
+# ceiling only goes down (issue: at most 40).
+MAX_PROSE_ASSERTS = 216
+PROSE_ASSERT = re.compile(r"""assert\b[^\n]*?(?:f?["'](?=[^"'\n]*\s)[^"'\n]{12,}["']\s+(?:not\s+)?in\b|==\s*f?["'](?=[^"'\n]*\s)[^"'\n]{12,}["'])""")
+
+
+def prose_asserts() -> list[str]:
+    return [f"{f.relative_to(ROOT)}:{n}" for f in sorted(ROOT.glob("tests/**/*.py"))
+            for n, line in enumerate(f.read_text().splitlines(), 1) if PROSE_ASSERT.search(line)]
+
+
+def test_prose_asserts_stay_under_the_ceiling():
+    found = prose_asserts()
+    assert len(found) <= MAX_PROSE_ASSERTS, f"{len(found)} asserts pin prose (ceiling {MAX_PROSE_ASSERTS}): {found[:20]}"
 
 
 # --- exercises: hints hidden until asked, pointing at the idea ---------------------------------------------
