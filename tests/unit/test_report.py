@@ -32,7 +32,7 @@ def write_progress(tmp_path):
 def test_summary_per_lesson(tmp_path):
     rep = report.summarize(report.load_progress(write_progress(tmp_path)))
     assert rep["namespace"] == "ada"
-    assert rep["summary"] == {"exercises": 2, "passed": 1, "failing": 1, "not_started": 12, "course_exercises": 14,
+    assert rep["summary"] == {"exercises": 2, "passed": 1, "failing": 1, "not_started": 12, "course_exercises": 14, "check_cells_edited": 0,
                               "attempts": 3, "check_seconds": 60.5}
     assert len(rep["not_started"]) == 12 and "01_images_and_containers" in rep["not_started"]
     assert "12_debugging" not in rep["not_started"]
@@ -91,3 +91,23 @@ def test_no_progress_yet(tmp_path):
     rep = report.write_report(tmp_path / "r.json", tmp_path / "r.html", progress=tmp_path / "missing.json")
     assert rep["summary"]["exercises"] == 0
     assert "No check has run yet" in (tmp_path / "r.html").read_text()
+
+
+def test_an_edited_check_cell_is_flagged(tmp_path, monkeypatch):
+    """The attempt's check_cell (recorded by the check from the cell that ran it) shows in the report and the room."""
+    from dockerlab.grading import checkcell
+    from dockerlab.ops.room import room_summary
+
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "ex.check(lab, app);"}]}
+    checkcell.mark(nb, "02_first_dockerfile")
+    (tmp_path / "02_first_dockerfile.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(checkcell, "running_cell_code", lambda: "ex.check(lab, app);  \n")  # trailing blanks: no edit
+    assert checkcell.state("02_first_dockerfile", tmp_path) == "as written"
+    monkeypatch.setattr(checkcell, "running_cell_code", lambda: "ex.check(lab, app) or True;")
+    assert checkcell.state("02_first_dockerfile", tmp_path) == "edited"
+    progress = {"namespace": "ada", "attempts": [
+        {"lesson": "02_first_dockerfile", "exercise": "x", "time": "2026-12-06T10:00:00", "seconds": 1, "passed": True,
+         "check_cell": "edited", "results": [{"name": "a", "id": "l02.a", "passed": True}]}]}
+    rep = report.summarize(progress)
+    assert rep["lessons"][0]["check_cell_edited"] and rep["summary"]["check_cells_edited"] == 1
+    assert room_summary({"ada": progress})["lessons"][0]["check_cell_edited"] == ["ada"]

@@ -16,6 +16,8 @@ import time
 from typing import Any, Callable, Collection, Sequence
 
 from dockerlab.errors import CheckFailed  # noqa: F401 (raised here; defined with the others)
+from dockerlab.grading import checkcell
+from dockerlab.paths import repo_root
 from dockerlab.grading.progress import progress_file, record_progress  # noqa: F401 (kept importable from here)
 from dockerlab.show import TINTS, Live, display, html_table, inline_code, short, verdict
 
@@ -256,7 +258,11 @@ class Checker:
             display(self)
         elif pending:
             self.live.update(self._repr_html_())
-        record_progress(self.lesson, self.exercise, self.results, self.seconds)
+        self.check_cell = checkcell.state(self.lesson, repo_root() / "exercises") if self.lesson else "unknown"
+        if self.check_cell == "edited":
+            print(f"note: this check cell differs from the exercise's ({self.lesson}): the attempt is recorded as run "
+                  "from an edited check cell", flush=True)
+        record_progress(self.lesson, self.exercise, self.results, self.seconds, self.check_cell)
         return self.raise_unless_passed() if raise_on_failure else self
 
     def raise_unless_passed(self) -> "Checker":

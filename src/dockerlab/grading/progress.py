@@ -19,9 +19,10 @@ def progress_file(ns: str | None = None) -> Path:
     return Path.home() / ".dockerlab" / f"progress-{ns or namespace()}.json"
 
 
-def record_progress(lesson: str, exercise: str, results: list, seconds: float) -> None:
-    """Append one attempt: ``{"lesson", "exercise", "time", "seconds", "passed", "results": [{"name", "passed",
-    "detail", "fix", "id", "cause", "observed"}]}``; a line that was not evaluated has ``"passed": null``."""
+def record_progress(lesson: str, exercise: str, results: list, seconds: float, check_cell: str = "unknown") -> None:
+    """Append one attempt: ``{"lesson", "exercise", "time", "seconds", "passed", "check_cell", "results": [{"name",
+    "passed", "detail", "fix", "id", "cause", "observed"}]}``; a line that was not evaluated has ``"passed": null``;
+    ``check_cell`` is "as written", "edited" or "unknown" (:mod:`dockerlab.grading.checkcell`)."""
     path = progress_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +30,7 @@ def record_progress(lesson: str, exercise: str, results: list, seconds: float) -
         data["attempts"].append({
             "lesson": lesson, "exercise": exercise, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "seconds": round(seconds, 1), "passed": bool(results) and all(r.passed is True for r in results),
-            "results": [dataclasses.asdict(r) for r in results],
+            "check_cell": check_cell, "results": [dataclasses.asdict(r) for r in results],
         })
         path.write_text(json.dumps(data, indent=1))
     except OSError:

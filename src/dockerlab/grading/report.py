@@ -78,6 +78,10 @@ def summarize(progress: dict, course: list[str] | None = None) -> dict:
             "lesson": lesson,
             "exercise": exercise,
             "status": "passed" if latest.get("passed") else "failing",
+            # the latest attempt ran from a check cell that differs from the exercise's (a check edited to pass
+            # proves nothing): dockerlab.grading.checkcell
+            "check_cell_edited": latest.get("check_cell") == "edited",
+            "failing_ids": [r.get("id") for r in results if r.get("passed") is False and r.get("id")],
             "attempts": len(attempts),
             "passed_attempts": sum(1 for a in attempts if a.get("passed")),
             "first_attempt": attempts[0].get("time"),
@@ -102,6 +106,7 @@ def summarize(progress: dict, course: list[str] | None = None) -> dict:
             "exercises": len(lessons),  # attempted
             "passed": sum(1 for l in lessons if l["status"] == "passed"),
             "failing": sum(1 for l in lessons if l["status"] != "passed"),
+            "check_cells_edited": sum(1 for l in lessons if l["check_cell_edited"]),
             "not_started": len(not_started),
             "course_exercises": len(set(course) | attempted),
             "attempts": sum(l["attempts"] for l in lessons),
@@ -142,7 +147,8 @@ def render_html(report: dict) -> str:
             for r in l["failing"])
         rows.append(
             f"<tr><td>{e(l['lesson'])}</td><td>{e(l['exercise'] or '-')}</td>"
-            f"<td class='{l['status']}'>{'✔ passed' if l['status'] == 'passed' else '✘ failing'}</td>"
+            f"<td class='{l['status']}'>{'✔ passed' if l['status'] == 'passed' else '✘ failing'}"
+            f"{' (check cell edited)' if l.get('check_cell_edited') else ''}</td>"
             f"<td>{l['checks_passed']}/{l['checks_total']}</td><td>{l['attempts']}</td>"
             f"<td class='nowrap'>{e(str(l['latest_attempt'] or '-').replace('T', ' '))}</td>"
             f"<td class='nowrap'>{l['check_seconds']:.1f} s</td>"

@@ -4,7 +4,8 @@ In a solution notebook's code cell, the lines between ``### BEGIN SOLUTION`` and
 are the answer. The exercise keeps everything else and puts ``# YOUR CODE HERE`` in their place, so the
 starter code written above the markers is what an unsolved exercise runs (and its check must fail).
 Markdown between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` is removed the same way.
-Cells tagged ``solution-only`` are dropped. Outputs are stripped. A block never closed, or one inside
+Cells tagged ``solution-only`` are dropped. Outputs are stripped. The cell that runs the check gets its identity
+in its metadata (:mod:`dockerlab.grading.checkcell`), so an edited check cell shows in the learner's report. A block never closed, or one inside
 another, stops the generator with the notebook, cell and line (it would otherwise ship the answer).
 
     python -m dockerlab.ops.authoring            # write every exercise
@@ -17,6 +18,7 @@ import copy
 import json
 import sys
 
+from dockerlab.grading import checkcell
 from dockerlab.paths import repo_root
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -88,7 +90,7 @@ def exercise_from_solution(nb: dict, name: str = "") -> dict:
             cell["execution_count"] = None
         cells.append(cell)
     out["cells"] = cells
-    return out
+    return checkcell.mark(out, name.rsplit("/", 1)[-1].removesuffix(".ipynb")) if name else out
 
 
 def has_markers(nb: dict) -> bool:

@@ -69,8 +69,10 @@ def room_summary(progress: dict[str, dict], learners: list[str] | None = None) -
     for name, s in per_learner.items():
         for l in s["lessons"]:
             for r in l["results"]:
-                key = (l["lesson"], l["exercise"], str(r.get("name", "")))
-                c = checks.setdefault(key, {"lesson": key[0], "exercise": key[1], "check": key[2], "failing": [],
+                # keyed on the line's stable id (its title may be reworded); records without ids key on the title
+                key = (l["lesson"], l["exercise"], str(r.get("id") or r.get("name", "")))
+                c = checks.setdefault(key, {"lesson": key[0], "exercise": key[1], "check": str(r.get("name", "")),
+                                            "id": r.get("id") or "", "failing": [],
                                             "passing": [], "not_evaluated": [], "_reasons": Counter(), "_fix": {},
                                             "_example": {}})
                 if r.get("passed") is True:
@@ -79,7 +81,8 @@ def room_summary(progress: dict[str, dict], learners: list[str] | None = None) -
                     c["not_evaluated"].append(name)
                 else:
                     c["failing"].append(name)
-                    why = reason(r.get("detail", ""))
+                    # grouped by the kind of cause the check named, with its numbers masked
+                    why = (f"{r['cause']}: " if r.get("cause") else "") + reason(r.get("detail", ""))
                     c["_reasons"][why] += 1
                     c["_fix"].setdefault(why, str(r.get("fix") or ""))
                     c["_example"].setdefault(why, str(r.get("detail") or ""))
@@ -105,6 +108,7 @@ def room_summary(progress: dict[str, dict], learners: list[str] | None = None) -
             "passed": sorted(n for n, l in status.items() if l and l["status"] == "passed"),
             "failing": sorted(n for n, l in status.items() if l and l["status"] != "passed"),
             "not_started": sorted(n for n, l in status.items() if l is None),
+            "check_cell_edited": sorted(n for n, l in status.items() if l and l.get("check_cell_edited")),
         })
     return {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S"),
