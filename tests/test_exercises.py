@@ -75,8 +75,10 @@ def test_unsolved_exercise_fails_its_checks(nb: Path, tmp_path: Path, monkeypatc
                       + (f" (its watcher had not finished after {WATCHER_TIMEOUT} s: {still_cleaning})"
                          if still_cleaning else ""))
 
+    attempt = _last_attempt(progress, nb.stem)
+    # the check knew the cell that ran it was the exercise's own check cell (dockerlab.grading.checkcell)
+    assert attempt.get("check_cell") == "as written", f"{nb.name}: check cell recorded as {attempt.get('check_cell')!r}"
     if nb.stem in UNSOLVED_FAILS:
-        attempt = _last_attempt(progress, nb.stem)
         failed = [r["id"] for r in attempt.get("results", []) if r["passed"] is False]
         assert failed == UNSOLVED_FAILS[nb.stem], (f"{nb.name} unsolved failed {failed}, expected "
                                                    f"{UNSOLVED_FAILS[nb.stem]}: {attempt.get('results')}")
