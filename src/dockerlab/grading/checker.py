@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
+from dockerlab import settings
 from dockerlab.errors import CheckFailed  # noqa: F401 (raised here; defined with the others)
 from dockerlab.namespace import namespace
 from dockerlab.show import TINTS, Live, display, html_table, inline_code, short, verdict
@@ -219,7 +219,7 @@ class Checker:
 
 def progress_file(ns: str | None = None) -> Path:
     """Where a learner's check results are kept: $DOCKERLAB_PROGRESS, else ~/.dockerlab/progress-<ns>.json."""
-    env = os.environ.get("DOCKERLAB_PROGRESS")
+    env = settings.PROGRESS.get()
     if env:
         return Path(env)
     return Path.home() / ".dockerlab" / f"progress-{ns or namespace()}.json"
