@@ -12,16 +12,14 @@ import dataclasses
 import io
 import json
 import os
-import queue
 import re
-import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from docker.utils import build as docker_build_utils
 
+from dockerlab import settings, tools
 from dockerlab.buildprogress import RawProgress, Step  # noqa: F401 (Step: the build's steps, re-exported)
 from dockerlab.dockerfile import stage_order
 from dockerlab.engine import get_client
@@ -29,7 +27,7 @@ from dockerlab.figures import record, short_name
 from dockerlab.progressbar import StepProgress
 from dockerlab.show import Table, cli, human_size
 from dockerlab.show import short as _short
-from dockerlab.errors import BuildFailed  # noqa: F401 (raised here; defined with the others)
+from dockerlab.errors import BuildFailed, ToolFailed, last_lines  # BuildFailed: raised here; defined with the others
 
 LOG_TAIL = 25
 
@@ -171,7 +169,7 @@ SNAPSHOT_RACE = re.compile(r"failed to prepare extraction snapshot.*parent snaps
 
 def record_retry(note: str) -> None:
     """Append a retry the course made past an engine bug to $DOCKERLAB_RETRIES (the test suite names each one)."""
-    path = os.environ.get("DOCKERLAB_RETRIES")
+    path = settings.RETRIES.get()
     if path:
         with contextlib.suppress(OSError), open(path, "a") as fh:
             fh.write(note.replace("\n", " ") + "\n")
@@ -188,33 +186,17 @@ def _run_build(args: list[str], path: Path, tag: str, dockerfile: str, quiet: bo
     with tempfile.TemporaryDirectory(prefix="dockerlab-iid-") as tmp:
         iidfile = Path(tmp) / "iid"
         cmd = args + ["--progress=rawjson", "--iidfile", str(iidfile), "-t", tag, str(path)]
-        env = dict(os.environ, DOCKER_BUILDKIT="1")  # never fall back to the deprecated classic builder
-        env.pop("BUILDKIT_PROGRESS", None)
+        # BuildKit always (never the deprecated classic builder), and the progress format asked for here
+        env = {"DOCKER_BUILDKIT": "1", "BUILDKIT_PROGRESS": None}
         try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        except FileNotFoundError:
-            raise BuildFailed(tag, "", "the docker command is not installed (it runs BuildKit builds)", [], []) from None
-        q: queue.Queue = queue.Queue()
-
-        def reader():
-            for line in proc.stdout:  # type: ignore[union-attr]
-                q.put(line)
-            q.put(None)
-
-        threading.Thread(target=reader, daemon=True).start()
+            proc = tools.start(cmd, env=env)
+        except ToolFailed as exc:  # docker is missing, or cannot be started
+            why = exc.reason if "could not be started" in exc.reason else \
+                "the docker command is not installed (it runs BuildKit builds)"
+            raise BuildFailed(tag, "", why, [], []) from None
         ok = False
         try:
-            while True:
-                try:
-                    line = q.get(timeout=0.5)
-                except queue.Empty:
-                    line = ""
-                if line is None:
-                    break
-                if time.monotonic() - t0 > timeout:
-                    proc.kill()
-                    raise BuildFailed(tag, (raw.running() or ("",))[0],
-                                      f"the build did not finish within {timeout:.0f} s", _tail(lines), lines)
+            for line in _lines(proc, tag, raw, lines, timeout):
                 if line:
                     lines.append(line.rstrip("\n"))
                     for d in raw.feed(line):
@@ -231,8 +213,7 @@ def _run_build(args: list[str], path: Path, tag: str, dockerfile: str, quiet: bo
             rc = proc.wait()
             ok = rc == 0
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            proc.kill()
             failure = raw.failure()
             progress.finish(ok, "" if ok else f"build {tag} failed" + (f" at {_short(failure['step'], 50)}" if failure else ""))
         if rc != 0:
@@ -253,6 +234,18 @@ def _run_build(args: list[str], path: Path, tag: str, dockerfile: str, quiet: bo
     result = BuildResult(image, tag, raw.steps(), time.monotonic() - t0, raw.readable(), raw.context_bytes, raw.warnings)
     _record(result)
     return result
+
+
+def _lines(proc: tools.Process, tag: str, raw: RawProgress, lines: list[str], timeout: float):
+    """The build's output lines ("" while none comes); a build that outlives ``timeout`` raises BuildFailed at the
+    step that was running."""
+    try:
+        yield from proc.lines(timeout=timeout)
+    except ToolFailed as exc:
+        if not exc.timed_out:
+            raise
+        raise BuildFailed(tag, (raw.running() or ("",))[0], f"the build did not finish within {timeout:.0f} s",
+                          _tail(lines), lines) from None
 
 
 def _record(result: BuildResult) -> None:
@@ -276,7 +269,7 @@ def _print_step(progress: StepProgress, step: Step, log_lines: list[str], failed
 
 
 def _tail(lines: list[str], n: int = LOG_TAIL) -> list[str]:
-    return [l for l in lines if l.strip()][-n:]
+    return last_lines(lines, n)
 
 
 def cache_records(*, client=None) -> list[dict]:
@@ -300,8 +293,12 @@ def check(path: str | os.PathLike, *, dockerfile: str = "Dockerfile", quiet: boo
         args += ["-f", str(path / dockerfile)]
     if not quiet:
         cli(args[:2] + ["--check"] + args[2:] + [str(path)])
-    proc = subprocess.run(args + ["--call=check,format=json", "--progress=quiet", str(path)], capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, DOCKER_BUILDKIT="1"))
+    try:
+        proc = tools.run(args + ["--call=check,format=json", "--progress=quiet", str(path)], timeout=300,
+                         env={"DOCKER_BUILDKIT": "1"})
+    except ToolFailed as exc:
+        raise BuildFailed(str(path / dockerfile), "", f"docker build --check did not run: {exc.reason}", exc.tail,
+                          exc.output.splitlines()) from None
     try:
         found = json.loads(proc.stdout or "{}").get("warnings") or []
     except ValueError:

@@ -16,18 +16,17 @@ Every command is printed (its CLI twin) and runs with a timeout.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from dockerlab import tools
 from dockerlab.composefile import depends_on, healthcheck_test, labels_override, parse_ps_json  # noqa: F401
 from dockerlab.figures import record, short_name
 from dockerlab.show import Table, cli
-from dockerlab.errors import ComposeError  # noqa: F401 (raised here; defined with the others)
+from dockerlab.errors import ComposeError, ToolFailed, last_lines  # ComposeError: raised here; defined with the others
 
 OVERRIDE_NAME = ".dockerlab.labels.yaml"
 DEFAULT_TIMEOUT = 120
@@ -39,14 +38,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # `docker compose watch` copies the output of the commands it runs in a container (its `rm -rf` for deleted files)
 # with these headers left in.
 _EXEC_FRAME = re.compile(rb"[\x00-\x02]\x00\x00\x00[\x00-\xff]{4}")
-
-
-def _tail(text: str, n: int) -> str:
-    return "\n".join([l for l in text.splitlines() if l.strip()][-n:])
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  | " + l for l in text.splitlines())
 
 
 class Stack:
@@ -90,24 +81,22 @@ class Stack:
         return cli(["cd", str(self.dir)], "&&", [*env, *shown])
 
     def compose(self, *args: str, timeout: float | None = None, check: bool = True, quiet: bool = False,
-                with_override: bool = True) -> subprocess.CompletedProcess:
+                with_override: bool = True) -> tools.Completed:
         """Run ``docker compose -p NAME -f … ARGS`` with a timeout; raise ComposeError when it fails."""
         if with_override:
             self.write_override()
         cmd = self._base(with_override) + list(args)
         line = self._show(cmd) if not quiet else " ".join(cmd)
-        env = dict(os.environ, **self.env)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout, env=env,
-                                  cwd=self.dir)
-        except subprocess.TimeoutExpired as exc:
-            out = (exc.stdout or b"") if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
-            raise ComposeError(f"docker compose did not finish within {timeout or self.timeout:.0f} s",
-                               command=line, output=out, logs=self._logs_quietly()) from None
-        if check and proc.returncode != 0:
-            raise ComposeError(f"docker compose {args[0] if args else ''} exited with {proc.returncode}",
-                               command=line, output=(proc.stdout or "") + (proc.stderr or ""))
-        return proc
+            return tools.run(cmd, timeout=timeout or self.timeout, env=self.env, cwd=self.dir, check=check)
+        except ToolFailed as exc:
+            if exc.timed_out:
+                raise ComposeError(f"docker compose did not finish within {exc.timeout:.0f} s",
+                                   command=line, output=exc.output, logs=self._logs_quietly()) from None
+            if exc.exit_code is None:  # not installed, or could not be started
+                raise ComposeError(f"docker compose did not run: {exc.reason}", command=line) from None
+            raise ComposeError(f"docker compose {args[0] if args else ''} exited with {exc.exit_code}",
+                               command=line, output=exc.output) from None
 
     def config(self, with_override: bool = False) -> dict:
         """The resolved Compose file (``docker compose config --format json``), variables interpolated."""
@@ -123,10 +112,10 @@ class Stack:
 
     def _logs_quietly(self, tail: int = LOG_TAIL) -> str:
         try:
-            proc = subprocess.run(self._base(True) + ["logs", "--no-color", "--tail", str(tail)], capture_output=True,
-                                  text=True, timeout=30, env=dict(os.environ, **self.env), cwd=self.dir)
+            proc = tools.run(self._base(True) + ["logs", "--no-color", "--tail", str(tail)], timeout=30, env=self.env,
+                             cwd=self.dir)
             return _ANSI.sub("", proc.stdout + proc.stderr)
-        except (subprocess.TimeoutExpired, OSError):
+        except ToolFailed:
             return "(no logs)"
 
     # porcelain
@@ -154,7 +143,8 @@ class Stack:
                 states = str(self.ps(quiet=True))
             except ComposeError:
                 pass
-            raise ComposeError(f"the stack did not come up: {_tail(exc.output, 3) or exc.args[0]}",
+            said = "\n".join(last_lines(exc.output, 3))
+            raise ComposeError(f"the stack did not come up: {said or exc.args[0]}",
                                command=exc.command, output=states, logs=self._logs_quietly()) from None
         record(f"compose up {short_name(self.name)}", time.monotonic() - t0, "s",
                ("built, " if build else "") + ("running and healthy" if wait else "started"))
@@ -232,8 +222,10 @@ class Watch:
         cmd = stack._base() + ["watch", "--no-up", *services]
         self.command = stack._show(cmd)
         self._raw = bytearray()
-        self.proc = subprocess.Popen(cmd, cwd=stack.dir, env=dict(os.environ, **stack.env),
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            self.proc = tools.start(cmd, cwd=stack.dir, env=stack.env, text=False)
+        except ToolFailed as exc:
+            raise ComposeError(f"docker compose watch did not start: {exc.reason}", command=self.command) from None
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + timeout
@@ -257,13 +249,7 @@ class Watch:
 
     def stop(self) -> None:
         """Stop watching (Ctrl-C in the terminal): SIGTERM, then SIGKILL after 15 s."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
+        self.proc.stop(grace=15)
         self._reader.join(timeout=5)
 
     def __enter__(self) -> "Watch":

@@ -4,7 +4,7 @@ image store on while the host keeps the classic one, or one engine per learner i
     >>> eng = Engine(lab.name("engine"), labels=lab.labels, containerd_store=True).start()
     >>> eng.load([lab.base("python")])            # docker save python:3.13.5-slim | DOCKER_HOST=… docker load
     >>> eng.client().images.list()                # the inner engine, through the Docker SDK
-    >>> subprocess.run(["docker", "info"], env={**os.environ, **eng.env()})
+    >>> tools.run(["docker", "info"], env=eng.env())   # the CLI, through DOCKER_HOST (dockerlab.tools)
     >>> eng.remove()                              # the container and its data volume (lab.cleanup() does it too)
 
 The engine image ``dockerlab/engine:28.5.2`` (images.toml key ``engine``) is Debian 13 with Docker Engine 28.5,
@@ -17,15 +17,14 @@ serves the Docker API without TLS on TCP port 2375 of its bridge address: reacha
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
+from dockerlab import settings, tools
 from dockerlab.engine import get_client
-from dockerlab.errors import DockerlabError
+from dockerlab.errors import DockerlabError, ToolFailed, indent
 from dockerlab.show import cli
 
 ENGINE_KEY = "engine"
@@ -44,7 +43,7 @@ def engine_ref() -> str:
     try:
         return images.ref(ENGINE_KEY)
     except KeyError:
-        return os.environ.get(images.override_var(ENGINE_KEY), ENGINE_REF)
+        return settings.image_override(ENGINE_KEY) or ENGINE_REF
 
 
 def engine_image(*, client=None, quiet: bool = False) -> str:
@@ -234,7 +233,7 @@ class Engine:
             text = self.container.logs(tail=n).decode(errors="replace") if self.container else ""
         except (APIError, NotFound):
             text = ""
-        return "\n".join("  | " + l for l in text.strip().splitlines()) or "  | (no log)"
+        return indent(text.strip()) or "  | (no log)"
 
     def load(self, refs: list[str], quiet: bool = False, timeout: float = 600, platform: str | None = None) -> None:
         """Copy images from the outer engine into this one: ``docker save REFS | DOCKER_HOST=… docker load``.
@@ -246,19 +245,12 @@ class Engine:
         save_args = ["docker", "save", *(["--platform", platform] if platform else []), *refs]
         if not quiet:
             cli(save_args, "|", f"DOCKER_HOST={self.host}", "docker load")
-        save_env = dict(os.environ, DOCKER_HOST=outer_host)
-        load_env = dict(os.environ, **self.env())
-        save = subprocess.Popen(save_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=save_env)
         try:
-            load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True, text=True,
-                                  env=load_env, timeout=timeout)
-        finally:
-            save.stdout.close()  # type: ignore[union-attr]
-            save_err = save.stderr.read().decode(errors="replace")  # type: ignore[union-attr]
-            save.wait()
-        if save.returncode != 0 or load.returncode != 0:
-            raise EngineFailed(f"copying {', '.join(refs)} into {self.name} failed: "
-                               f"{(save_err or load.stderr or load.stdout).strip()[:400]}")
+            tools.pipe(save_args, ["docker", "load", "-q"], source_env={"DOCKER_HOST": outer_host}, sink_env=self.env(),
+                       timeout=timeout)
+        except ToolFailed as exc:
+            said = "\n".join(exc.tail) if exc.exit_code is not None else exc.reason
+            raise EngineFailed(f"copying {', '.join(refs)} into {self.name} failed: {said.strip()[:400]}") from None
 
     def remove(self, volumes: bool = True, quiet: bool = True) -> None:
         """Remove the container (its inner containers and images go with it) and its data volume unless

@@ -1,10 +1,9 @@
 """Connecting to the Docker engine, with a clear message instead of a hang or a traceback."""
 from __future__ import annotations
 
-import os
-
 import docker
 from docker.errors import DockerException
+from dockerlab import settings
 from dockerlab.errors import EngineUnavailable  # noqa: F401 (raised here; defined with the others)
 
 CONNECT_TIMEOUT = 5  # seconds: a dead or hung engine is reported well under 10 s
@@ -17,11 +16,11 @@ HOW_TO_START = (
 
 def engine_address() -> str:
     """The address the SDK will use: DOCKER_HOST, or the default unix socket."""
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return settings.docker_host()
 
 
 # The variables the SDK reads (docker.from_env): the engine's address and its TLS settings.
-DOCKER_ENV = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+DOCKER_ENV = settings.DOCKER_ENV
 
 _client = None
 _client_env: dict[str, str | None] | None = None  # DOCKER_ENV as they were when the cached client was made
@@ -47,15 +46,16 @@ def get_client(timeout: int = DEFAULT_TIMEOUT, fresh: bool = False) -> docker.Do
             f"cannot reach the Docker engine at {address}: {HOW_TO_START}. ({reason})"
         ) from None
     if not fresh:
-        _client, _client_env = client, {k: os.environ.get(k) for k in DOCKER_ENV}
+        _client, _client_env = client, settings.docker_env()
     return client
 
 
 def client_env() -> dict[str, str | None]:
     """The ``DOCKER_*`` variables (:data:`DOCKER_ENV`) that reach the engine this process's client talks to: as
-    they were when :func:`get_client` made it (lesson 14 points ``DOCKER_HOST`` at a helper engine for a while),
-    else as they are now. ``None``: unset. Give them to a process that must talk to the same engine."""
-    return dict(_client_env) if _client_env is not None else {k: os.environ.get(k) for k in DOCKER_ENV}
+    they were when :func:`get_client` made it (the environment may change since: a test, a notebook cell), else as
+    they are now. ``None``: unset. Give them to a process that must talk to the same engine: they also override a
+    target engine (:func:`dockerlab.settings.target_engine`), which is not this client's."""
+    return dict(_client_env) if _client_env is not None else settings.docker_env()
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -6,6 +6,10 @@ raise them (``dockerlab.build.BuildFailed`` is ``dockerlab.errors.BuildFailed``)
 """
 from __future__ import annotations
 
+import os
+import shlex
+from typing import Iterable, Sequence
+
 LOG_TAIL = 25
 
 
@@ -36,12 +40,56 @@ class ContainerExited(DockerlabError, RuntimeError):
     """The container stopped while we were waiting for it; the message holds the exit code and logs."""
 
 
-def _tail(text: str, n: int) -> str:
-    return "\n".join(text.strip().splitlines()[-n:])
+def last_lines(text: str | Iterable[str], n: int = LOG_TAIL) -> list[str]:
+    """The last ``n`` lines of ``text`` (a string, or its lines) that are not blank."""
+    lines = text.splitlines() if isinstance(text, str) else [l.rstrip("\n") for l in text]
+    return [l for l in lines if l.strip()][-n:] if n > 0 else []
 
 
-def _indent(text: str) -> str:
-    return "\n".join("  | " + l for l in text.splitlines())
+def indent(text: str | Iterable[str]) -> str:
+    """Each line as the course quotes a program's output in a message: ``  | line``."""
+    return "\n".join("  | " + l for l in (text.splitlines() if isinstance(text, str) else text))
+
+
+class ToolFailed(DockerlabError, RuntimeError):
+    """A program the package started (``docker``, ``cosign``, ``hadolint``, …) exited with an error, ran out of
+    time, or is not installed: the one error of :mod:`dockerlab.tools`, as docker-py maps every HTTP failure to its
+    errors in one place. It carries the command, the exit code (None: it timed out or never started) and the output;
+    the message shows the last lines of it. Domain errors (BuildFailed, ComposeError, …) are built from it."""
+
+    def __init__(self, command: Sequence[str], *, exit_code: int | None = None, stdout: str = "", stderr: str = "",
+                 timeout: float | None = None, missing: bool = False, why: str = ""):
+        self.command = [str(a) for a in command]
+        self.exit_code, self.stdout, self.stderr = exit_code, stdout or "", stderr or ""
+        self.timeout, self.timed_out, self.missing = timeout, timeout is not None, missing
+        program = os.path.basename(self.command[0]) if self.command else "?"
+        if missing:
+            self.reason = why or f"{program} is not installed (not found on PATH)"
+        elif self.timed_out:
+            self.reason = f"{program} did not finish within {timeout:.0f} s"
+        elif exit_code is None:
+            self.reason = f"{program} could not be started" + (f": {why}" if why else "")
+        else:
+            self.reason = f"{program} exited with {exit_code}" + (f": {why}" if why else "")
+        parts = [self.reason, f"command: {self.line}"]
+        if self.tail:
+            parts.append("output (last lines):\n" + indent(self.tail))
+        super().__init__("\n".join(parts))
+
+    @property
+    def line(self) -> str:
+        """The command as one shell line."""
+        return shlex.join(self.command)
+
+    @property
+    def output(self) -> str:
+        """Everything it printed: stdout, then stderr."""
+        return self.stdout + self.stderr
+
+    @property
+    def tail(self) -> list[str]:
+        """The last lines of its stderr (else of its stdout) that are not blank."""
+        return last_lines(self.stderr) or last_lines(self.stdout)
 
 
 class ComposeError(DockerlabError, RuntimeError):
@@ -53,9 +101,9 @@ class ComposeError(DockerlabError, RuntimeError):
         if command:
             parts.append(f"command: {command}")
         if output.strip():
-            parts.append("output (last lines):\n" + _indent(_tail(output, LOG_TAIL)))
+            parts.append("output (last lines):\n" + indent(last_lines(output)))
         if logs.strip():
-            parts.append("last log lines of the stack:\n" + _indent(_tail(logs, LOG_TAIL * 2)))
+            parts.append("last log lines of the stack:\n" + indent(last_lines(logs, LOG_TAIL * 2)))
         super().__init__("\n".join(parts))
 
 
@@ -66,8 +114,7 @@ class BuildFailed(DockerlabError, RuntimeError):
         self.tag, self.step, self.error, self.log_tail, self.log = tag, step, error, log_tail, log
         lines = [f"building {tag} failed at step: {step or '(before the first step)'}", f"error: {error}"]
         if log_tail:
-            lines.append("last lines of its log:")
-            lines.extend("  | " + l for l in log_tail)
+            lines += ["last lines of its log:", indent(log_tail)]
         super().__init__("\n".join(lines))
 
 

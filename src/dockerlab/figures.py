@@ -15,9 +15,10 @@ import os
 import re
 import time
 
+from dockerlab import settings
 from dockerlab.show import human_size
 
-FIGURES_VAR = "DOCKERLAB_FIGURES"
+FIGURES_VAR = settings.FIGURES.name
 
 
 def format_value(value: float, unit: str = "") -> str:
@@ -48,7 +49,7 @@ def record(name: str, value: float, unit: str = "", note: str = "") -> float:
 
     Never fails the measurement that called it: a report file that cannot be written is skipped.
     """
-    path = os.environ.get(FIGURES_VAR)
+    path = settings.FIGURES.get()
     if path:
         try:
             with open(path, "a") as f:

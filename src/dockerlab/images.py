@@ -8,12 +8,12 @@ stand-in carries the label ``org.dockerlab.standin=true`` and says which image i
 from __future__ import annotations
 
 import dataclasses
-import os
 import tomllib
 from pathlib import Path
 
 from docker.errors import ImageNotFound
 
+from dockerlab import settings
 from dockerlab.engine import get_client
 
 HERE = Path(__file__).parent
@@ -46,7 +46,7 @@ def manifest(*, on_demand: bool = False) -> list[CourseImage]:
 
 def override_var(key: str) -> str:
     """The environment variable that overrides a course image: ``python-full`` -> ``DOCKERLAB_IMAGE_PYTHON_FULL``."""
-    return "DOCKERLAB_IMAGE_" + key.upper().replace("-", "_")
+    return settings.image_var(key)
 
 
 def ref(key: str) -> str:
@@ -54,7 +54,7 @@ def ref(key: str) -> str:
 
     ``DOCKERLAB_IMAGE_<KEY>`` (dashes as underscores) overrides it (``dockerlab run-all --image python=…``).
     """
-    override = os.environ.get(override_var(key))
+    override = settings.image_override(key)
     if override:
         return override
     for img in manifest(on_demand=True):

@@ -13,11 +13,11 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from dockerlab import tools
 from dockerlab.paths import repo_root
 from dockerlab.show import Table, cli
 from dockerlab.errors import HadolintMissing  # noqa: F401 (raised here; defined with the others)
@@ -76,10 +76,10 @@ def parse(output: str, base: Path | None = None) -> list[dict]:
 def _run(files: list[Path], timeout: float = 120) -> str:
     exe = hadolint_path()
     cmd = [exe, "--no-fail", "--format", "json", *[str(f) for f in files]]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = tools.run(cmd, timeout=timeout)
     out = proc.stdout.strip()
     if proc.returncode != 0 and not out.startswith("["):
-        raise RuntimeError(f"hadolint failed (exit {proc.returncode}): {(proc.stderr or proc.stdout).strip()[:400]}")
+        raise tools.failure(proc)  # ToolFailed: the command, its exit code, its last lines
     return out
 
 

@@ -7,14 +7,15 @@ what the course made for one learner, and two learners on one engine never colli
 from __future__ import annotations
 
 import getpass
-import os
 import re
+
+from dockerlab import settings
 
 COURSE = "docker-python-course"
 LABEL_COURSE = "org.dockerlab.course"
 LABEL_LESSON = "org.dockerlab.lesson"
 LABEL_NAMESPACE = "org.dockerlab.namespace"
-ENV_VAR = "DOCKERLAB_NAMESPACE"
+ENV_VAR = settings.NAMESPACE.name
 
 _override: str | None = None
 
@@ -36,7 +37,7 @@ def namespace() -> str:
     """The current namespace: set_namespace(), else $DOCKERLAB_NAMESPACE, else the user name."""
     if _override:
         return _override
-    env = os.environ.get(ENV_VAR)
+    env = settings.NAMESPACE.get()
     if env:
         return slug(env)
     try:

@@ -1,14 +1,15 @@
 """Where the course's files are: the repo root, sample apps, and per-learner workspaces."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
+
+from dockerlab import settings
 
 
 def repo_root() -> Path:
     """The course checkout: $DOCKERLAB_ROOT, else the folder above src/ holding sample_apps/, else a parent of cwd."""
-    env = os.environ.get("DOCKERLAB_ROOT")
+    env = settings.ROOT.get()
     if env:
         return Path(env).resolve()
     here = Path(__file__).resolve().parents[2]

@@ -10,17 +10,7 @@ import html
 import sys
 import time
 
-from dockerlab.show import short
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (JupyterLab, Notebook, papermill, nbval)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+from dockerlab.show import in_notebook, short  # noqa: F401 (in_notebook: the one test, re-exported)
 
 
 def interactive() -> bool:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import shlex
 import socket
@@ -12,6 +11,7 @@ import urllib.request
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
+from dockerlab import settings
 from dockerlab.engine import get_client
 from dockerlab.figures import record, short_name
 from dockerlab.namespace import labels as course_labels
@@ -21,8 +21,9 @@ from dockerlab.errors import WaitTimeout, ContainerExited  # noqa: F401 (raised 
 
 
 def host_address() -> str:
-    """Where published ports are reached from this kernel: 127.0.0.1, or $DOCKERLAB_HOST_ADDR (course container)."""
-    return os.environ.get("DOCKERLAB_HOST_ADDR", "127.0.0.1")
+    """Where published ports are reached from this kernel: 127.0.0.1, or $DOCKERLAB_HOST_ADDR (course container), or
+    the address of the target engine (:func:`dockerlab.settings.target_engine`: lesson 14's helper engine)."""
+    return settings.host_addr()
 
 
 def free_port() -> int:

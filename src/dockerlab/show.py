@@ -7,21 +7,24 @@ place while work goes on (a notebook widget, else one printed line per update).
 """
 from __future__ import annotations
 
-import contextlib
 import html
-import os
 import shlex
 import sys
 from typing import Any, Iterable, Sequence
 
+from dockerlab import settings
+from dockerlab.settings import quiet_cli  # noqa: F401 (the block that silences the CLI twins)
+
 
 def in_notebook() -> bool:
-    """True when an IPython kernel runs this code (JupyterLab, papermill, nbval): rich display works."""
+    """True when a Jupyter kernel runs this code (JupyterLab, Notebook, papermill, nbval): rich display and widgets
+    render. A terminal IPython is not one (a widget there prints as text); the one test of the package."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover
         return False
-    return get_ipython() is not None
+    shell = get_ipython()
+    return shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
 
 
 def display(obj) -> None:
@@ -110,7 +113,7 @@ def cli(*args: str | Sequence[str]) -> str:
 
     ``cli("docker", "run", "--rm", image)`` or ``cli("docker run --rm python")``: strings are joined as
     they are; items of a list are shell-quoted (``cli(["docker", "run", image, "python", "-c", code])``).
-    Silence with DOCKERLAB_SHOW_CLI=0.
+    Silence with DOCKERLAB_SHOW_CLI=0, or for a block with ``with quiet_cli():`` (:func:`dockerlab.settings.quiet_cli`).
     """
     parts: list[str] = []
     for a in args:
@@ -119,24 +122,9 @@ def cli(*args: str | Sequence[str]) -> str:
         else:
             parts.extend(shlex.quote(str(x)) for x in a)
     line = " ".join(parts)
-    if os.environ.get("DOCKERLAB_SHOW_CLI", "1") != "0":
+    if settings.show_cli():
         print(f"$ {line}", file=sys.stdout, flush=True)
     return line
-
-
-@contextlib.contextmanager
-def quiet_cli(quiet: bool = True):
-    """Silence the CLI twins inside the block (a check whose table is the output), restoring the switch after."""
-    old = os.environ.get("DOCKERLAB_SHOW_CLI")
-    if quiet:
-        os.environ["DOCKERLAB_SHOW_CLI"] = "0"
-    try:
-        yield
-    finally:
-        if quiet and old is None:
-            os.environ.pop("DOCKERLAB_SHOW_CLI", None)
-        elif quiet:
-            os.environ["DOCKERLAB_SHOW_CLI"] = old
 
 
 def short(text, n: int = 60) -> str:

@@ -5,6 +5,7 @@ each naming its fix, and passes on the solution's way and on another correct ans
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -180,7 +181,9 @@ def test_another_correct_answer_passes(ctx):
     ref = f"{ctx['repo']}:other"
     labels = [a for k, v in ctx["lab"].labels.items() for a in ("--label", f"{k}={v}")]  # so cleanup removes it here too
     env_cmd = ["docker", "build", "--platform", "linux/arm64,linux/amd64", *labels, "-t", ref, "--push", str(other)]
-    out = subprocess.run(env_cmd, capture_output=True, text=True, timeout=600)
+    # the lesson's engine: a helper engine is the package's target engine, not this process's DOCKER_HOST
+    out = subprocess.run(env_cmd, capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, **ctx["target"].env()))
     assert out.returncode == 0, out.stderr[-1500:]
     client = ctx["client"]
     client.images.pull(ref)

@@ -103,6 +103,8 @@ def test_the_watcher_cleans_once_its_kernel_is_killed_and_not_before(fake_engine
         pids = kernel.stdout.readline().split()
         assert len(pids) == 1, f"watchers started: {pids} (one per lesson and namespace)"
         watcher = psutil.Process(int(pids[0]))
+        # /proc/PID/cmdline reads empty for a moment while the new process execs: read it once it is there
+        assert _wait(lambda: watcher.cmdline(), 5), f"watcher {watcher.pid}: {watcher.status()}"
         assert watcher.cmdline()[-6:] == ["--pid", str(kernel.pid), "--lesson", "12_debugging", "--ns", NS]
         assert os.getsid(watcher.pid) == watcher.pid != os.getsid(kernel.pid), (
             "the watcher must have a session of its own (Jupyter signals the kernel's process group)")

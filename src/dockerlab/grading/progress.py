@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 
+from dockerlab import settings
 from dockerlab.namespace import namespace
 
 
 def progress_file(ns: str | None = None) -> Path:
     """Where a learner's check results are kept: $DOCKERLAB_PROGRESS, else ~/.dockerlab/progress-<ns>.json."""
-    env = os.environ.get("DOCKERLAB_PROGRESS")
+    env = settings.PROGRESS.get()
     if env:
         return Path(env)
     return Path.home() / ".dockerlab" / f"progress-{ns or namespace()}.json"

@@ -32,14 +32,15 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import psutil
 
+from dockerlab import tools
 from dockerlab.engine import client_env
+from dockerlab.errors import ToolFailed
 from dockerlab.namespace import namespace
 
 KINDS = ("containers", "networks", "volumes")  # images stay: they are labelled, and removing them is slow
@@ -47,7 +48,7 @@ POLL = 0.5  # seconds between two looks at the kernel
 MAX_HOURS = 24.0  # a watcher whose kernel lives longer gives up (nothing removed)
 MODULE = "dockerlab.grading.reaper"  # python -m MODULE (not __name__: that is "__main__" in the watcher)
 
-_WATCHERS: dict[tuple[str, str], subprocess.Popen] = {}  # this process's watchers, by (lesson, namespace)
+_WATCHERS: dict[tuple[str, str], tools.Process] = {}  # this process's watchers, by (lesson, namespace)
 _AT_EXIT: set[tuple[str, str]] = set()  # fallback when no watcher could be started
 
 
@@ -62,7 +63,7 @@ def watch(lesson: str, ns: str | None = None) -> None:
         return
     try:
         _WATCHERS[key] = _spawn(command(os.getpid(), *key), watcher_env())
-    except OSError:
+    except (ToolFailed, OSError):
         if key not in _AT_EXIT:
             _AT_EXIT.add(key)
             atexit.register(clean, *key, attempts=1)
@@ -74,26 +75,16 @@ def command(pid: int, lesson: str, ns: str) -> list[str]:
 
 
 def watcher_env() -> dict[str, str]:
-    """This process's environment, with the Docker settings of its client (the engine its objects are on)."""
-    env = dict(os.environ)
-    for key, value in client_env().items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+    """This process's environment, with the Docker settings of its client (the engine its objects are on, not a
+    target engine of lesson 14)."""
+    return tools.environment(client_env())
 
 
-def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
-    """Start ``cmd`` detached: a session (process group) of its own, no terminal, started from the folder that holds
-    the dockerlab package (``-m`` finds it there, and nothing in the notebook's folder can shadow a module)."""
-    options: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
-                     "env": env, "cwd": str(Path(__file__).resolve().parents[1]), "close_fds": True}
-    if os.name == "nt":
-        options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
-    else:
-        options["start_new_session"] = True
-    return subprocess.Popen(cmd, **options)
+def _spawn(cmd: list[str], env: dict[str, str]) -> tools.Process:
+    """Start ``cmd`` detached (:func:`dockerlab.tools.start`): a session (process group) of its own, no terminal,
+    ``env`` its whole environment, started from the folder that holds the dockerlab package (``-m`` finds it there,
+    and nothing in the notebook's folder can shadow a module)."""
+    return tools.start(cmd, env=env, inherit=False, cwd=str(Path(__file__).resolve().parents[2]), detached=True)
 
 
 def clean(lesson: str, ns: str, attempts: int = 3) -> bool:

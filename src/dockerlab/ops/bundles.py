@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
+from dockerlab import tools
 from dockerlab.engine import get_client
 from dockerlab.images import local_image, manifest
 from dockerlab.show import cli
+
+BUNDLE_TIMEOUT = 3600  # seconds: gigabytes of images to write or read (a ToolFailed after that)
 
 
 def save(path: str | os.PathLike, keys: list[str] | None = None, client=None) -> Path:
@@ -22,9 +24,7 @@ def save(path: str | os.PathLike, keys: list[str] | None = None, client=None) ->
         raise RuntimeError(f"not present, run `dockerlab prepare` first: {', '.join(missing)}")
     path = Path(path)
     cli("docker", "save", "-o", str(path), *refs)
-    proc = subprocess.run(["docker", "save", "-o", str(path), *refs], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"docker save failed: {proc.stderr.strip()}")
+    tools.run(["docker", "save", "-o", str(path), *refs], check=True, timeout=BUNDLE_TIMEOUT)
     return path
 
 
@@ -34,7 +34,5 @@ def load(path: str | os.PathLike) -> list[str]:
     if not path.exists():
         raise FileNotFoundError(f"no bundle at {path}")
     cli("docker", "load", "-i", str(path))
-    proc = subprocess.run(["docker", "load", "-i", str(path)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"docker load failed: {proc.stderr.strip()}")
+    proc = tools.run(["docker", "load", "-i", str(path)], check=True, timeout=BUNDLE_TIMEOUT)
     return [l.split(":", 1)[1].strip() for l in proc.stdout.splitlines() if l.startswith("Loaded image")]

@@ -4,8 +4,9 @@ from __future__ import annotations
 import dataclasses
 import platform
 import shutil
-import subprocess
 
+from dockerlab import tools
+from dockerlab.errors import ToolFailed
 from dockerlab.ops import prepare
 from dockerlab.engine import engine_address, get_client, image_store
 from dockerlab.namespace import namespace
@@ -59,8 +60,8 @@ class Report:
 
 def _cli_version(args: list[str]) -> str | None:
     try:
-        out = subprocess.run(args, capture_output=True, text=True, timeout=15)
-    except (OSError, subprocess.TimeoutExpired):
+        out = tools.run(args, timeout=15)
+    except ToolFailed:
         return None
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
 

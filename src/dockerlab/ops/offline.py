@@ -9,10 +9,11 @@ sample app builds unchanged with no network. ``dockerlab wheelhouse disable`` pu
 from __future__ import annotations
 
 import shutil
-import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+from dockerlab import tools
 from dockerlab.build import build
 from dockerlab.engine import get_client
 from dockerlab.images import ref
@@ -37,9 +38,9 @@ def course_requirement_sets() -> dict[str, list[str]]:
         if reqs:
             sets[str(f.relative_to(root))] = reqs
     for lock in sorted(root.glob("**/uv.lock")):
-        uv = shutil.which("uv") or str(Path(__import__("sys").executable).with_name("uv"))
-        proc = subprocess.run([uv, "export", "--frozen", "--no-hashes", "--no-dev", "--no-emit-project",
-                               "--no-header", "--no-annotate"], cwd=lock.parent, capture_output=True, text=True)
+        uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+        proc = tools.run([uv, "export", "--frozen", "--no-hashes", "--no-dev", "--no-emit-project", "--no-header",
+                          "--no-annotate"], cwd=lock.parent)
         reqs = [l.split(";", 1)[0].strip() for l in proc.stdout.splitlines()]
         reqs = [l for l in reqs if l and not l.startswith(("-", "#"))]
         if reqs:

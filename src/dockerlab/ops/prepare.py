@@ -6,6 +6,7 @@ list of images and their pins is :mod:`dockerlab.images` (``images.toml``); stan
 """
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import docker
@@ -83,7 +84,10 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
         if bar is not None:
             bar.update(running=f"building {len(to_build)} stand-in(s), {min(jobs, len(to_build))} at a time")
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for done in as_completed([pool.submit(debian_standins.build_standin, img, client) for img in to_build]):
+            # each in a copy of this context: a quiet block and a target engine reach the workers (dockerlab.settings)
+            builds = [pool.submit(contextvars.copy_context().run, debian_standins.build_standin, img, client)
+                     for img in to_build]
+            for done in as_completed(builds):
                 done.result()  # a failed stand-in build raises here, with its step and log
                 if bar is not None:
                     bar.update(done=bar.done + 1)

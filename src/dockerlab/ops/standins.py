@@ -10,21 +10,23 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from dockerlab import settings, tools
 from dockerlab.build import BuildFailed, build
 from dockerlab.engine import get_client
 from dockerlab.images import (BASE_REF, DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_RECIPE, LABEL_STANDIN, LABEL_STANDIN_FOR, STANDINS,
                      CourseImage, local_image)
+from dockerlab.errors import ToolFailed, last_lines
 from dockerlab.show import cli
 
 
 # Stand-ins for another platform: key -> (the recipe folder they share, Debian architecture). Built on an engine of
 # another architecture under QEMU user emulation (dockerlab.supply.platforms), only when asked for (lesson 14).
 PLATFORM_VARIANTS = {"python-arm64": ("python", "arm64")}
+STANDIN_TIMEOUT = 3600  # seconds for debootstrap and docker import (under QEMU, debootstrap's second stage is slow)
 
 
 def base_ref(arch: str | None = None) -> str:
@@ -67,13 +69,11 @@ def debootstrap_base(*, client=None, arch: str | None = None) -> None:
         )
     if not shutil.which("debootstrap"):
         print("installing debootstrap (apt-get)", flush=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=False,
-                       stdout=subprocess.DEVNULL)
+        tools.run(["apt-get", "install", "-y", "-qq", "debootstrap"])
         if not shutil.which("debootstrap"):
-            subprocess.run(["apt-get", "update", "-qq"], check=True)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True,
-                           stdout=subprocess.DEVNULL)
-    mirror = os.environ.get("DOCKERLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+            tools.run(["apt-get", "update", "-qq"], check=True)
+            tools.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True)
+    mirror = settings.DEBIAN_MIRROR.get()
     with tempfile.TemporaryDirectory(prefix="dockerlab-rootfs-") as tmp, contextlib.ExitStack() as stack:
         if arch:  # the second stage and update-ca-certificates run arm64 binaries
             from dockerlab.supply.platforms import emulation
@@ -84,21 +84,21 @@ def debootstrap_base(*, client=None, arch: str | None = None) -> None:
               f"{'; its second stage runs under QEMU: a few minutes' if arch else ''})", flush=True)
         t0 = time.monotonic()
         foreign = [f"--arch={arch}", "--foreign"] if arch else []
-        proc = subprocess.run(
-            ["debootstrap", "--variant=minbase", *foreign, "--include=ca-certificates", DEBIAN_SUITE, str(rootfs), mirror],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        if proc.returncode == 0 and arch:
-            proc = subprocess.run(["chroot", str(rootfs), "/debootstrap/debootstrap", "--second-stage"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:  # the second stage runs arm64 binaries under QEMU: minutes, not seconds
+            proc = tools.run(["debootstrap", "--variant=minbase", *foreign, "--include=ca-certificates", DEBIAN_SUITE,
+                              str(rootfs), mirror], merge=True, timeout=STANDIN_TIMEOUT)
+            if proc.returncode == 0 and arch:
+                proc = tools.run(["chroot", str(rootfs), "/debootstrap/debootstrap", "--second-stage"], merge=True,
+                                 timeout=STANDIN_TIMEOUT)
+        except ToolFailed as exc:
+            raise RuntimeError(f"debootstrap failed: {exc}") from None
         if proc.returncode != 0:
-            raise RuntimeError("debootstrap failed:\n" + "\n".join(proc.stdout.splitlines()[-20:]))
+            raise RuntimeError("debootstrap failed:\n" + "\n".join(last_lines(proc.stdout, 20)))
         # The machine's trust store (it may hold a TLS-intercepting proxy's CA): pip and uv need it.
         if HOST_CA_BUNDLE.exists():
             extra = rootfs / "usr/local/share/ca-certificates/dockerlab-host-bundle.crt"
             shutil.copy(HOST_CA_BUNDLE, extra)
-            subprocess.run(["chroot", str(rootfs), "update-ca-certificates"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, check=False)
+            tools.run(["chroot", str(rootfs), "update-ca-certificates"])
         (rootfs / "etc/apt/sources.list").write_text(f"deb {mirror} {DEBIAN_SUITE} main\n")
         # The apt and dpkg settings of the official Debian slim images (standins/base/).
         for sub in ("apt.conf.d", "dpkg.cfg.d"):
@@ -113,22 +113,21 @@ def debootstrap_base(*, client=None, arch: str | None = None) -> None:
             for p in (rootfs / junk).glob("*"):
                 if p.is_file():
                     p.unlink()
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         platform = ["--platform", f"linux/{arch}"] if arch else []
         cli("docker", "import", *platform, "-c", f"LABEL {LABEL_STANDIN}=true", "-", base_ref(arch))
-        imp = subprocess.run(
-            ["docker", "import", *platform,
-             "-c", f"LABEL {LABEL_STANDIN}=true",
-             "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
-             "-c", f"LABEL {LABEL_RECIPE}={recipe_hash('base')}",
-             "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
-             "-c", 'CMD ["bash"]',
-             "-", base_ref(arch)],
-            stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        tar.wait()
-        if imp.returncode != 0:
-            raise RuntimeError(f"docker import failed: {imp.stdout.strip()}")
+        docker_import = ["docker", "import", *platform,
+                         "-c", f"LABEL {LABEL_STANDIN}=true",
+                         "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
+                         "-c", f"LABEL {LABEL_RECIPE}={recipe_hash('base')}",
+                         "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt "
+                               "PIP_CERT=/etc/ssl/certs/ca-certificates.crt "
+                               "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+                         "-c", 'CMD ["bash"]',
+                         "-", base_ref(arch)]
+        try:  # tar -C ROOTFS -c . | docker import …
+            tools.pipe(["tar", "-C", str(rootfs), "-c", "."], docker_import, merge=True, timeout=STANDIN_TIMEOUT)
+        except ToolFailed as exc:
+            raise RuntimeError("docker import failed: " + ("\n".join(exc.tail) or exc.reason)) from None
         print(f"  base root filesystem ready in {time.monotonic() - t0:.0f} s", flush=True)
 
 
@@ -146,12 +145,12 @@ def _uv_binaries(version: str, arch: str, dest: Path) -> tuple[Path, Path]:
     import zipfile
 
     plat = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(arch, arch)
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dockerlab"
+    cache = settings.cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     wheels = sorted(cache.glob(f"uv-{version}-*musllinux*{plat}.whl"))
     if not wheels:
-        ctx = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or None)
-        index = os.environ.get("DOCKERLAB_PYPI_JSON", "https://pypi.org/pypi")
+        ctx = ssl.create_default_context(cafile=settings.SSL_CERT_FILE.get())
+        index = settings.PYPI_JSON.get()
         with urllib.request.urlopen(f"{index}/uv/json", timeout=60, context=ctx) as r:
             files = json.load(r)["releases"].get(version, [])
         match = [f for f in files if "musllinux" in f["filename"] and f["filename"].endswith(f"{plat}.whl")]

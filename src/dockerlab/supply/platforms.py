@@ -18,15 +18,15 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
-from dockerlab.errors import DockerlabError
+from dockerlab import settings, tools
+from dockerlab.errors import DockerlabError, ToolFailed
 from dockerlab.show import cli
 
-BINFMT = Path(os.environ.get("DOCKERLAB_BINFMT_DIR", "/proc/sys/fs/binfmt_misc"))
+BINFMT = Path(settings.BINFMT_DIR.get())  # read at import: a path the module keeps (tests set platforms.BINFMT)
 DEBIAN_BINFMTS = Path("/usr/share/binfmts")  # Debian's qemu-user-static describes each format here
 QEMU_ARCH = {"arm64": "aarch64", "aarch64": "aarch64", "riscv64": "riscv64", "s390x": "s390x", "ppc64le": "ppc64le",
              "arm": "arm", "amd64": "x86_64"}
@@ -60,10 +60,13 @@ def registered(arch: str = "arm64") -> dict | None:
 def _mount_binfmt() -> None:
     if (BINFMT / "register").exists():
         return
-    proc = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], capture_output=True, text=True)
-    if proc.returncode != 0 or not (BINFMT / "register").exists():
+    try:
+        said = tools.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], timeout=30).stderr.strip()
+    except ToolFailed as exc:
+        said = exc.reason
+    if not (BINFMT / "register").exists():
         raise EmulationUnavailable(f"binfmt_misc is not mounted at {BINFMT} and mounting it failed: "
-                                   f"{proc.stderr.strip() or 'not permitted'}")
+                                   f"{said or 'not permitted'}")
 
 
 def registration(arch: str = "arm64") -> str:
@@ -188,14 +191,11 @@ def index_layout(variants: dict[str, bytes], name: str) -> bytes:
 
 def _save(ref: str, host: str | None = None, platform: str | None = None) -> bytes:
     """``docker save REF`` (``--platform P``: only that variant of a multi-platform image, API 1.48+)."""
-    env = dict(os.environ)
-    if host:
-        env["DOCKER_HOST"] = host
     args = ["docker", "save", *(["--platform", platform] if platform else []), ref]
-    proc = subprocess.run(args, capture_output=True, env=env, timeout=600)
-    if proc.returncode != 0:
-        raise DockerlabError(f"docker save {ref} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
-    return proc.stdout
+    try:
+        return tools.run(args, env={"DOCKER_HOST": host} if host else None, text=False, check=True).stdout
+    except ToolFailed as exc:
+        raise DockerlabError(f"docker save {ref} failed: {(exc.stderr.strip() or exc.reason)[:300]}") from None
 
 
 def load_index(name: str, variants: dict[str, str], *, source_host: str, target_host: str, quiet: bool = False) -> None:
@@ -209,10 +209,11 @@ def load_index(name: str, variants: dict[str, str], *, source_host: str, target_
         cli(f"# one OCI layout: index.json -> an image index listing both manifests, named {name}")
         cli(f"DOCKER_HOST={target_host} docker load -i {name.replace('/', '-').replace(':', '-')}-index.tar")
     layout = index_layout({p: _save(r, source_host, p) for p, r in variants.items()}, name)
-    env = dict(os.environ, DOCKER_HOST=target_host)
-    proc = subprocess.run(["docker", "load", "-q"], input=layout, capture_output=True, env=env, timeout=600)
-    if proc.returncode != 0:
-        raise DockerlabError(f"docker load of the {name} index failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
+    try:
+        tools.run(["docker", "load", "-q"], input=layout, env={"DOCKER_HOST": target_host}, text=False, check=True)
+    except ToolFailed as exc:
+        said = (exc.stderr.strip() or exc.reason)[:300]
+        raise DockerlabError(f"docker load of the {name} index failed: {said}") from None
 
 
 def can_run(image: str, platform: str, *, command: list[str] | None = None, client, labels: dict | None = None,

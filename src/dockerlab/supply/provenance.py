@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 import urllib.error
 import urllib.request
 
-from dockerlab.errors import DockerlabError
+from dockerlab import tools
+from dockerlab.errors import DockerlabError, ToolFailed, indent, last_lines
 from dockerlab.registry import MANIFEST_TYPES, Registry
 from dockerlab.show import Table, cli, short
 
@@ -60,13 +59,13 @@ def build_push(path, ref: str, *, platforms: str | None = "linux/amd64,linux/arm
     with tempfile.TemporaryDirectory(prefix="dockerlab-meta-") as tmp:
         meta_file = Path(tmp) / "metadata.json"
         t0 = time.monotonic()
-        proc = subprocess.run(args + label_args + ["-t", ref, "--push", "--progress=plain", "--metadata-file",
-                                                    str(meta_file), str(path)],
-                              capture_output=True, text=True, timeout=timeout, env=dict(os.environ, DOCKER_BUILDKIT="1"))
+        try:
+            tools.run(args + label_args + ["-t", ref, "--push", "--progress=plain", "--metadata-file", str(meta_file),
+                                           str(path)], timeout=timeout, env={"DOCKER_BUILDKIT": "1"}, check=True)
+        except ToolFailed as exc:
+            said = indent(last_lines(exc.stderr, 15)) if exc.exit_code is not None else exc.reason
+            raise PushBuildFailed(f"docker build --push {ref} failed:\n{said}") from None
         seconds = time.monotonic() - t0
-        if proc.returncode != 0:
-            tail = "\n".join("  | " + l for l in proc.stderr.strip().splitlines()[-15:])
-            raise PushBuildFailed(f"docker build --push {ref} failed:\n{tail}")
         meta = json.loads(meta_file.read_text() or "{}")
     digest = meta.get("containerimage.digest", "")
     if not quiet:
@@ -131,10 +130,10 @@ def imagetools(ref: str, fmt: str | None = None, *, raw: bool = False, quiet: bo
         args += ["--format", fmt]
     if not quiet:
         cli(args)
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise InspectFailed(f"{' '.join(args[:5])} failed: {proc.stderr.strip()[-400:]}")
-    return proc.stdout
+    try:
+        return tools.run(args, timeout=120, check=True).stdout
+    except ToolFailed as exc:
+        raise InspectFailed(f"{' '.join(args[:5])} failed: {(exc.stderr.strip() or exc.reason)[-400:]}") from None
 
 
 def read(ref: str, quiet: bool = False) -> dict:

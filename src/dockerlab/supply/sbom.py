@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import subprocess
+import shutil
 import sys
 import tarfile
 from pathlib import Path
 
 from docker.errors import APIError, NotFound
 
-from dockerlab.errors import DockerlabError
+from dockerlab import settings, tools
+from dockerlab.errors import DockerlabError, ToolFailed
 from dockerlab.show import Table, cli
 
 TOOL_VERSION = "7.5.0"
@@ -60,23 +60,24 @@ def normalize(name: str) -> str:
 
 def tool_dir() -> Path:
     """The cyclonedx-bom files (fetched with pip the first time: PyPI must answer once)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dockerlab" / f"cyclonedx-bom-{TOOL_VERSION}"
+    cache = settings.cache_dir() / f"cyclonedx-bom-{TOOL_VERSION}"
     if (cache / "cyclonedx_py").is_dir():
         return cache
     tmp = cache.with_name(cache.name + ".partial")
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
            "--only-binary=:all:", "--python-version", "3.9", "--platform", "any", "--target", str(tmp), *TOOL_WHEELS]
     print(f"fetching cyclonedx-bom {TOOL_VERSION} (once) into {cache}", flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0 and "No module named pip" in proc.stderr:
-        import shutil
-
-        uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-        proc = subprocess.run([uv, "pip", "install", "--quiet", "--no-deps", "--python-version", "3.9",
-                               "--target", str(tmp), *TOOL_WHEELS], capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
+    try:
+        proc = tools.run(cmd)
+        if proc.returncode != 0 and "No module named pip" in proc.stderr:
+            uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+            proc = tools.run([uv, "pip", "install", "--quiet", "--no-deps", "--python-version", "3.9",
+                              "--target", str(tmp), *TOOL_WHEELS])
+        if proc.returncode != 0:
+            raise tools.failure(proc)
+    except ToolFailed as exc:
         raise SbomFailed("fetching cyclonedx-bom from PyPI failed (it is fetched once, then kept in "
-                         f"{cache}):\n{(proc.stderr or proc.stdout).strip()[-800:]}")
+                         f"{cache}):\n{(exc.stderr or exc.stdout or exc.reason).strip()[-800:]}") from None
     tmp.rename(cache)
     return cache
 

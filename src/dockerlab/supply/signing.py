@@ -15,12 +15,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from dockerlab.errors import DockerlabError
+from dockerlab import tools
+from dockerlab.errors import DockerlabError, ToolFailed
 from dockerlab.show import cli
 
 SIGNATURE_TYPE = "https://sigstore.dev/cosign/sign/v1"  # the claim type of an image signature (not an attestation)
@@ -78,16 +77,15 @@ def version() -> str | None:
     if not exe:
         return None
     try:
-        out = subprocess.run([exe, "version", "--json"], capture_output=True, text=True, timeout=20).stdout
+        out = tools.run([exe, "version", "--json"], timeout=20).stdout
         v = json.loads(out).get("gitVersion", "")
-    except (OSError, ValueError, subprocess.TimeoutExpired):
+    except (ToolFailed, ValueError):
         v = ""
     if v in ("", "devel"):
         try:
-            dpkg = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "cosign"], capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            dpkg = tools.run(["dpkg-query", "-W", "-f=${Version}", "cosign"], timeout=10).stdout.strip()
             v = dpkg or v or "unknown"
-        except OSError:
+        except ToolFailed:
             v = v or "unknown"
     return v
 
@@ -106,13 +104,11 @@ def run(args: list[str], *, password: str | None = None, quiet: bool = False, ti
     exe = _require()
     prefix = ("COSIGN_PASSWORD=…",) if password is not None else ()
     line = cli(*prefix, ["cosign", *args]) if not quiet else " ".join(["cosign", *args])
-    env = dict(os.environ)
-    if password is not None:
-        env["COSIGN_PASSWORD"] = password
+    env = {"COSIGN_PASSWORD": password} if password is not None else None
     try:
-        proc = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
-    except subprocess.TimeoutExpired:
-        return Result(False, "", f"cosign did not finish within {timeout:.0f} s", line)
+        proc = tools.run([exe, *args], env=env, timeout=timeout, cwd=cwd)
+    except ToolFailed as exc:  # out of time (or gone since _require): a failed result, as cosign's own failures are
+        return Result(False, exc.stdout, exc.reason, line)
     return Result(proc.returncode == 0, proc.stdout, proc.stderr, line)
 
 

@@ -9,23 +9,25 @@ engine with that store: the learner's own when it already uses it, else a throwa
     >>> target = stores.containerd_target(lab)     # prints which engine, and why
     >>> target.client                              # Docker SDK client of that engine
     >>> reg = target.registry(lab)                 # a registry on it, reached as 127.0.0.1:PORT from here too
-    >>> target.close()                             # the helper engine goes, DOCKER_HOST is restored
+    >>> target.close()                             # the helper engine goes; docker commands go to yours again
 
-With a helper engine, ``DOCKER_HOST`` (and ``DOCKERLAB_HOST_ADDR``) of this process point at it until
-:meth:`Target.close`: every ``docker`` command the lesson runs (builds, buildx imagetools) talks to it, as after
-``export DOCKER_HOST=…`` in a terminal.
+With a helper engine, the target is *the target engine* of the package (:func:`dockerlab.settings.target_engine`)
+until :meth:`Target.close` (or the end of ``with containerd_target(lab) as target:``): every ``docker`` command the
+package runs for the lesson (builds, buildx imagetools, docker load) gets its ``DOCKER_HOST``, as after ``export
+DOCKER_HOST=…`` in a terminal, and published ports are reached at its address. This process's own environment is
+left as it is: a command of your own (``!docker …`` in a cell) reaches the helper with ``DOCKER_HOST=…`` in front
+(``target.env()`` holds it).
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
 
 from docker.errors import APIError, NotFound
 
-from dockerlab import images
+from dockerlab import images, settings
 from dockerlab.ops import prepare
 from dockerlab.dind import Engine, docker_host_of
 from dockerlab.engine import image_store
@@ -39,7 +41,6 @@ HOW_TO_SWITCH = (
     "(images of the classic store are not shown on the containerd store until you switch back, or pull/load them again). "
     "Docker Desktop: Settings → General → \"Use containerd for pulling and storing images\"."
 )
-_ORIGINAL_ENV: dict[str, str | None] | None = None
 
 
 def store_of(*, client) -> str:
@@ -113,6 +114,25 @@ class Target:
     def __init__(self, *, client, helper: Engine | None = None, outer=None):
         self.client, self.helper, self.outer = client, helper, outer
         self.forwards: list[Forward] = []
+        self._token = None  # set while the helper engine is the package's target engine
+
+    def activate(self) -> "Target":
+        """Make a helper engine the package's target engine (:func:`dockerlab.settings.set_target_engine`) until
+        :meth:`close`; the learner's own engine needs nothing."""
+        if self.helper is not None and self._token is None:
+            self._token = settings.set_target_engine(self.helper.env())
+        return self
+
+    def env(self) -> dict:
+        """``{"DOCKER_HOST": …}`` (and ``DOCKERLAB_HOST_ADDR`` for a helper engine): the environment of a program of
+        your own that must talk to this engine."""
+        return self.helper.env() if self.helper else {"DOCKER_HOST": self.host}
+
+    def __enter__(self) -> "Target":
+        return self.activate()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"Target({'helper engine ' + self.helper.name if self.helper else 'this engine'}, {self.host})"
@@ -151,32 +171,16 @@ class Target:
         return reg
 
     def close(self) -> None:
-        """Stop the forwards, remove the helper engine (with everything in it) and restore DOCKER_HOST."""
+        """Stop the forwards, remove the helper engine (with everything in it); the package's docker commands go to
+        the learner's engine again. Idempotent."""
         for f in self.forwards:
             f.close()
         self.forwards.clear()
+        if self._token is not None:
+            settings.reset_target_engine(self._token)
+            self._token = None
         if self.helper is not None:
             self.helper.remove()
-            _restore_env()
-
-
-def _restore_env() -> None:
-    global _ORIGINAL_ENV
-    if _ORIGINAL_ENV is None:
-        return
-    for k, v in _ORIGINAL_ENV.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    _ORIGINAL_ENV = None
-
-
-def _point_env_at(engine: Engine) -> None:
-    global _ORIGINAL_ENV
-    if _ORIGINAL_ENV is None:
-        _ORIGINAL_ENV = {k: os.environ.get(k) for k in ("DOCKER_HOST", "DOCKERLAB_HOST_ADDR")}
-    os.environ.update(engine.env())
 
 
 def has_platform(ref: str, platform: str, *, client) -> bool:
@@ -257,12 +261,12 @@ def containerd_target(lab, *, load: tuple[str, ...] = ("python", "registry"), ar
     except Exception:
         engine.remove()
         raise
-    _point_env_at(engine)
+    target = Target(client=engine.client(), helper=engine, outer=outer).activate()
     if not quiet:
         print(f"helper engine ready in {time.monotonic() - t0:.0f} s, with {', '.join(refs)}"
               + (" (Python for linux/amd64 and linux/arm64)" if arm64_variant else ""))
         cli(f"export DOCKER_HOST={engine.host}   # every docker command below talks to the helper engine")
-    return Target(client=engine.client(), helper=engine, outer=outer)
+    return target
 
 
 def prepare_lesson(*, client=None) -> list[str]:
