@@ -1,6 +1,8 @@
 """Removing what the course created: only labelled objects, of one namespace (and lesson), idempotently."""
 from __future__ import annotations
 
+import time
+
 from docker.errors import APIError, NotFound
 
 from dockerlab.engine import get_client
@@ -32,7 +34,21 @@ def course_objects(lesson: str | None = None, ns: str | None = None, all_namespa
         "volumes": lambda: client.volumes.list(filters=flt),
         "images": lambda: _images(client, flt),
     }
-    return {k: listers[k]() for k in kinds}
+    return {k: _listed(listers[k]) for k in kinds}
+
+
+def _listed(lister, attempts: int = 5) -> list:
+    """A list call, asked again when the engine answers 404 for the whole list: on the containerd image store,
+    ``GET /images/json`` fails with "content digest … not found" when another process removes an image while the
+    engine lists (a shared classroom engine, a test suite's side-by-side units)."""
+    for attempt in range(attempts):
+        try:
+            return lister()
+        except NotFound:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return []
 
 
 def remove_network(network) -> bool:
