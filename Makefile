@@ -12,19 +12,30 @@ UV_VERSION := 0.13.8
 export UV_SYSTEM_CERTS ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: lab test env engine images supply-chain browser doctor clean exercises strip nb unit help
+.PHONY: lab test env env-test classroom classroom-down engine images supply-chain browser doctor clean exercises strip nb unit help
 
 help:  ## this list
 	@sed -n '2,3p' Makefile
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
 
-$(VENV)/.synced: pyproject.toml uv.lock
+$(VENV)/.uv:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: found " + sys.version.split()[0])'
 	@test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
-	$(UV) sync --frozen --quiet --group classroom
 	@touch $@
 
+# The learner's environment: the course's packages only (--inexact: a maintainer's test packages stay installed).
+$(VENV)/.synced: pyproject.toml uv.lock $(VENV)/.uv
+	$(UV) sync --frozen --quiet --inexact
+	@touch $@
+
+# The maintainer's: also the test suite's packages (pytest, nbval, playwright) and the classroom's (JupyterHub).
+$(VENV)/.synced-test: pyproject.toml uv.lock $(VENV)/.uv
+	$(UV) sync --frozen --quiet --group test --group classroom
+	@touch $@ $(VENV)/.synced
+
 env: $(VENV)/.synced  ## the course's Python environment (.venv, from uv.lock)
+
+env-test: $(VENV)/.synced-test  ## the course's environment plus the test suite's and the classroom's packages
 
 engine:  ## a Docker engine: use the one that answers, or install one (Debian, root)
 	@scripts/install-engine
@@ -47,13 +58,13 @@ lab: images  ## start JupyterLab on the notebooks (as root too); options: make l
 
 # LESSON=05: an author's loop, what proves one lesson (its notebook, solution, exercise, engine tests, unit and sync).
 # Lesson 14 needs QEMU and cosign, the full run also Chromium (the browser test).
-test: env engine images $(if $(LESSON),$(if $(filter 14,$(LESSON)),supply-chain),supply-chain browser)  ## every test (LESSON=05: one lesson's); a summary line per group
+test: env-test engine images $(if $(LESSON),$(if $(filter 14,$(LESSON)),supply-chain),supply-chain browser)  ## every test (LESSON=05: one lesson's); a summary line per group
 	$(PY) tests/run_suite.py $(if $(LESSON),--lesson $(LESSON))
 
-unit: env  ## the unit tests alone (no engine)
+unit: env-test  ## the unit tests alone (no engine)
 	$(PY) -m pytest -q tests/unit
 
-nb: env  ## one lesson's notebooks through nbval: make nb NB=01_images_and_containers
+nb: env-test  ## one lesson's notebooks through nbval: make nb NB=01_images_and_containers
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-kernel-startup-timeout 240 \
 	  $(wildcard notebooks/$(NB).ipynb solutions/$(NB).ipynb)
 
@@ -66,8 +77,8 @@ strip: env  ## remove outputs from every notebook
 clean: env  ## remove what the course created for your namespace
 	$(VENV)/bin/dockerlab clean
 
-classroom: env engine  ## a workshop on this machine: JupyterHub, a course container and a Docker engine per learner
+classroom: env-test engine  ## a workshop on this machine: JupyterHub, a course container and a Docker engine per learner
 	$(PY) classroom/classroom.py up
 
-classroom-down: env  ## stop the classroom (learners' files stay: classroom/classroom.py down --purge deletes them)
+classroom-down: env-test  ## stop the classroom (learners' files stay: classroom/classroom.py down --purge deletes them)
 	$(PY) classroom/classroom.py down

@@ -1,6 +1,6 @@
 """The course container (top-level Dockerfile): it builds, runs as a non-root user, drives the HOST engine
 through the mounted socket with the docker CLI, buildx and compose, imports `dockerlab` from the mounted
-course folder, and runs the first lessons' notebooks under nbval the way a learner's JupyterLab would.
+course folder, and runs the preflight notebook (papermill) the way a learner's JupyterLab would.
 
 It is started as docs/course-container.md says (Linux form): the course folder mounted at the same path,
 ``--network host``, ``--group-add <socket's group>``, and, when the host user is not root, ``--user uid:gid``.
@@ -134,14 +134,14 @@ def test_tools_user_and_mounted_package(lab, image):
 
 def test_lesson_notebooks_pass_inside(lab, image, workspace_dir):
     nbs = notebooks()
-    script = ("python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env "
-              "--nbval-sanitize-with tests/sanitize.cfg " + " ".join(nbs))
+    # papermill, as `dockerlab run-all` runs the course (the test tools, pytest and nbval, are not in the course image)
+    script = " && ".join(f"python -m papermill --no-progress-bar -k python3 --cwd {Path(nb).parent} {nb} /tmp/{Path(nb).name}"
+                         for nb in nbs) + " && echo NOTEBOOKS-PASSED"
     t0 = time.monotonic()
-    code, logs = run_inside(lab, image, "nbval", script, timeout=1500)
+    code, logs = run_inside(lab, image, "notebooks", script, timeout=1500)
     tail = "\n".join(logs.splitlines()[-60:])
-    print(f"\nnbval inside the course container ({', '.join(nbs)}): {time.monotonic() - t0:.1f} s: "
+    print(f"\nthe notebooks inside the course container ({', '.join(nbs)}): {time.monotonic() - t0:.1f} s: "
           f"{tail.splitlines()[-1] if tail else '(no output)'}")
-    assert code == 0, f"nbval failed inside the course container:\n{tail}"
-    assert " passed" in tail and "failed" not in tail, tail
+    assert code == 0 and "NOTEBOOKS-PASSED" in tail, f"a notebook failed inside the course container:\n{tail}"
     left = course_objects(ns=INNER_NS, kinds=("containers", "networks", "volumes"))
     assert not any(left.values()), f"the notebooks left course objects behind: {left}"
