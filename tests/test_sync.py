@@ -8,6 +8,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from dockerlab import dockerfile
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -74,9 +76,14 @@ def _image_refs():
              or p.suffix in (".yaml", ".yml") and "compose" in p.name)]
     files += [ROOT / "Dockerfile", ROOT / "compose.yaml"]
     for f in files:
+        if f.name.startswith("Dockerfile"):  # read as BuildKit reads it: FROM images and --from= images
+            for ins in dockerfile.instructions(f.read_text()):
+                refs = [ins.args[0]] if ins.name == "FROM" and ins.args else []
+                refs += [flag.split("=", 1)[1] for flag in ins.flags if flag.startswith("--from=")]
+                yield from ((f.relative_to(ROOT), ins.start_line, ref) for ref in refs)
+            continue
         for n, line in enumerate(f.read_text().splitlines(), 1):
-            m = (re.match(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", line, re.I) or re.search(r"--from=(\S+)", line)
-                 or re.match(r"^\s*image:\s*['\"]?([^'\"\s#]+)", line))
+            m = re.match(r"^\s*image:\s*['\"]?([^'\"\s#]+)", line)
             if m:
                 yield f.relative_to(ROOT), n, m.group(1)
 
