@@ -31,10 +31,10 @@ def _tqdm(title: str, total: int, notebook: bool):
     bar = tqdm(total=total or None, desc=title, bar_format=BAR_FORMAT, file=sys.stdout, leave=True,
                dynamic_ncols=not notebook, mininterval=0)
     if notebook:
-        # [title][bar][n/total, running step] are three widgets in a row: the text must not shrink (its width is
-        # then its one line), and what does not fit is cut at the output's edge instead of wrapping.
+        # [title][bar][n/total, running step] are three widgets in a row: the texts must not shrink (their width is
+        # then their one line; the bar gives way), and what does not fit is cut at the output's edge, not wrapped.
         bar.container.layout.overflow = "hidden"
-        bar.container.children[2].layout.flex = "0 0 auto"
+        bar.container.children[0].layout.flex = bar.container.children[2].layout.flex = "0 0 auto"
         bar.container.children[1].layout.width, bar.container.children[1].bar_style = None, ""  # total unknown yet:
         bar.container.children[1].value = 0  # an empty bar of the usual width, not tqdm's 20 px full one
     return bar

@@ -96,6 +96,7 @@ def test_notebook_widget_failure_is_danger_even_when_every_step_counted(notebook
 def test_notebook_label_keeps_to_one_line(notebook):
     """The text widget does not shrink (so it never wraps at a hyphen); what is too long is cut at the edge."""
     p = pb.StepProgress("build app", total=3, enabled=True)
-    assert p.widget.children[2].layout.flex == "0 0 auto" and p.widget.layout.overflow == "hidden"
+    title, _, text = p.widget.children
+    assert title.layout.flex == text.layout.flex == "0 0 auto" and p.widget.layout.overflow == "hidden"
     p.update(done=1, running="RUN apt-get update && apt-get install -y --no-install-recommends curl", elapsed=12)
     assert p.widget.children[2].value.count("…") == 1 and "\n" not in p.widget.children[2].value
