@@ -218,9 +218,11 @@ def dockerfile_stages(dockerfile_text: str) -> list[tuple[str, list[str]]]:
 
 
 def same_base(printed: str, written: str) -> bool:
-    """'FROM docker.io/library/python:3.13.5-slim' (as BuildKit prints it) vs 'FROM python:3.13.5-slim AS x'."""
+    """'FROM docker.io/library/python:3.13.5-slim' (as BuildKit prints it; with ``@sha256:…`` when it resolved the
+    digest) vs 'FROM python:3.13.5-slim AS x'."""
     ref = printed.split()[-1]
     words = [w for w in written.split()[1:] if not w.startswith("--")]
     base = words[0] if words else ""
-    return bool(base) and (ref == base or ref.endswith("/" + base) or ref.endswith("/library/" + base)
+    named = ref.split("@")[0] if "@" not in base else ref  # a digest BuildKit added is not in what was written
+    return bool(base) and (ref == base or named.endswith("/" + base) or named.endswith("/library/" + base)
                            or ref.split("@")[0] == base.split("@")[0])
