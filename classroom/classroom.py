@@ -22,6 +22,7 @@ namespace and are kept by ``down`` (``dockerlab clean --all-namespaces`` leaves 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -45,6 +46,8 @@ from docker.errors import APIError, ImageNotFound, NotFound  # noqa: E402
 from dockerlab.namespace import COURSE, LABEL_COURSE, LABEL_NAMESPACE, labels as course_labels  # noqa: E402
 from dockerlab.namespace import resource_name, slug  # noqa: E402
 from dockerlab.cleanup import remove_network  # noqa: E402
+from dockerlab.errors import WaitTimeout  # noqa: E402
+from dockerlab.waiting import wait_until  # noqa: E402
 
 LESSON = "classroom"
 LABEL_CLASSROOM = "org.dockerlab.classroom"  # on images: which one; on containers (with the user label): role
@@ -186,21 +189,29 @@ def hub_env(ns: str, data: Path, hub_name: str, settings: dict) -> dict:
 
 
 def wait_for_hub(url: str, container, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
     last = ""
-    while time.monotonic() < deadline:
+
+    def no_hub() -> SystemExit:
+        logs = container.logs(tail=40).decode(errors="replace")
+        return SystemExit(f"classroom: the hub did not answer at {url} within {timeout:.0f} s ({container.status}; "
+                          f"{last}). Its last log lines:\n{logs}")
+
+    def answers() -> dict | None:
+        nonlocal last
         container.reload()
         if container.status != "running":
-            break
+            raise no_hub()
         try:
             with urllib.request.urlopen(url + "/hub/api/", timeout=5) as r:
                 return json.loads(r.read())
         except (urllib.error.URLError, OSError, ValueError) as exc:
             last = str(exc)
-        time.sleep(1)
-    logs = container.logs(tail=40).decode(errors="replace")
-    raise SystemExit(f"classroom: the hub did not answer at {url} within {timeout:.0f} s ({container.status}; "
-                     f"{last}). Its last log lines:\n{logs}")
+            return None
+
+    try:
+        return wait_until(answers, timeout=timeout, interval=1)
+    except WaitTimeout:
+        raise no_hub() from None
 
 
 def up(ns: str, data: Path, port: int = 8000, bind: str = "127.0.0.1", code: str | None = None,
@@ -293,15 +304,9 @@ def down(ns: str, data: Path | None = None, purge: bool = False, quiet: bool = F
             pass
     if purge:
         for v in classroom_objects(cli, ns)["volumes"]:
-            for _ in range(10):
-                try:
-                    v.remove(force=True)
-                    removed["volumes"] += 1
-                    break
-                except NotFound:
-                    break
-                except APIError:
-                    time.sleep(0.5)
+            with contextlib.suppress(WaitTimeout):  # still in use after 5 s: left
+                removed["volumes"] += wait_until(lambda: _remove_volume(v), timeout=5, interval=0.5,
+                                                 ignore=(APIError,)) == "removed"  # APIError: in use a moment more
         data = (data or default_data(ns)).resolve()
         if data.exists():
             purge_dir(cli, data)
@@ -309,6 +314,15 @@ def down(ns: str, data: Path | None = None, purge: bool = False, quiet: bool = F
         print("removed: " + ", ".join(f"{v} {k}" for k, v in removed.items())
               + ("" if purge else " (learners' files and engines' volumes kept; --purge deletes them)"))
     return removed
+
+
+def _remove_volume(volume) -> str:
+    """'removed', or 'gone' when it was already; APIError while a container that went still holds it."""
+    try:
+        volume.remove(force=True)
+        return "removed"
+    except NotFound:
+        return "gone"
 
 
 def purge_dir(cli, data: Path) -> None:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import requests
 
+from dockerlab.errors import WaitTimeout
+from dockerlab.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,21 +45,23 @@ class Hub:
                                 timeout=120, **kw)
 
     def wait_ready(self, name: str, token: str, timeout: float = 420) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        server: dict = {}
+
+        def ready() -> bool:
+            nonlocal server
             server = self.api("GET", f"/users/{name}", token).json().get("servers", {}).get("", {})
-            if server.get("ready"):
-                return
-            time.sleep(1)
-        raise AssertionError(f"{name}'s server was not ready within {timeout:.0f} s: {server}")
+            return bool(server.get("ready"))
+        try:
+            wait_until(ready, timeout=timeout, interval=1)
+        except WaitTimeout:
+            raise AssertionError(f"{name}'s server was not ready within {timeout:.0f} s: {server}") from None
 
     def wait_stopped(self, name: str, token: str, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.api("GET", f"/users/{name}", token).json().get("servers"):
-                return
-            time.sleep(1)
-        raise AssertionError(f"{name}'s server did not stop within {timeout:.0f} s")
+        try:
+            wait_until(lambda: not self.api("GET", f"/users/{name}", token).json().get("servers"), timeout=timeout,
+                       interval=1)
+        except WaitTimeout:
+            raise AssertionError(f"{name}'s server did not stop within {timeout:.0f} s") from None
 
 
 class Kernel:

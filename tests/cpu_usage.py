@@ -1,7 +1,9 @@
 """Where the CPU of a test run goes: a sampler thread for tests/run_suite.py (Linux; elsewhere it reports nothing).
 
-Every 2 s it reads the CPU time of every process (/proc/PID/stat) and of every container (its cgroup's cpuacct), and
-charges the difference since the last reading to
+Every 2 s it reads the CPU time of every process (psutil) and of every container (its cgroup's CPU accounting, read
+from /sys/fs/cgroup: psutil has no cgroup reading, and the engine's stats API would cost a request per container
+per reading and does not see BuildKit's RUN steps, which run in a "buildkit" cgroup of their own), and charges the
+difference since the last reading to
 - the namespace in DOCKERLAB_NAMESPACE of the process (pytest, its kernels, the docker CLIs they start),
 - the namespace label of the container (org.dockerlab.namespace; BuildKit's RUN steps are one "buildkit" entry),
 - the engine's daemons (dockerd, containerd, shims, runc), shared by every unit.
@@ -13,11 +15,13 @@ every unit needs divided by the cores is the floor of the wall time, whatever th
 """
 from __future__ import annotations
 
-import os
+import sys
 import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+
+import psutil
 
 DAEMONS = {"dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc", "docker-proxy",
            "runc:[2:INIT]", "runc:[1:CHILD]", "runc:[0:PARENT]"}
@@ -26,21 +30,19 @@ CGROUP_DIRS = (Path("/sys/fs/cgroup/cpuacct/docker"), Path("/sys/fs/cgroup/cpu,c
 
 
 def _machine_busy() -> tuple[float, float]:
-    """(busy, stolen) CPU seconds of the machine since boot (/proc/stat: user, nice, system, irq, softirq; and the
-    time a virtual machine's hypervisor gave to others, steal)."""
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:]] + [0] * 8
-    hz = os.sysconf("SC_CLK_TCK")
-    return (v[0] + v[1] + v[2] + v[5] + v[6]) / hz, v[7] / hz
+    """(busy, stolen) CPU seconds of the machine since boot (user, nice, system, irq, softirq; and the time a virtual
+    machine's hypervisor gave to others, steal)."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + t.irq + t.softirq, t.steal
 
 
 class CpuSampler:
     def __init__(self, interval: float = 2.0):
         self.interval = interval
-        self.ok = Path("/proc/stat").exists()
+        self.ok = sys.platform.startswith("linux")  # the fields below (steal, irq) and the cgroups are Linux's
         self.by_ns: dict[str, float] = defaultdict(float)       # processes with DOCKERLAB_NAMESPACE
         self.by_container_ns: dict[str, float] = defaultdict(float)
         self.daemons = 0.0
-        self._hz = os.sysconf("SC_CLK_TCK") if self.ok else 100
         self._pid_ns: dict[int, str] = {}
         self._pid_cpu: dict[int, float] = {}
         self._ctr_cpu: dict[str, float] = {}
@@ -86,27 +88,21 @@ class CpuSampler:
     def _sample(self) -> None:
         self._sample_containers()
         seen = set()
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
+        for proc in psutil.process_iter(["name", "cpu_times"]):
+            times = proc.info["cpu_times"]
+            if times is None:  # gone, or not ours to read
                 continue
-            pid = int(name)
-            try:
-                stat = open(f"/proc/{pid}/stat").read()
-            except OSError:
-                continue
-            comm = stat[stat.index("(") + 1:stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2:].split()
-            cpu = (int(fields[11]) + int(fields[12])) / self._hz
+            pid, cpu = proc.pid, times.user + times.system
             seen.add(pid)
             delta = self._delta(self._pid_cpu, pid, cpu)
             if delta <= 0:
                 continue
-            if comm in DAEMONS:
+            if proc.info["name"] in DAEMONS:
                 self.daemons += delta
                 continue
             if pid in self._container_pids:
                 continue  # charged through its container's cgroup
-            ns = self._ns_of(pid)
+            ns = self._ns_of(proc)
             if ns:
                 self.by_ns[ns] += delta
         for gone in set(self._pid_cpu) - seen:
@@ -122,17 +118,13 @@ class CpuSampler:
             prev = now if self._first else 0.0
         return now - prev
 
-    def _ns_of(self, pid: int) -> str:
-        if pid not in self._pid_ns:
-            ns = ""
+    def _ns_of(self, proc: psutil.Process) -> str:
+        if proc.pid not in self._pid_ns:
             try:
-                for item in open(f"/proc/{pid}/environ", "rb").read().split(b"\0"):
-                    if item.startswith(b"DOCKERLAB_NAMESPACE="):
-                        ns = item.split(b"=", 1)[1].decode(errors="replace")
-            except OSError:
-                pass
-            self._pid_ns[pid] = ns
-        return self._pid_ns[pid]
+                self._pid_ns[proc.pid] = proc.environ().get("DOCKERLAB_NAMESPACE", "")
+            except psutil.Error:
+                self._pid_ns[proc.pid] = ""
+        return self._pid_ns[proc.pid]
 
     def _sample_containers(self) -> None:
         pids: set[int] = set()

@@ -16,16 +16,17 @@ serves the Docker API without TLS on TCP port 2375 of its bridge address: reacha
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import time
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from dockerlab import settings, tools
 from dockerlab.engine import get_client
-from dockerlab.errors import DockerlabError, ToolFailed, indent
+from dockerlab.errors import DockerlabError, ToolFailed, WaitTimeout, indent
 from dockerlab.show import cli
+from dockerlab.waiting import wait_until
 
 ENGINE_KEY = "engine"
 ENGINE_REF = "dockerlab/engine:28.5.2"  # the images.toml entry's ref (kept here for engines without that entry)
@@ -78,6 +79,15 @@ def daemon_config(containerd_store: bool = False, extra: dict | None = None) -> 
         else:
             config[k] = v
     return config
+
+
+def _remove_volume(client, name: str) -> bool:
+    """Remove a volume; True once it is gone (APIError while a container that went still holds it)."""
+    try:
+        client.volumes.get(name).remove(force=True)
+    except NotFound:
+        pass
+    return True
 
 
 def docker_host_of(*, client) -> str:
@@ -199,9 +209,10 @@ class Engine:
             self.remove()
             raise EngineFailed(f"the engine container {self.name} has no IP address on a bridge network "
                                f"(networks: {list(nets or {})}): give it a bridge network")
-        deadline = time.monotonic() + timeout
         last = ""
-        while time.monotonic() < deadline:
+
+        def answers():
+            nonlocal last
             self.container.reload()
             if self.container.status not in ("created", "running"):
                 state, tail = self.container.attrs["State"], self._log_tail()
@@ -213,20 +224,25 @@ class Engine:
                 probe.ping()
                 info = probe.info()
                 probe.close()
-                if self.containerd_store and "snapshotter" not in json.dumps(info.get("DriverStatus") or []):
-                    raise EngineFailed(f"the engine {self.name} answered without the containerd image store "
-                                       f"(storage driver {info.get('Driver')})")
-                if not quiet:
-                    print(f"engine {self.name} answers at {self.host}: Docker {info.get('ServerVersion')}, "
-                          f"image store {'containerd' if self.containerd_store else info.get('Driver')}", flush=True)
-                return self
+                return info
             except (DockerException, OSError) as exc:
                 last = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-            time.sleep(0.5)
-        tail = self._log_tail()
-        self.remove()
-        raise EngineFailed(f"the engine {self.name} did not answer at tcp://{self.ip}:{API_PORT} within "
-                           f"{timeout:.0f} s (last: {last}); its last log lines:\n{tail}")
+                return None
+
+        try:
+            info = wait_until(answers, timeout=timeout, interval=0.5)
+        except WaitTimeout:
+            tail = self._log_tail()
+            self.remove()
+            raise EngineFailed(f"the engine {self.name} did not answer at tcp://{self.ip}:{API_PORT} within "
+                               f"{timeout:.0f} s (last: {last}); its last log lines:\n{tail}") from None
+        if self.containerd_store and "snapshotter" not in json.dumps(info.get("DriverStatus") or []):
+            raise EngineFailed(f"the engine {self.name} answered without the containerd image store "
+                               f"(storage driver {info.get('Driver')})")
+        if not quiet:
+            print(f"engine {self.name} answers at {self.host}: Docker {info.get('ServerVersion')}, "
+                  f"image store {'containerd' if self.containerd_store else info.get('Driver')}", flush=True)
+        return self
 
     def _log_tail(self, n: int = 20) -> str:
         try:
@@ -271,14 +287,9 @@ class Engine:
             if "in progress" not in str(exc):
                 raise
         if volumes and self.volume:
-            for _ in range(10):
-                try:
-                    self.outer.volumes.get(self.volume).remove(force=True)
-                    break
-                except NotFound:
-                    break
-                except APIError:  # still in use for a moment after the container went
-                    time.sleep(0.5)
+            with contextlib.suppress(WaitTimeout):  # still in use after 5 s: left, as before
+                wait_until(lambda: _remove_volume(self.outer, self.volume), timeout=5, interval=0.5,
+                           ignore=(APIError,))  # APIError: still in use for a moment after the container went
         self.container, self.ip = None, None
 
     def __enter__(self) -> "Engine":

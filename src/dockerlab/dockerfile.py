@@ -1,14 +1,19 @@
-"""The one Dockerfile parser of the checks: stages, their bases, the final base, external images, pins.
+"""The one Dockerfile parser of the course: stages, their bases, the final base, external images, pins, and the
+steps BuildKit numbers.
 
-Checks judge what was built, and read the Dockerfile only for what the image cannot say: which stage a base
-belongs to, which images are pulled by name (pins), how to build each stage on its own (``--target``).
+The parsing is BuildKit's own, ported to Python (``e2b_dockerfile_utils``: parser directives such as ``# syntax=``
+and ``# escape=``, continuation lines and the comments inside them, JSON forms, heredocs; ARG values through
+BuildKit's shell lexer); what the course makes of it is here. Checks judge what was built, and read the Dockerfile
+only for what the image cannot say: which stage a base belongs to, which images are pulled by name (pins), how to
+build each stage on its own (``--target``). The build display reads it to name BuildKit's steps as written.
 """
 from __future__ import annotations
 
 import dataclasses
 import re
 
-_ARG_REF = re.compile(r"\$\{?(\w+)(?::?-([^}]*))?\}?")
+from e2b_dockerfile_utils import DockerfileAst, DockerfileSyntaxError, ShellLex, parse_dockerfile_ast
+from e2b_dockerfile_utils import DockerfileInstruction as Instruction  # noqa: F401 (the parser's instruction)
 
 
 @dataclasses.dataclass
@@ -68,48 +73,77 @@ class Dockerfile:
         return [i for s in self.stages for i in [f"FROM {s.base}"] + s.instructions]
 
 
+def _lines(text: str) -> list[str]:
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)  # as BuildKit's scanner splits them (line numbers agree)
+
+
+def read(text: str) -> DockerfileAst:
+    """BuildKit's reading of a Dockerfile (parser directives, continuation lines and the comments inside them,
+    JSON forms, heredocs). A Dockerfile BuildKit cannot read (an unknown instruction, an unterminated heredoc)
+    reads up to the line in error: its build then fails with BuildKit's own message, and nothing here raises."""
+    try:
+        return parse_dockerfile_ast(text)
+    except DockerfileSyntaxError as exc:
+        line = exc.line or 1
+        if line <= 1 or not text:
+            return DockerfileAst([], "\\")
+        return read("".join(_lines(text)[: line - 1]))
+
+
+def instructions(text: str) -> list[Instruction]:
+    """One :class:`Instruction` per instruction: ``name`` (upper case), ``flags``, ``args``, ``start_line``,
+    ``end_line``, ``heredocs``, ``original`` (its line with continuations joined; a heredoc's body is apart)."""
+    return read(text).instructions
+
+
+def line_of(ins: Instruction) -> str:
+    """The instruction as one line, its keyword in upper case: ``RUN pip install -r requirements.txt``."""
+    rest = ins.original.strip().split(None, 1)
+    return f"{ins.name} {rest[1]}" if len(rest) > 1 else ins.name
+
+
 def logical_lines(text: str) -> list[str]:
-    """Instructions with continuation lines joined, comments and blank lines dropped."""
-    out, cur = [], ""
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        if not cur and (not line.strip() or line.strip().startswith("#")):
-            continue
-        if line.endswith("\\"):
-            cur += line[:-1] + " "
-            continue
-        out.append((cur + line).strip())
-        cur = ""
-    if cur:
-        out.append(cur.strip())
-    return out
+    """Instructions with continuation lines joined, comments, directives and blank lines dropped."""
+    return [ins.original.strip() for ins in instructions(text)]
+
+
+def _from_parts(ins: Instruction) -> tuple[str, str]:
+    """(image or stage as written, the name after AS or "") of a FROM."""
+    args = list(ins.args)
+    name = args[2] if len(args) >= 3 and args[1].upper() == "AS" else ""
+    return (args[0] if args else ""), name
 
 
 def parse(text: str) -> Dockerfile:
-    """Stages, ARG defaults (substituted in FROM and --from) and external COPY --from images of a Dockerfile."""
+    """Stages, ARG defaults (substituted in FROM and --from, as BuildKit's shell lexer does) and external COPY
+    --from / RUN --mount=…,from= images of a Dockerfile."""
+    ast = read(text)
     args: dict[str, str] = {}
     stages: list[Stage] = []
     froms: list[str] = []
 
-    def subst(s: str) -> str:
-        return _ARG_REF.sub(lambda m: args.get(m.group(1), m.group(2) or ""), s)
+    def subst(word: str) -> str:
+        try:
+            return ShellLex(ast.escape_token, env=args, skip_unset_env=False).process_word(word)
+        except ValueError:  # a malformed ${…}: left as written
+            return word
 
-    for line in logical_lines(text):
-        kw, _, rest = line.partition(" ")
-        kw = kw.upper()
-        if kw == "FROM":
-            toks = [t for t in rest.split() if not t.startswith("--")]
-            name = toks[2].lower() if len(toks) >= 3 and toks[1].upper() == "AS" else ""
-            stages.append(Stage(len(stages), subst(toks[0]) if toks else "", name))
+    for ins in ast.instructions:
+        if ins.name == "FROM":
+            base, name = _from_parts(ins)
+            stages.append(Stage(len(stages), subst(base), name.lower()))
             continue
-        if kw == "ARG":  # defaults, for FROM and --from (a later ARG does not override an earlier default)
-            for tok in rest.split():
-                k, _, v = tok.partition("=")
-                args.setdefault(k, v.strip("'\""))
+        if ins.name == "ARG":  # defaults, for FROM and --from (a later ARG does not override an earlier default)
+            for word in ins.args:
+                k, _, v = word.partition("=")
+                args.setdefault(k, subst(v))
         if stages:
-            stages[-1].instructions.append(f"{kw} {rest}".strip())
-        if kw in ("COPY", "ADD", "RUN"):
-            froms += [subst(m) for m in re.findall(r"--(?:from=|mount=\S*?from=)([^\s,]+)", rest)]
+            stages[-1].instructions.append(line_of(ins))
+        for flag in ins.flags if ins.name in ("COPY", "ADD", "RUN") else ():
+            if flag.startswith("--from="):
+                froms.append(subst(flag[len("--from="):]))
+            elif flag.startswith("--mount="):
+                froms += [subst(kv[len("from="):]) for kv in flag[len("--mount="):].split(",") if kv.startswith("from=")]
     df = Dockerfile(stages, args, [])
     df.copy_from = list(dict.fromkeys(r for r in froms if not df.is_stage(r)))
     return df
@@ -122,16 +156,14 @@ def stages(text: str) -> list[Stage]:
 def with_stage_names(text: str) -> tuple[str, list[str]]:
     """The Dockerfile with a name on every stage (``AS dockerlab-stage-N`` where it had none), and the names in
     order: every stage can then be built on its own with ``--target`` (the steps are the same, so cached)."""
-    out, names, i = [], [], 0
-    for raw in text.splitlines(keepends=True):
-        m = re.match(r"^(\s*FROM\s+(?:--\S+\s+)*\S+)(\s+AS\s+(\S+))?(\s*)$", raw.rstrip("\n"), re.I)
-        if m:
-            name = m.group(3) or f"dockerlab-stage-{i}"
-            names.append(name.lower())
-            raw = f"{m.group(1)} AS {name}\n" if not m.group(3) else raw
-            i += 1
-        out.append(raw)
-    return "".join(out), names
+    lines, names = _lines(text), []
+    for i, ins in enumerate(ins for ins in instructions(text) if ins.name == "FROM"):
+        name = _from_parts(ins)[1]
+        names.append((name or f"dockerlab-stage-{i}").lower())
+        if not name:  # the FROM's last line (a FROM may go on over continuation lines)
+            last = lines[ins.end_line - 1]
+            lines[ins.end_line - 1] = last.rstrip() + f" AS dockerlab-stage-{i}" + ("\n" if last.endswith("\n") else "")
+    return "".join(lines), names
 
 
 def pin_problem(ref: str) -> str | None:
@@ -151,14 +183,11 @@ def pin_problem(ref: str) -> str | None:
 
 # --- the steps BuildKit reports, named as the Dockerfile names them ---------------------------------------
 
-_FROM_LINE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+(?:\s+AS\s+(\S+))?", re.I | re.M)
-
-
 def stage_order(dockerfile_text: str) -> dict[str, int]:
     """Stage names in Dockerfile order, as BuildKit names them (``AS name``, else ``stage-N``)."""
     order = {}
-    for i, m in enumerate(_FROM_LINE.finditer(dockerfile_text)):
-        order[(m.group(1) or f"stage-{i}").lower()] = i
+    for i, ins in enumerate(ins for ins in instructions(dockerfile_text) if ins.name == "FROM"):
+        order[(_from_parts(ins)[1] or f"stage-{i}").lower()] = i
         order[f"stage-{i}"] = i
     return order
 
@@ -171,32 +200,29 @@ def step_text(instruction: str) -> str:
 
 
 def dockerfile_stages(dockerfile_text: str) -> list[tuple[str, list[str]]]:
-    """Per stage, as BuildKit labels it ("" for a one-stage file), the instructions it numbers as steps.
-
-    Continuation lines are joined and comments dropped; heredoc bodies are not parsed (rare in the course).
-    """
+    """Per stage, as BuildKit labels it ("" for a one-stage file), the instructions it numbers as steps (one line
+    each, keyword in upper case as BuildKit prints it; a heredoc's body is not part of the line)."""
     stages: list[tuple[str, list[str]]] = []
-    logical = logical_lines(dockerfile_text)
-    for line in logical:
-        words = line.split()
-        kw = words[0].upper()
-        if kw == "FROM":
-            m = re.search(r"\s+AS\s+(\S+)\s*$", line, re.I)
-            base = next((w for w in words[1:] if not w.startswith("--")), "").lower()
+    for ins in instructions(dockerfile_text):
+        if ins.name == "FROM":
+            base, name = _from_parts(ins)
             # BuildKit prints no step for FROM <an earlier stage> (or scratch): "[test 1/4] COPY …" after FROM base
-            own_from = [] if base == "scratch" or base in {label.lower() for label, _ in stages} else [step_text(line)]
-            stages.append((m.group(1) if m else f"stage-{len(stages)}", own_from))
-        elif kw in _VERTEX_KEYWORDS and stages:
-            stages[-1][1].append(step_text(line))
+            earlier = {label.lower() for label, _ in stages}
+            own_from = [] if base.lower() == "scratch" or base.lower() in earlier else [step_text(line_of(ins))]
+            stages.append((name or f"stage-{len(stages)}", own_from))
+        elif ins.name in _VERTEX_KEYWORDS and stages:
+            stages[-1][1].append(step_text(line_of(ins)))
     if len(stages) == 1:
         stages = [("", stages[0][1])]
     return stages
 
 
 def same_base(printed: str, written: str) -> bool:
-    """'FROM docker.io/library/python:3.13.5-slim' (as BuildKit prints it) vs 'FROM python:3.13.5-slim AS x'."""
+    """'FROM docker.io/library/python:3.13.5-slim' (as BuildKit prints it; with ``@sha256:…`` when it resolved the
+    digest) vs 'FROM python:3.13.5-slim AS x'."""
     ref = printed.split()[-1]
     words = [w for w in written.split()[1:] if not w.startswith("--")]
     base = words[0] if words else ""
-    return bool(base) and (ref == base or ref.endswith("/" + base) or ref.endswith("/library/" + base)
+    named = ref.split("@")[0] if "@" not in base else ref  # a digest BuildKit added is not in what was written
+    return bool(base) and (ref == base or named.endswith("/" + base) or named.endswith("/library/" + base)
                            or ref.split("@")[0] == base.split("@")[0])

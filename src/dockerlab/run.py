@@ -1,6 +1,7 @@
 """Running containers: start with course names and labels, stop and time it, wait for health or HTTP."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import shlex
@@ -18,6 +19,7 @@ from dockerlab.namespace import labels as course_labels
 from dockerlab.namespace import resource_name
 from dockerlab.show import cli, short
 from dockerlab.errors import WaitTimeout, ContainerExited  # noqa: F401 (raised here; defined with the others)
+from dockerlab.waiting import wait_until
 
 
 def host_address() -> str:
@@ -168,13 +170,11 @@ def stop(container, timeout: int = 10) -> StopResult:
 def wait_exit(container, timeout: float = 60) -> dict:
     """Wait until the container exits; return its State. Raises WaitTimeout."""
     cli("docker", "wait", container.name)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def exited():
         container.reload()
-        if container.status in ("exited", "dead"):
-            return container.attrs["State"]
-        time.sleep(0.3)
-    raise WaitTimeout(f"{container.name} still {container.status} after {timeout:.0f} s")
+        return container.attrs["State"] if container.status in ("exited", "dead") else None
+    return wait_until(exited, timeout=timeout, interval=0.3, describe=f"{container.name} did not exit",
+                      seen=lambda: f"status {container.status}")
 
 
 def logs_tail(container, n: int = 20) -> str:
@@ -243,22 +243,21 @@ def poll_health(container, until: str = "healthy", timeout: float = 60, interval
     exited, a status in ``give_up`` such as "unhealthy", or time out). ``on_change(seconds, status, last check)``
     is called for each new status (a live timeline).
     """
-    t0 = time.monotonic()
-    timeline: list[tuple[float, str]] = []
-    while True:
-        status, check = health_status(container)
-        now = time.monotonic() - t0
-        if not timeline or timeline[-1][1] != status:
-            timeline.append((round(now, 1), status))
+    t0, wait = time.monotonic(), HealthWait(until, "?", 0.0, "no check ran yet", [])
+    def settled() -> bool:
+        wait.status, wait.last_check = health_status(container)
+        wait.seconds = time.monotonic() - t0
+        if not wait.timeline or wait.timeline[-1][1] != wait.status:
+            wait.timeline.append((round(wait.seconds, 1), wait.status))
             if on_change is not None:
-                on_change(now, status, check)
-        if status in (until, "none", "exited") or status in give_up or now > timeout:
-            wait = HealthWait(until, status, now, check, timeline)
-            if status == "exited":
-                wait.exit_code = container.attrs["State"].get("ExitCode")
-                wait.logs = logs_tail(container).strip()
-            return wait
-        time.sleep(interval)
+                on_change(wait.seconds, wait.status, wait.last_check)
+        return wait.status in (until, "none", "exited") or wait.status in give_up
+    with contextlib.suppress(WaitTimeout):  # timed out: the HealthWait says on what status
+        wait_until(settled, timeout=timeout, interval=interval)
+    if wait.status == "exited":
+        wait.exit_code = container.attrs["State"].get("ExitCode")
+        wait.logs = logs_tail(container).strip()
+    return wait
 
 
 def wait_for_health(container, timeout: float = 60, interval: float = 0.5) -> list[tuple[float, str]]:
@@ -289,9 +288,9 @@ def http_get(url_or_port, path: str = "/", timeout: float = 30, container=None, 
     With ``container``, stops early with ContainerExited if the container dies. Returns (status, body).
     """
     url = url_or_port if isinstance(url_or_port, str) else f"http://{host_address()}:{url_or_port}{path}"
-    deadline = time.monotonic() + timeout
     last = ""
-    while True:
+    def answer() -> tuple[int, str] | None:
+        nonlocal last
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 return r.status, r.read().decode(errors="replace")
@@ -305,9 +304,8 @@ def http_get(url_or_port, path: str = "/", timeout: float = 30, container=None, 
             container.reload()
             if container.status in ("exited", "dead"):
                 raise ContainerExited(f"{container.name} exited ({container.attrs['State'].get('ExitCode')}) while {url} was asked:\n{logs_tail(container)}")
-        if time.monotonic() > deadline:
-            raise WaitTimeout(f"no answer from {url} after {timeout:.0f} s (last: {last})")
-        time.sleep(0.3)
+        return None
+    return wait_until(answer, timeout=timeout, interval=0.3, describe=f"no answer from {url}", seen=lambda: last)
 
 
 def wait_for_answer(url_or_port, path: str = "/", *, until, what: str = "the expected answer", container=None,
@@ -322,7 +320,8 @@ def wait_for_answer(url_or_port, path: str = "/", *, until, what: str = "the exp
     """
     url = url_or_port if isinstance(url_or_port, str) else f"http://{host_address()}:{url_or_port}{path}"
     t0, shown, last = time.monotonic(), 0.0, "no answer yet"
-    while True:
+    def answered() -> tuple[float, str] | None:
+        nonlocal last
         try:
             status, body = http_get(url, timeout=5, container=container, expect_status=None)
             last = f"HTTP {status} {short(body, 120)}"
@@ -333,16 +332,19 @@ def wait_for_answer(url_or_port, path: str = "/", *, until, what: str = "the exp
                 last += f" ({type(exc).__name__}: {exc})"
         except WaitTimeout as exc:
             last = str(exc)
-        waited = time.monotonic() - t0
-        if waited >= timeout:
-            seen = [f"{what} not seen at {url} after {timeout:.0f} s", f"last answer: {last}"]
-            if container is not None:
-                logs = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", logs_tail(container, 10)).rstrip()
-                seen.append(f"docker logs --tail 10 {container.name}:\n{logs}")
-            if evidence is not None:
-                seen.append(str(evidence()).rstrip())
-            raise WaitTimeout("\n".join(seen))
+        return None
+    def progress(waited: float) -> None:
+        nonlocal shown
         if waited >= shown + every:
             shown += every
             print(f"{waited:.0f} s, still waiting for {what}: {last}", flush=True)
-        time.sleep(0.3)
+    try:
+        return wait_until(answered, timeout=timeout, interval=0.3, on_wait=progress)
+    except WaitTimeout:
+        seen = [f"{what} not seen at {url} after {timeout:.0f} s", f"last answer: {last}"]
+        if container is not None:
+            logs = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", logs_tail(container, 10)).rstrip()
+            seen.append(f"docker logs --tail 10 {container.name}:\n{logs}")
+        if evidence is not None:
+            seen.append(str(evidence()).rstrip())
+        raise WaitTimeout("\n".join(seen)) from None

@@ -8,7 +8,8 @@ runtime and progress dirs; autosave off) and its port and token are added.
 Drives Debian's Chromium (/usr/bin/chromium, see scripts/install-browser) through Playwright's Python API; no
 browser is downloaded. The lesson notebook is opened and run but never saved: its bytes on disk must not change.
 Screenshots land in build/artifacts/: browser-lesson01.png (a widget), browser-lesson03-build.png (a build's
-progress display, which must end full and green, never red, after a successful build), browser-check-marks.png
+progress display, which must end full and green, never red, after a successful build), browser-lesson03-midbuild.png
+(a build's step on one line while it runs), browser-check-marks.png
 (a failed check's table: its verdicts in words on green and red rows, readable without an emoji font).
 """
 from __future__ import annotations
@@ -266,6 +267,45 @@ def test_a_successful_build_ends_with_a_full_green_bar(jupyter_server, browser_p
         raise
     assert "progress-bar-success" in classes and "danger" not in classes, classes
     assert width in ("100%", ""), width
+    assert (ROOT / nb).read_bytes() == before, f"{nb} was modified on disk"
+
+
+SLOW_BUILD = """import pathlib, tempfile
+app = pathlib.Path(tempfile.mkdtemp(prefix="dl-browser-"))
+(app / "Dockerfile").write_text(f"FROM {lab.base('python')}\\nRUN sleep 8 && pip --disable-pip-version-check "
+                                "--no-cache-dir --version && echo --no-install-recommends --progress-bar=off\\n")
+lab.build(app, "browser-slow", nocache=True)"""
+
+
+def test_a_running_build_names_its_step_on_one_line(jupyter_server, browser_page):
+    """Mid-build the label shows the running step and its seconds on one line: a long RUN full of hyphens does not
+    wrap it to two (the walk review saw the output jump between one and two lines). The build then ends green."""
+    from playwright.sync_api import expect
+
+    base, token, *_ = jupyter_server
+    page = browser_page
+    nb = "notebooks/03_layers_and_cache.ipynb"
+    before = (ROOT / nb).read_bytes()
+    shot = ARTIFACT.with_name("browser-lesson03-midbuild.png")
+    try:
+        code_cells = open_and_start(page, base, token, nb)
+        new_cell_below(page, SLOW_BUILD)
+        cell = code_cells.nth(2)
+        bar = cell.locator(".widget-hprogress").first
+        title = bar.locator("xpath=preceding-sibling::*[1]")  # tqdm's title, before the bar
+        label = bar.locator("xpath=following-sibling::*[1]")  # tqdm's text, after the bar
+        expect(label).to_contain_text("RUN sleep 8", timeout=120_000)
+        expect(label).to_contain_text(re.compile(r"\(\d+\u2007s\)"))  # the step's seconds, counting
+        label.scroll_into_view_if_needed()
+        page.mouse.wheel(0, 200)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shot))
+        heights = [w.evaluate("el => el.getBoundingClientRect().height") for w in (title, label, bar)]
+        expect(cell.locator(".widget-hprogress .progress-bar-success").first).to_be_visible(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(shot.with_name("browser-lesson03-midbuild-failed.png")))
+        raise
+    assert max(heights[:2]) <= 1.5 * heights[2], f"title, text and bar are {heights} px high: a text wrapped"
     assert (ROOT / nb).read_bytes() == before, f"{nb} was modified on disk"
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from jupyterhub.auth import Authenticator
-from traitlets import Bool, Int, Unicode, default
+from traitlets import Int, Unicode, default
 
 ITERATIONS = 200_000
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,19}$")

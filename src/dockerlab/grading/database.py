@@ -3,11 +3,11 @@ with ``pg_isready`` until it answers."""
 from __future__ import annotations
 
 import contextlib
-import time
 
-from dockerlab.errors import ContainerExited, WaitTimeout
+from dockerlab.errors import ContainerExited
 from dockerlab.images import ref as image_ref
 from dockerlab.run import remove
+from dockerlab.waiting import wait_until
 
 DB_USER = DB_PASSWORD = DB_NAME = "app"
 
@@ -33,20 +33,21 @@ class Database:
         only). Raises WaitTimeout, or ContainerExited with the log lines."""
         if self.ready:
             return
-        deadline, said = time.monotonic() + timeout, ""
-        while True:
+        said = ""
+
+        def accepts() -> bool:
+            nonlocal said
             self.container.reload()
             if self.container.status not in ("created", "running"):
                 logs = self.container.logs(tail=20).decode(errors="replace")
                 raise ContainerExited(f"{self.container.name} stopped ({self.container.status}):\n{logs}")
             res = self.container.exec_run(["pg_isready", "-h", "127.0.0.1", "-U", DB_USER, "-d", DB_NAME])
-            if res.exit_code == 0:
-                self.ready = True
-                return
             said = res.output.decode(errors="replace").strip()
-            if time.monotonic() > deadline:
-                raise WaitTimeout(f"{self.container.name}: pg_isready still says {said!r} after {timeout:.0f} s")
-            time.sleep(0.5)
+            return res.exit_code == 0
+
+        wait_until(accepts, timeout=timeout, interval=0.5, describe=f"{self.container.name}: pg_isready never said yes",
+                   seen=lambda: f"pg_isready says {said!r}")
+        self.ready = True
 
     def remove(self) -> None:
         remove(self.container, client=self.lab.client, quiet=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import sys
 import time
@@ -40,8 +41,9 @@ import psutil
 
 from dockerlab import tools
 from dockerlab.engine import client_env
-from dockerlab.errors import ToolFailed
+from dockerlab.errors import ToolFailed, WaitTimeout
 from dockerlab.namespace import namespace
+from dockerlab.waiting import wait_until
 
 KINDS = ("containers", "networks", "volumes")  # images stay: they are labelled, and removing them is slow
 POLL = 0.5  # seconds between two looks at the kernel
@@ -126,11 +128,10 @@ def wait_and_clean(pid: int, lesson: str, ns: str, *, poll: float = POLL, max_ho
     """The watcher: wait until process ``pid`` is gone, then :func:`clean`. False if it outlived ``max_hours``
     (nothing removed)."""
     kernel = _process(pid, psutil.Process().create_time())
-    deadline = time.monotonic() + max_hours * 3600
-    while kernel is not None and _alive(kernel):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
+    try:
+        wait_until(lambda: kernel is None or not _alive(kernel), timeout=max_hours * 3600, interval=poll)
+    except WaitTimeout:
+        return False
     return clean(lesson, ns)
 
 
@@ -157,12 +158,16 @@ def watchers(lesson: str | None = None, ns: str | None = None) -> list[dict]:
 def settle(lesson: str | None = None, ns: str | None = None, timeout: float = 60) -> list[str]:
     """Wait (at most ``timeout`` s) until no watcher of ``lesson`` and ``ns`` whose kernel has ended is still
     cleaning. Returns those still running at the deadline (``"12_debugging/alice (pid 123)"``), else []."""
-    deadline = time.monotonic() + timeout
-    while True:
+    busy: list[dict] = []
+
+    def idle() -> bool:
+        nonlocal busy
         busy = [w for w in watchers(lesson, ns) if not w["kernel_alive"] and _alive(w["process"])]
-        if not busy or time.monotonic() > deadline:
-            return [f"{w['lesson']}/{w['ns']} (pid {w['process'].pid})" for w in busy]
-        time.sleep(0.25)
+        return not busy
+
+    with contextlib.suppress(WaitTimeout):  # those still cleaning are the answer
+        wait_until(idle, timeout=timeout, interval=0.25)
+    return [f"{w['lesson']}/{w['ns']} (pid {w['process'].pid})" for w in busy]
 
 
 def main(argv: list[str] | None = None) -> int:

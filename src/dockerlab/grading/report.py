@@ -16,7 +16,6 @@ course's exercises not started yet). Both go to ``runs/`` in the course folder (
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import pkgutil
 import re
@@ -124,50 +123,11 @@ def progress_line(summary: dict) -> str:
             + (f", {summary['not_started']} not started" if summary.get("not_started") else ""))
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#1f2328;max-width:1100px}
-h1{font-size:1.4em;margin-bottom:.2em} .meta{color:#59636e;margin-bottom:1.2em}
-table{border-collapse:collapse;width:100%;margin-bottom:1.5em} th,td{border-bottom:1px solid #d1d9e0;padding:.35em .5em;
-text-align:left;vertical-align:top;font-size:.92em} th{background:#f6f8fa}
-.passed{color:#1a7f37;font-weight:600} .failing{color:#cf222e;font-weight:600} .fix{color:#59636e}
-.not-started{color:#59636e} .nowrap{white-space:nowrap}
-.fail-list{margin:.2em 0 0 1em;padding:0} .fail-list li{margin-bottom:.25em}
-"""
-
-
 def render_html(report: dict) -> str:
-    """One self-contained HTML page (inline CSS, no scripts, no external resources)."""
-    e = html.escape
-    s = report["summary"]
-    rows = []
-    for l in report["lessons"]:
-        fails = "".join(
-            f"<li><b>{e(str(r.get('name', '')))}</b>: {e(str(r.get('detail', '')))}"
-            + (f"<div class='fix'>fix: {e(str(r.get('fix')))}</div>" if r.get("fix") else "") + "</li>"
-            for r in l["failing"])
-        rows.append(
-            f"<tr><td>{e(l['lesson'])}</td><td>{e(l['exercise'] or '-')}</td>"
-            f"<td class='{l['status']}'>{'✔ passed' if l['status'] == 'passed' else '✘ failing'}"
-            f"{' (check cell edited)' if l.get('check_cell_edited') else ''}</td>"
-            f"<td>{l['checks_passed']}/{l['checks_total']}</td><td>{l['attempts']}</td>"
-            f"<td class='nowrap'>{e(str(l['latest_attempt'] or '-').replace('T', ' '))}</td>"
-            f"<td class='nowrap'>{l['check_seconds']:.1f} s</td>"
-            f"<td>{'<ul class=fail-list>' + fails + '</ul>' if fails else '—'}</td></tr>")
-    if not rows:
-        rows.append("<tr><td colspan=8>No check has run yet.</td></tr>")
-    rows += [f"<tr class='not-started'><td>{e(n)}</td><td>-</td><td class='nowrap'>– not started</td><td>-</td><td>0</td><td>-</td>"
-             f"<td>-</td><td>—</td></tr>" for n in report.get("not_started", [])]
-    body = "".join(rows)
-    title = f"dockerlab progress: {report.get('namespace') or 'unknown learner'}"
-    return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
-        f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"
-        f"<div class='meta'>Course “Shipping Python applications in Docker” · generated {e(report['generated'].replace('T', ' '))} · "
-        f"{e(progress_line(s))} · {s['attempts']} check run{'s' if s['attempts'] != 1 else ''} · "
-        f"{s['check_seconds']:.1f} s spent in checks</div>"
-        "<table><thead><tr><th>lesson</th><th>exercise</th><th>latest status</th><th>checks</th><th>attempts</th>"
-        "<th>latest attempt</th><th>time in checks</th><th>failing lines and their fixes</th></tr></thead>"
-        f"<tbody>{body}</tbody></table></body></html>\n")
+    """One self-contained HTML page (inline CSS, no scripts, no external resources): templates/report.html."""
+    from dockerlab.pages import render
+
+    return render("report.html", report=report, progress_line=progress_line(report["summary"]))
 
 
 def write_report(json_path: str | Path | None = ..., html_path: str | Path | None = ...,

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
@@ -18,6 +19,7 @@ from dockerlab.errors import ContainerExited, WaitTimeout
 from dockerlab.grading.probes import (Pid1, describe_listeners, exec_argv, helper, listeners, pid1_info)
 from dockerlab.run import free_port, http_get, logs_tail, remove
 from dockerlab.show import quiet_cli, short
+from dockerlab.waiting import wait_until
 
 
 # --- serving -------------------------------------------------------------------------------------------------
@@ -95,14 +97,23 @@ def serve(lab, image: str, thing: str, *, port: int = 8000, path: str = "/health
         return Served(None, host_port, port, path, kind="not_started",
                       cause=f"the container did not start: {short(getattr(exc, 'explanation', None) or exc, 240)}")
     out = Served(container, host_port, port, path)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            out.status, out.body = http_get(host_port, path, timeout=max(1.0, deadline - time.monotonic()),
+    end, no_answer = time.monotonic() + timeout, []
+
+    def answers_want() -> bool:
+        try:
+            out.status, out.body = http_get(host_port, path, timeout=max(1.0, end - time.monotonic()),
                                             container=container, expect_status=None)
-            if out.status == want or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        except WaitTimeout:  # no answer at all: judged below as such
+            no_answer.append(True)
+            raise
+        return out.status == want
+
+    try:
+        try:
+            wait_until(answers_want, timeout=timeout, interval=0.5, describe=f"GET {path} did not answer {want}")
+        except WaitTimeout:
+            if no_answer:
+                raise
         if out.status != want:
             out.kind, out.cause = "http", f"GET {path} on port {port} answered HTTP {out.status}: {short(out.body, 100)}"
     except ContainerExited:
@@ -189,14 +200,18 @@ def stop_when_ready(lab, container, *, host_port: int | None = None, path: str =
             http_get(host_port, path, timeout=ready_timeout, container=container, expect_status=None)
         except (WaitTimeout, ContainerExited):
             ready = False
-    info = pid1_info(container, lab)
-    deadline = time.monotonic() + 2
-    while ready and info.catches_term is not True and time.monotonic() < deadline:
-        time.sleep(0.2)
+    info: Pid1 | None = None
+
+    def handler_installed() -> bool:  # read once when the app is not ready; else again for up to 2 s
+        nonlocal info
         again = pid1_info(container, lab)
         # A `docker exec` can fail on a loaded engine: keep the last reading that saw PID 1's signal mask.
-        if again.catches_term is not None or info.catches_term is None:
+        if info is None or again.catches_term is not None or info.catches_term is None:
             info = again
+        return not ready or info.catches_term is True
+
+    with contextlib.suppress(WaitTimeout):  # no handler after 2 s: the stop shows what that means
+        wait_until(handler_installed, timeout=2, interval=0.2)
     res = lab.stop(container, timeout=timeout)
     return Stopped(res.exit_code, res.seconds, ready, info)
 

@@ -15,7 +15,6 @@ Nothing here talks to Docker or JupyterHub: it is pure data in, data out (unit-t
 """
 from __future__ import annotations
 
-import html
 import json
 import re
 import time
@@ -124,62 +123,15 @@ def room_summary(progress: dict[str, dict], learners: list[str] | None = None) -
     }
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5em;color:#1f2328}
-h1{font-size:1.4em;margin-bottom:.2em} h2{font-size:1.1em;margin-top:1.6em} .meta{color:#59636e}
-table{border-collapse:collapse;margin-bottom:1em} th,td{border-bottom:1px solid #d1d9e0;padding:.3em .55em;
-text-align:left;vertical-align:top;font-size:.9em} th{background:#f6f8fa}
-.passed{color:#1a7f37;font-weight:600} .failing{color:#cf222e;font-weight:600} .none{color:#8c959f}
-.fix{color:#59636e}
-"""
-
-
 def render_room_html(room: dict, title: str = "Classroom progress") -> str:
     """The instructor's page: learners x lessons, then the check lines the room fails now (most learners first)."""
-    e = html.escape
+    from dockerlab.pages import render
+
     exercises = [(l["lesson"], l["exercise"]) for l in room["lessons"]]
-    head = "".join(f"<th>{e(lesson)}{'<br>' + e(ex) if ex else ''}</th>" for lesson, ex in exercises)
-    body = []
-    for name, s in room["learners"].items():
-        cells = []
-        for lesson, ex in exercises:
-            l = next((x for x in s["lessons"] if (x["lesson"], x["exercise"]) == (lesson, ex)), None)
-            if l is None:
-                cells.append("<td class='none'>–</td>")
-            else:
-                mark = "✔" if l["status"] == "passed" else "✘"
-                cells.append(f"<td class='{l['status']}' title='latest {e(str(l['latest_attempt']))}'>{mark} "
-                             f"{l['checks_passed']}/{l['checks_total']} checks · {l['attempts']} "
-                             f"attempt{'s' if l['attempts'] != 1 else ''}</td>")
-        s_ = s["summary"]
-        body.append(f"<tr><td><b>{e(name)}</b></td><td>{s_['passed']}/{s_['exercises']}</td>{''.join(cells)}</tr>")
-    learners_table = (f"<table><thead><tr><th>learner</th><th>exercises passed</th>{head}</tr></thead><tbody>"
-                      + ("".join(body) or f"<tr><td colspan={len(exercises) + 2}>No learner yet.</td></tr>")
-                      + "</tbody></table>")
-    rows = []
-    for c in room["checks"]:
-        if not c["failing_now"]:
-            continue
-        rows.append(
-            f"<tr><td>{e(c['lesson'])}</td><td>{e(c['exercise'] or '-')}</td><td>{e(c['check'])}</td>"
-            f"<td class='failing'>{c['failing_now']} of {c['attempted_by']}</td>"
-            f"<td>{e(c['top_reason'])} <span class='meta'>({c['top_reason_learners']} "
-            f"learner{'s' if c['top_reason_learners'] != 1 else ''})</span>"
-            + (f"<div class='fix'>fix: {e(c['top_fix'])}</div>" if c["top_fix"] else "")
-            + f"</td><td>{e(', '.join(c['failing']))}</td></tr>")
-    stuck = ("<table><thead><tr><th>lesson</th><th>exercise</th><th>check</th><th>learners failing now</th>"
-             "<th>most common reason</th><th>who</th></tr></thead><tbody>"
-             + ("".join(rows) or "<tr><td colspan=6>No check is failing now.</td></tr>") + "</tbody></table>")
-    s = room["summary"]
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"
-            f"<meta http-equiv='refresh' content='30'>"
-            f"<div class='meta'>{s['learners']} learner{'s' if s['learners'] != 1 else ''} "
-            f"({s['learners_with_records']} with check records) · "
-            f"{s['exercises']} exercise{'s' if s['exercises'] != 1 else ''} attempted · "
-            f"{s['checks_failing_now']} check line{'s' if s['checks_failing_now'] != 1 else ''} failing now · "
-            f"generated {e(room['generated'])} (this page reloads every 30 s)</div>"
-            f"<h2>Learners</h2>{learners_table}<h2>Where the room is stuck</h2>{stuck}</body></html>\n")
+    grid = [(name, s["summary"], [next((x for x in s["lessons"] if (x["lesson"], x["exercise"]) == key), None)
+                                  for key in exercises]) for name, s in room["learners"].items()]
+    return render("room.html", room=room, title=title, exercises=exercises, grid=grid,
+                  stuck=[c for c in room["checks"] if c["failing_now"]])
 
 
 def render_learner_html(name: str, progress: dict | None) -> str:

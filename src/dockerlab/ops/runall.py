@@ -8,7 +8,6 @@ machine's doctor report. It is the "will my machine work on the day" check.
 from __future__ import annotations
 
 import dataclasses
-import html
 import os
 import time
 from pathlib import Path
@@ -134,21 +133,10 @@ def write_report(runs: list[NotebookRun], out: Path) -> tuple[Path, Path]:
     md_path = out / "report.md"
     md_path.write_text("\n".join(md) + "\n")
 
-    def row(r: NotebookRun) -> str:
-        figs = "<br>".join(html.escape(describe(f)) for f in r.figures) or "-"
-        color = "#e6f4ea" if r.passed else "#fce8e6"
-        err = f"<div style='color:#a50e0e'>{html.escape(r.error)}</div>" if r.error else ""
-        return (f"<tr style='background:{color}'><td>{html.escape(r.notebook)}{err}</td>"
-                f"<td>{'pass' if r.passed else 'FAIL'}</td><td>{r.seconds:.1f}</td><td>{figs}</td></tr>")
+    from dockerlab.pages import render
 
-    doc_rows = "".join(f"<tr style='background:{'#e6f4ea' if ok else '#fce8e6'}'><td>{'ok' if ok else 'NO'}</td>"
-                       f"<td>{html.escape(n)}</td><td>{html.escape(v)}</td></tr>" for n, v, ok in doctor)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Course run: {verdict}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}</style></head><body>
-<h1>Course run: {verdict}</h1><p>{passed}/{len(runs)} notebooks passed in {total_s:.0f} s ({time.strftime('%Y-%m-%d %H:%M')}).</p>
-<table><tr><th>notebook</th><th>result</th><th>seconds</th><th>figures measured</th></tr>{''.join(row(r) for r in runs)}</table>
-<h2>This machine (dockerlab doctor)</h2><table>{doc_rows}</table></body></html>"""
+    page = render("runall.html", verdict=verdict, passed=passed, runs=runs, total_s=total_s,
+                  when=time.strftime("%Y-%m-%d %H:%M"), doctor=doctor, describe=describe)
     html_path = out / "report.html"
     html_path.write_text(page)
     return md_path, html_path
