@@ -35,7 +35,7 @@ CAUSES = {
     "missing": "something the answer needs is not there (a file, a line, a setting, a package)",
     "wrong-value": "there, but with another value than the task needs",
     "too-big": "over a size budget",
-    "leaked": "a secret or a local file is in the image, its history, a layer or a stage",
+    "leaked": "a secret, a local file or a build tool is in the image, its history, a layer or a stage",
     "build-failed": "the image does not build",
     "exited": "the container stopped (exit code, OOM kill, a crash)",
     "not-answering": "the service does not answer where it must (address, port, path)",

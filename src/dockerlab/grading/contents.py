@@ -97,11 +97,13 @@ class Budget:
     base_bytes: int
     added: int
     slack: int
+    extra: dict[str, int] = dataclasses.field(default_factory=dict)  # what else the app needs: {what: bytes}
 
     def how(self) -> str:
+        more = "".join(f" + {what} {human_size(n)}" for what, n in self.extra.items())
         return (f"budget {human_size(self.limit)} = base {self.base_ref} {human_size(self.base_bytes)} + packages "
-                f"the image adds to site-packages {human_size(self.added)} (measured with du inside both images) + "
-                f"{human_size(self.slack)} slack")
+                f"the image adds to site-packages {human_size(self.added)} (measured with du inside both images)"
+                f"{more} + {human_size(self.slack)} slack")
 
 
 def _base_bytes(base, image) -> int:
@@ -115,13 +117,15 @@ def _base_bytes(base, image) -> int:
     return sum(h.get("Size", 0) for h in list(reversed(image.history()))[:n])
 
 
-def size_budget(lab, image, base_ref: str, slack: int) -> Budget:
-    """What ``image`` may weigh: its base, plus what it adds to site-packages, plus ``slack``. Raises
-    docker's ImageNotFound when the base is not on this engine."""
+def size_budget(lab, image, base_ref: str, slack: int, extra: dict[str, int] | None = None) -> Budget:
+    """What ``image`` may weigh: its base, plus what it adds to site-packages, plus ``extra`` (``{what: bytes}``: what
+    else the app needs, e.g. the shared libraries its compiled modules load), plus ``slack``. Raises docker's
+    ImageNotFound when the base is not on this engine."""
     base = lab.client.images.get(base_ref)
     base_bytes = _base_bytes(base, image)
     added = max(0, site_packages_bytes(lab, image.id) - site_packages_bytes(lab, base.id))
-    return Budget(base_bytes + added + slack, base_ref, base_bytes, added, slack)
+    extra = {k: v for k, v in (extra or {}).items() if v}
+    return Budget(base_bytes + added + sum(extra.values()) + slack, base_ref, base_bytes, added, slack, extra)
 
 
 def stage_images(lab, app, thing: str, dockerfile: str = "Dockerfile", **build_kwargs) -> dict[str, object]:

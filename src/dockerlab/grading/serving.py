@@ -85,6 +85,13 @@ class Served:
     def fix(self) -> str:
         return FIXES.get(self.kind, "")
 
+    @property
+    def port_taken(self) -> bool:
+        """The container did not start because the host port the check picked was taken meanwhile (not the answer's
+        fault: the check's own failure)."""
+        return self.kind == "not_started" and bool(re.search(r"port asked for is taken|already (allocated|in use)",
+                                                             self.cause))
+
 
 def serve(lab, image: str, thing: str, *, port: int = 8000, path: str = "/health", timeout: float = 30,
           want: int = 200, **run_kwargs) -> Served:
