@@ -1,12 +1,15 @@
 """Lesson 01 exercise check: the learner's own containers.run call (or docker run), judged by the live container.
 
-Fails unsolved and on plausible wrong answers, passes on the solution and on correct answers spelled otherwise
-(another SDK spelling, and a pasted `docker run` command): real engine.
+The unsolved exercise (tests/test_exercises.py, UNSOLVED_FAILS) and the solution notebook prove the starter and the
+solution. Here: plausible wrong answers each lose their own line (asserted by id, cause and the values seen), correct
+answers spelled otherwise pass (another SDK spelling, a pasted `docker run`, an absolute path, another user), and the
+check ends in a verdict on every input (no container, a container removed mid-check, a host port already taken).
+Real engine.
 """
-import json
 import shlex
 import subprocess
 
+import docker
 import pytest
 
 from dockerlab import CheckFailed, Lesson
@@ -18,8 +21,12 @@ pytestmark = pytest.mark.engine
 
 REQ = ex.REQUIREMENTS
 SERVER = REQ["command"]
-SOLUTION = dict(environment=REQ["env"], mem_limit="96m", nano_cpus=500_000_000,
-                restart_policy={"Name": "unless-stopped"})
+MIB96 = 96 * 1024 * 1024
+# A correct answer spelled otherwise than the solution notebook's (CPU as quota/period, the limit in bytes, the
+# variables as a list, the restart policy with its retry count): the wrong answers below change one setting of it.
+OTHER = dict(environment=["EXTRA=1", "APP_GREETING=hello-from-docker"], mem_limit=MIB96, cpu_period=100_000,
+             cpu_quota=50_000, restart_policy={"Name": "unless-stopped", "MaximumRetryCount": 0})
+ALL = [c.id for c in ex.CRITERIA]
 
 
 @pytest.fixture
@@ -36,104 +43,169 @@ def start(lab, command=SERVER, labels=True, **kwargs):
                                      **({"labels": lab.labels} if labels else {}), **kwargs)
 
 
-def solution(lab, **changes):
-    kwargs = dict(SOLUTION, ports={"8000/tcp": lab.free_port()})
+def answer(lab, command=SERVER, **changes):
+    """OTHER with some settings changed (None: left out), its port published on a free host port."""
+    kwargs = dict(OTHER, ports={"8000/tcp": lab.free_port()})
     kwargs.update(changes)
-    return start(lab, **{k: v for k, v in kwargs.items() if v is not None})
+    return start(lab, command, **{k: v for k, v in kwargs.items() if v is not None})
 
 
-def failure_text(lab) -> str:
+def grade(lab, timeout=5):
+    return ex.grade(lab, timeout=timeout)
+
+
+def not_evaluated(sc) -> list[str]:
+    return [r.id for r in sc.not_evaluated]
+
+
+def waiting_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("… no answer")]
+
+
+# --- every input ends in a verdict ------------------------------------------------------------------------------
+
+def test_no_container_fails_and_leaves_the_rest_not_evaluated(lab):
+    """The empty answer: start(port) never ran (or never called Docker)."""
     with pytest.raises(CheckFailed) as info:
         ex.check(lab, timeout=5)
-    return str(info.value)
+    assert [r.id for r in info.value.failures] == ["l01.exists"]
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.exists"] and not_evaluated(sc) == ALL[1:]
+    assert sc.by_id("l01.exists").cause == "missing" and sc.by_id("l01.exists").observed == {"name": lab.name("api")}
 
 
-def test_no_container_fails(lab):
-    assert "no container named" in failure_text(lab)
+def test_container_removed_mid_check_is_a_verdict(lab):
+    """Started with auto_remove (docker run --rm: no restart policy then) and gone while the check asks it: a failed
+    line, no traceback."""
+    answer(lab, ["sleep", "6"], auto_remove=True, restart_policy=None)
+    sc = grade(lab, timeout=20)
+    assert sc.failed_ids == ["l01.answers", "l01.restart"], str(sc)
+    assert sc.by_id("l01.answers").cause == "exited"
 
 
-def test_starter_fails(lab):
-    start(lab)  # the starter: the name, the labels, detached, nothing else
-    msg = failure_text(lab)
-    assert "APP_GREETING is not among the container's variables" in msg
-    assert "8000/tcp is not published" in msg
-    assert "no memory limit" in msg
-    assert "no CPU limit" in msg
-    assert "restart policy 'no', expected 'unless-stopped'" in msg
-
-
-# --- plausible wrong answers ------------------------------------------------------------------------------------
-
-def test_decimal_megabytes_fail(lab):
-    solution(lab, mem_limit=96_000_000)
-    msg = failure_text(lab)
-    assert "the limit is 96000000 bytes" in msg and "expected 100663296" in msg
-    assert "CPU limit" not in msg and "env" not in msg
-
-
-def test_cpu_shares_are_not_a_limit(lab):
-    solution(lab, nano_cpus=None, cpu_shares=512)
-    msg = failure_text(lab)
-    assert "CpuShares 512 is a relative weight" in msg
-    assert "memory limit" not in msg
-
-
-def test_restart_always_is_not_unless_stopped(lab):
-    solution(lab, restart_policy={"Name": "always"})
-    assert "restart policy 'always', expected 'unless-stopped'" in failure_text(lab)
-
-
-def test_wrong_container_port_published_fails(lab):
-    solution(lab, ports={"80/tcp": lab.free_port()})
-    msg = failure_text(lab)
-    assert "8000/tcp is not published to the host (published: 80/tcp" in msg
-
-
-def test_wrong_env_value_fails(lab):
-    solution(lab, environment={"APP_GREETING": "hello"})
-    msg = failure_text(lab)
-    assert "APP_GREETING='hello', expected 'hello-from-docker'" in msg
-    assert "memory limit" not in msg and "published" not in msg
-
-
-def test_stopped_container_fails(lab):
-    solution(lab).stop(timeout=1)
-    msg = failure_text(lab)
-    assert "status exited" in msg
-
-
-def test_published_but_not_listening_fails(lab):
-    start(lab, ["sleep", "60"], **SOLUTION, ports={"8000/tcp": lab.free_port()})
-    assert "answers HTTP" in failure_text(lab)
+def test_host_port_already_taken_is_named(lab):
+    """docker run created the container, then could not publish a host port another container holds (a fixed port
+    from an earlier run): it was never started."""
+    port = lab.free_port()
+    lab.run(lab.base("python"), "holder", ["sleep", "120"], ports={"8000/tcp": port})
+    with pytest.raises(docker.errors.APIError):
+        answer(lab, ports={"8000/tcp": port})
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.running"], str(sc)
+    running = sc.by_id("l01.running")
+    assert running.cause == "exited" and running.observed["status"] == "created"
+    assert ex.port_taken(running.observed["error"]), running.observed
+    assert not_evaluated(sc) == ["l01.answers"]
 
 
 def test_without_labels_fails_and_is_removed(lab):
-    start(lab, labels=False, **SOLUTION, ports={"8000/tcp": lab.free_port()})
-    assert "has no course labels" in failure_text(lab)
+    answer(lab, labels=False)
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.labels"] and sc.by_id("l01.labels").cause == "missing"
+    assert not_evaluated(sc) == ALL[2:]
     assert not lab.client.containers.list(all=True, filters={"name": lab.name(REQ["thing"])})
 
 
-def test_lines_not_evaluated_are_marked_as_such(lab, tmp_path, monkeypatch):
-    """A line that cannot be judged (no published port to ask) says "not evaluated", it is not a failure."""
-    monkeypatch.setenv("DOCKERLAB_PROGRESS", str(tmp_path / "progress.json"))
-    solution(lab, ports={"80/tcp": lab.free_port()})
-    with pytest.raises(CheckFailed) as info:
-        ex.check(lab, timeout=5)
-    assert [r.name for r in info.value.failures] == ["port 8000/tcp published"]
-    lines = json.loads((tmp_path / "progress.json").read_text())["attempts"][-1]["results"]
-    answers = next(r for r in lines if r["name"] == "answers HTTP")
-    assert answers["passed"] is None and answers["detail"].startswith("not evaluated")
+# --- plausible wrong answers: each loses its own line ----------------------------------------------------------
+
+def test_decimal_megabytes_fail(lab):
+    answer(lab, mem_limit=96_000_000)
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.memory"] and sc.by_id("l01.memory").cause == "wrong-value"
+    assert sc.by_id("l01.memory").observed == {"bytes": 96_000_000, "expected": MIB96}
 
 
-# --- correct answers written differently ------------------------------------------------------------------------
+def test_cpu_shares_are_not_a_limit(lab):
+    answer(lab, cpu_period=None, cpu_quota=None, cpu_shares=512)
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.cpus"] and sc.by_id("l01.cpus").cause == "missing"
+    assert sc.by_id("l01.cpus").observed == {"cpus": None, "shares": 512}
+
+
+def test_a_cpu_limit_of_another_value_fails(lab):
+    answer(lab, cpu_quota=100_000)
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.cpus"] and sc.by_id("l01.cpus").cause == "wrong-value"
+    assert sc.by_id("l01.cpus").observed == {"cpus": 1.0}
+
+
+def test_restart_always_is_not_unless_stopped(lab):
+    answer(lab, restart_policy={"Name": "always"})
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.restart"] and sc.by_id("l01.restart").observed == {"policy": "always"}
+
+
+def test_wrong_container_port_published_fails(lab):
+    answer(lab, ports={"80/tcp": lab.free_port()})
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.port"] and sc.by_id("l01.port").observed == {"published": ["80/tcp"]}
+    assert not_evaluated(sc) == ["l01.answers"]  # no published port to ask: not judged, not failed
+
+
+def test_reversed_port_mapping_is_named(lab):
+    """ports={'PORT/tcp': 8000}: the host's port as the container's, the container's as the host's."""
+    port = lab.free_port()  # the port the container should publish: this test asks for a free one, not 8000
+    answer(lab, ["sleep", "60"], ports={f"{lab.free_port()}/tcp": port})
+    sc = ex.grade(lab, dict(REQ, container_port=port), timeout=5)
+    assert sc.failed_ids == ["l01.port"] and sc.by_id("l01.port").cause == "wrong-value"
+    assert sc.by_id("l01.port").observed["reversed"] is True
+
+
+def test_wrong_env_value_fails(lab):
+    answer(lab, environment={"APP_GREETING": "hello"})
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.env"] and sc.by_id("l01.env").cause == "wrong-value"
+    assert sc.by_id("l01.env").observed == {"env": {"APP_GREETING": "hello"}}
+
+
+def test_missing_env_fails(lab):
+    answer(lab, environment=["EXTRA=1"])
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.env"] and sc.by_id("l01.env").cause == "missing"
+    assert sc.by_id("l01.env").observed == {"env": {"APP_GREETING": None}}
+
+
+def test_stopped_container_fails(lab):
+    answer(lab).stop(timeout=1)
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.running"] and sc.by_id("l01.running").observed["status"] == "exited"
+    assert not_evaluated(sc) == ["l01.answers"]
+
+
+def test_published_but_not_listening_fails_and_says_it_waits(lab, capsys):
+    answer(lab, ["sleep", "60"])
+    sc = grade(lab, timeout=8)
+    assert sc.failed_ids == ["l01.answers"] and sc.by_id("l01.answers").cause == "not-answering"
+    assert sc.by_id("l01.answers").observed["kind"] == "not_listening"
+    assert waiting_lines(capsys.readouterr().out)  # a wait is never silent
+
+
+def test_listening_on_another_port_is_named(lab):
+    """The cause is observed (the container's own /proc/net/tcp), not guessed."""
+    answer(lab, ["python", "-m", "http.server", "8080"])
+    sc = grade(lab)
+    assert sc.failed_ids == ["l01.answers"], str(sc)
+    assert sc.by_id("l01.answers").observed["listening"] == ["0.0.0.0:8080"]
+
+
+def test_listening_on_loopback_fails_at_once(lab, capsys):
+    """A port bound to the container's loopback can never answer: no wait for the rest of the timeout."""
+    answer(lab, ["python", "-m", "http.server", "--bind", "127.0.0.1", "8000"], user="10001")
+    sc = grade(lab, timeout=120)
+    answers = sc.by_id("l01.answers")
+    assert sc.failed_ids == ["l01.answers"] and answers.cause == "not-answering"
+    assert answers.observed["kind"] == "loopback" and answers.observed["listening"] == ["127.0.0.1:8000"]
+    assert len(waiting_lines(capsys.readouterr().out)) <= 2  # a round or two of 3 s, not 120 s
+
+
+# --- correct answers written differently -------------------------------------------------------------------------
 
 def test_other_correct_answer_passes(lab):
-    """CPU as quota/period, the limit in bytes, variables as a list, the port as an int key bound to 0.0.0.0,
-    the command as one string, a restart policy with its retry count."""
-    start(lab, "python -m http.server --bind 0.0.0.0 8000", environment=["EXTRA=1", "APP_GREETING=hello-from-docker"],
-          ports={8000: ("0.0.0.0", lab.free_port())}, mem_limit=96 * 1024 * 1024, cpu_period=100_000,
-          cpu_quota=50_000, restart_policy={"Name": "unless-stopped", "MaximumRetryCount": 0})
-    assert ex.check(lab).passed
+    """OTHER, the command as one string, the port bound to 0.0.0.0 as an int key."""
+    answer(lab, "python -m http.server --bind 0.0.0.0 8000", ports={8000: ("0.0.0.0", lab.free_port())})
+    sc = ex.check(lab)
+    assert sc.passed and sc.by_id("l01.cpus").observed == {"cpus": 0.5}
+    assert sc.by_id("l01.answers").observed == {"status": 200}
 
 
 def test_a_pasted_docker_run_passes(lab):
@@ -148,25 +220,14 @@ def test_a_pasted_docker_run_passes(lab):
 
 
 def test_equivalent_spelling_passes(lab):
-    """The interpreter by absolute path, the limit in KiB: the same container."""
+    """The interpreter by absolute path, the limit in KiB, NanoCpus: the same container."""
     python = helper(lab, lab.base("python"), ["sh", "-c", "command -v python3"]).output.strip()  # /usr/…/python3
-    start(lab, [python, "-m", "http.server", "8000"], **dict(SOLUTION, mem_limit="98304k"),
-          ports={8000: lab.free_port()})
-    assert ex.check(lab).passed
+    answer(lab, [python, "-m", "http.server", "8000"], mem_limit="98304k", cpu_period=None, cpu_quota=None,
+           nano_cpus=500_000_000)
+    sc = ex.check(lab)
+    assert sc.passed and sc.by_id("l01.memory").observed["bytes"] == MIB96
 
 
 def test_non_root_container_gets_a_verdict(lab):
-    start(lab, user="10001:10001", **SOLUTION, ports={"8000/tcp": lab.free_port()})
+    answer(lab, user="10001:10001")
     assert ex.check(lab).passed
-
-
-def test_listening_on_another_port_is_named(lab):
-    """The cause is observed (the container's own /proc/net/tcp), not guessed."""
-    start(lab, ["python", "-m", "http.server", "8080"], **SOLUTION, ports={"8000/tcp": lab.free_port()})
-    assert "the app listens on 0.0.0.0:8080, not on port 8000" in failure_text(lab)
-
-
-def test_listening_on_loopback_is_named(lab):
-    start(lab, ["python", "-m", "http.server", "--bind", "127.0.0.1", "8000"], user="10001", **SOLUTION,
-          ports={"8000/tcp": lab.free_port()})
-    assert "only the container's own loopback (127.0.0.1)" in failure_text(lab)

@@ -4,6 +4,7 @@
   recognised in the steps BuildKit reports, whatever the spelling around the command.
 * :func:`rebuild_after_code_change`: does a code-only change keep the dependency install in the cache?
 * :func:`build_reusing`: build, or take the image already built from the same inputs (a re-run check).
+* :func:`build_error`: what a failed build said, in one line.
 """
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ from dockerlab.show import short
 INSTALL = re.compile(
     r"(?:^|[\s;&|(/])(?:uv\s+sync|uv\s+pip\s+(?:install|sync)|(?:python3?(?:\.\d+)?\s+-m\s+)?pip(?:3(?:\.\d+)?)?\s+install"
     r"|poetry\s+install|pipenv\s+(?:install|sync))\b")
+
+
+def build_error(exc: BuildFailed) -> str:
+    """What a failed build said, in one line: BuildKit's own error (``the Dockerfile cannot be empty``) where the
+    runner's is only ``docker build exited with 1``."""
+    error = (exc.error.strip().splitlines() or [""])[0]
+    if re.fullmatch(r"docker build exited with \d+", error):
+        said = next((line for line in reversed(exc.log_tail) if line.startswith("ERROR")), "")
+        error = re.sub(r"^ERROR:\s*(?:failed to build:\s*)?(?:failed to solve:\s*)?", "", said) or error
+    return error
 
 
 def install_steps(steps: list[Step]) -> list[Step]:

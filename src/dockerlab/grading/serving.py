@@ -2,7 +2,7 @@
 
 * :func:`serve` and :func:`serves_health`: start an image with a published port and ask it; when it does not
   answer, say the observed cause (exit code and the log line, the file or module it missed, the address and
-  port it really listens on).
+  port it really listens on). Asking until it answers, failing fast: :mod:`.asking`.
 * :func:`stop_when_ready`: time ``docker stop`` only once the app answers and has installed its handler.
 * :func:`healthcheck_can_fail`: run an image's health check where the app is *not* running: it must fail.
 """

@@ -7,14 +7,16 @@ of variables, an SDK call or a pasted ``docker run``), and asks the published po
 """
 from __future__ import annotations
 
+import dataclasses
+
 from docker.errors import NotFound
 
-from dockerlab.grading.checker import Checker
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.namespace import LABEL_NAMESPACE
-from dockerlab.run import ContainerExited, WaitTimeout, http_get, logs_tail, remove
-from dockerlab.show import Table, cli, human_size
-from dockerlab.grading.probes import describe_listeners, listeners
-from dockerlab.grading.serving import explain_exit
+from dockerlab.run import remove
+from dockerlab.show import Table, cli, human_size, short
+from dockerlab.grading.asking import WAITING, cause_of, keep_asking, port_taken, taken_port
+from dockerlab.grading.serving import Served
 
 LESSON = "01_images_and_containers"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
@@ -88,97 +90,194 @@ def cpus_of(host_config: dict) -> tuple[float | None, str]:
     return None, "no CPU limit (HostConfig.NanoCpus and CpuQuota are 0: it may use every CPU)"
 
 
-def check(lab, req: dict | None = None, timeout: float = 15) -> Checker:
-    """Inspect the container ``lab.name(req['thing'])`` and check each requirement against it."""
-    req = req or REQUIREMENTS
-    c = Checker(LESSON, "run a container to spec")
-    name = lab.name(req["thing"])
-    cli("docker", "inspect", name)
+# --- what the criteria share: the learner's container, inspected once --------------------------------------
+
+@dataclasses.dataclass
+class Grading:
+    lab: object
+    req: dict
+    timeout: float
+    container: object = None
+    removed: str = ""  # why the container is gone (the check removed it): the later lines are not evaluated
+
+    @property
+    def name(self) -> str:
+        return self.lab.name(self.req["thing"])
+
+    def attrs(self) -> dict:
+        """What ``docker inspect`` said when line 1 found the container."""
+        if self.container is None:
+            raise NotEvaluated(f"there is no container {self.name} (line 1)")
+        if self.removed:
+            raise NotEvaluated(self.removed)
+        return self.container.attrs
+
+    def running(self) -> bool:
+        return bool(self.attrs()["State"].get("Running"))
+
+    def binding(self) -> int | None:
+        """The host port the container's port is published on (None: not published)."""
+        attrs, key = self.attrs(), f"{self.req['container_port']}/tcp"
+        # What was asked for (HostConfig) survives a stop; NetworkSettings.Ports is only filled while running.
+        asked = (attrs["HostConfig"].get("PortBindings") or {}).get(key) or []
+        bindings = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(key) or asked
+        return int(bindings[0].get("HostPort") or 0) if bindings else None
+
+
+# --- the criteria ------------------------------------------------------------------------------------------------
+
+def exists(g: Grading):
     try:
-        container = lab.client.containers.get(name)
+        g.container = g.lab.client.containers.get(g.name)
     except NotFound:
-        c.fail("container exists", f"no container named {name}",
-               f"start it with client.containers.run(…, name=lab.name({req['thing']!r}), …) so it gets that name")
-        return c.report()
-    c.ok("container exists", f"{name} from image {container.attrs['Config'].get('Image')}")
-    attrs = container.attrs
-    state, host, config = attrs["State"], attrs["HostConfig"], attrs["Config"]
+        return failed("missing", f"no container named {g.name}", f"start it with client.containers.run(…, "
+                      f"name=lab.name({g.req['thing']!r}), …) so it gets that name", name=g.name)
+    image = g.container.attrs["Config"].get("Image")
+    return passed(f"{g.name} from image {image}", name=g.name, image=image)
 
-    labels = config.get("Labels") or {}
-    if labels.get(LABEL_NAMESPACE) == lab.ns:
-        c.ok("course labels", f"labelled for namespace {lab.ns}: lab.cleanup() removes it")
-    else:
-        remove(container, client=lab.client, quiet=True)
-        c.fail("course labels", f"{name} has no course labels, so lab.cleanup() would never find it (the check removed it)",
-               "keep labels=lab.labels in the call (docker run --label …)")
-        c.skip("the rest", "the container was removed: start it again with its labels")
-        return c.report()
 
+def course_labels(g: Grading):
+    labels = g.attrs()["Config"].get("Labels") or {}
+    if labels.get(LABEL_NAMESPACE) == g.lab.ns:
+        return passed(f"labelled for namespace {g.lab.ns}: lab.cleanup() removes it", namespace=g.lab.ns)
+    remove(g.container, client=g.lab.client, quiet=True)
+    g.removed = "the container was removed (no course labels, line 2): start it again with its labels"
+    return failed("missing", f"{g.name} has no course labels, so lab.cleanup() would never find it (the check removed "
+                  "it)", "keep labels=lab.labels in the call (docker run --label …)", label=LABEL_NAMESPACE,
+                  namespace=labels.get(LABEL_NAMESPACE))
+
+
+def running(g: Grading):
+    attrs = g.attrs()
+    state, config = attrs["State"], attrs["Config"]
+    status, code, error = state.get("Status"), state.get("ExitCode"), state.get("Error") or ""
     if state.get("Running"):
-        c.ok("running", f"status running, PID 1 `{' '.join((config.get('Entrypoint') or []) + (config.get('Cmd') or []))}`")
-    else:
-        c.fail("running", f"status {state.get('Status')} (exit code {state.get('ExitCode')})",
-               "it must keep running: start the long-lived server detached (-d, detach=True), and do not stop it")
+        return passed(f"status running, PID 1 `{' '.join((config.get('Entrypoint') or []) + (config.get('Cmd') or []))}`",
+                      status=status)
+    if status == "created":  # docker run created it, then could not start it
+        said = taken_port(error) or short(error, 200) or "no start was asked"
+        return failed("exited", f"created but never started: {said}",
+                      "another container or program holds that host port: run the cell again with port = "
+                      "lab.free_port()" if port_taken(error) else "start it detached (detach=True, docker run -d)",
+                      status=status, error=error)
+    oom = bool(state.get("OOMKilled"))
+    return failed("exited", f"status {status} (exit code {code}{', killed: out of memory' if oom else ''})",
+                  "it must keep running: start the long-lived server detached (-d, detach=True), and do not stop it",
+                  status=status, exit_code=code, oom_killed=oom)
 
+
+def environment(g: Grading):
+    config = g.attrs()["Config"]
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in (config.get("Env") or []))
-    for key, want in req["env"].items():
-        if key not in env:
-            c.fail(f"env {key}", f"{key} is not among the container's variables",
-                   f"set it: docker run -e {key}={want} (the SDK's keyword for -e takes a dict or a list)")
-        elif env[key] != want:
-            c.fail(f"env {key}", f"{key}={env[key]!r}, expected {want!r}", f"set {key} to exactly {want!r}")
-        else:
-            c.ok(f"env {key}", f"{key}={want}")
+    seen = {k: env.get(k) for k in g.req["env"]}
+    absent = [k for k in g.req["env"] if k not in env]
+    if absent:
+        k = absent[0]
+        return failed("missing", f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not among the container's "
+                      f"variables", f"set it: docker run -e {k}={g.req['env'][k]} (the SDK's keyword for -e takes a "
+                      "dict or a list)", env=seen)
+    wrong = {k: v for k, v in g.req["env"].items() if env[k] != v}
+    if wrong:
+        k = next(iter(wrong))
+        return failed("wrong-value", f"{k}={env[k]!r}, expected {wrong[k]!r}", f"set {k} to exactly {wrong[k]!r}", env=seen)
+    return passed(" ".join(f"{k}={v}" for k, v in seen.items()), env=seen)
 
-    key = f"{req['container_port']}/tcp"
-    # What was asked for (HostConfig) survives a stop; NetworkSettings.Ports is only filled while running.
-    asked = (host.get("PortBindings") or {}).get(key) or []
-    bindings = (attrs["NetworkSettings"].get("Ports") or {}).get(key) or asked
-    published = sorted((host.get("PortBindings") or {}))
-    if not bindings:
-        c.fail(f"port {key} published", f"{key} is not published to the host"
-               + (f" (published: {', '.join(published)}, where nothing listens)" if published else ""),
-               f"publish the container's port {req['container_port']}: docker run -p PORT:{req['container_port']}")
-        c.skip("answers HTTP", f"{key} is not published")
-    else:
-        host_port = int(bindings[0].get("HostPort") or 0)
-        c.ok(f"port {key} published", f"on host port {host_port}")
-        if not state.get("Running"):
-            c.skip("answers HTTP", "the container is not running")
-        else:
-            try:
-                status, _ = http_get(host_port, "/", timeout=timeout, container=container, expect_status=None)
-                c.ok("answers HTTP", f"GET / on host port {host_port} -> HTTP {status}")
-            except ContainerExited:
-                container.reload()
-                _, cause = explain_exit(container.attrs["State"].get("ExitCode"), logs_tail(container))
-                c.fail("answers HTTP", cause, f"run {' '.join(req['command'])} so it listens on the published port")
-            except WaitTimeout:
-                _, seen = describe_listeners(listeners(container, lab), req["container_port"])
-                c.fail("answers HTTP", f"nothing answers on host port {host_port}: {seen}",
-                       f"run {' '.join(req['command'])} so it listens on the published port")
 
-    want = parse_memory(req["memory"])
-    got = host.get("Memory") or 0
+def published(g: Grading):
+    host_port, key = g.binding(), f"{g.req['container_port']}/tcp"
+    if host_port is None:
+        bindings = g.attrs()["HostConfig"].get("PortBindings") or {}
+        others, port = sorted(bindings), g.req["container_port"]
+        swapped = [k for k, v in bindings.items() if any(str(b.get("HostPort")) == str(port) for b in v or [])]
+        if swapped:  # ports={'PORT/tcp': 8000}: the host's and the container's ports the other way round
+            return failed("wrong-value", f"{key} is not published: container port {swapped[0]} is, on host port {port} "
+                          "(the mapping is reversed)", f"the dict maps the container's port to the host's: "
+                          f"ports={{'{key}': port}} (docker run -p PORT:{port})", published=others, reversed=True)
+        return failed("missing", f"{key} is not published to the host"
+                      + (f" (published: {', '.join(others)}, where nothing listens)" if others else ""),
+                      f"publish the container's port {port}: docker run -p PORT:{port}", published=others)
+    return passed(f"on host port {host_port}", host_port=host_port)
+
+
+def answers(g: Grading):
+    host_port, port = g.binding(), g.req["container_port"]
+    if host_port is None:
+        raise NotEvaluated(f"{port}/tcp is not published (line 5)")
+    if not g.running():
+        raise NotEvaluated("the container is not running (line 3)")
+    served = Served(g.container, host_port, port, "/", kind="listening")
+    try:
+        keep_asking(g.lab, served, g.timeout, want=None)  # any HTTP answer: the server serves
+    except NotFound:  # removed while the check asked it
+        return failed("exited", f"{g.name} was removed while the check asked it", "keep it until the check has "
+                      "looked: not started with auto_remove=True (--rm), not removed", status="removed")
+    if served.kind == "ok":
+        return passed(f"GET / on host port {host_port} -> HTTP {served.status}", status=served.status)
+    fix = {"loopback": "listen on every interface (0.0.0.0) inside the container: a server bound to 127.0.0.1 is out "
+                       "of the published port's reach",
+           "other_port": f"serve on port {port}, the one published (or publish the port it listens on)"}.get(
+        served.kind, f"run {' '.join(g.req['command'])} so it listens on the published port")
+    observed = dict(kind=served.kind, listening=[f"{a}:{p}" for a, p in served.listening])
+    if served.kind not in WAITING + ("loopback",):  # it stopped
+        observed["exit_code"] = g.container.attrs["State"].get("ExitCode")
+    return failed(cause_of(served), served.cause, fix, **observed)
+
+
+def memory(g: Grading):
+    want, got = parse_memory(g.req["memory"]), g.attrs()["HostConfig"].get("Memory") or 0
     if got == 0:
-        c.fail("memory limit", "no memory limit (HostConfig.Memory is 0: unlimited)",
-               f"docker run --memory {req['memory']} (the SDK's keyword takes the same string)")
-    elif got != want:
-        c.fail("memory limit", f"the limit is {got} bytes ({human_size(got)}), expected {want} ({req['memory']})",
-               f"Docker's m means MiB (1024*1024 bytes): --memory {req['memory']}")
-    else:
-        c.ok("memory limit", f"HostConfig.Memory {got} bytes = {req['memory']}")
+        return failed("missing", "no memory limit (HostConfig.Memory is 0: unlimited)", f"docker run --memory "
+                      f"{g.req['memory']} (the SDK's keyword takes the same string)", bytes=0, expected=want)
+    if got != want:
+        return failed("wrong-value", f"the limit is {got} bytes ({human_size(got)}), expected {want} ({g.req['memory']})",
+                      f"Docker's m means MiB (1024*1024 bytes): --memory {g.req['memory']}", bytes=got, expected=want)
+    return passed(f"HostConfig.Memory {got} bytes = {g.req['memory']}", bytes=got, expected=want)
 
-    cpus, seen = cpus_of(host)
-    if cpus is None:
-        c.fail("CPU limit", seen, f"cap it: docker run --cpus {req['cpus']:g}")
-    elif abs(cpus - req["cpus"]) > 1e-6:
-        c.fail("CPU limit", f"{cpus:g} CPU ({seen}), expected {req['cpus']:g}", f"docker run --cpus {req['cpus']:g}")
-    else:
-        c.ok("CPU limit", f"{cpus:g} CPU ({seen})")
 
-    policy = (host.get("RestartPolicy") or {}).get("Name") or "no"
-    c.expect(policy == req["restart"], "restart policy", f"restart policy {policy!r}, expected {req['restart']!r}"
-             + (" (always also restarts a container you stopped, when the daemon restarts)" if policy == "always" else ""),
-             fix=f"docker run --restart {req['restart']}", ok=f"HostConfig.RestartPolicy {policy}")
-    return c.report()
+def cpus(g: Grading):
+    got, seen = cpus_of(g.attrs()["HostConfig"])
+    want = g.req["cpus"]
+    shares = g.attrs()["HostConfig"].get("CpuShares") or 0
+    if got is None:
+        return failed("missing", seen, f"cap it: docker run --cpus {want:g}", cpus=None, shares=shares)
+    if abs(got - want) > 1e-6:
+        return failed("wrong-value", f"{got:g} CPU ({seen}), expected {want:g}", f"docker run --cpus {want:g}", cpus=got)
+    return passed(f"{got:g} CPU ({seen})", cpus=got)
+
+
+def restart(g: Grading):
+    policy = (g.attrs()["HostConfig"].get("RestartPolicy") or {}).get("Name") or "no"
+    want = g.req["restart"]
+    if policy != want:
+        return failed("wrong-value", f"restart policy {policy!r}, expected {want!r}"
+                      + (" (always also restarts a container you stopped, when the daemon restarts)" if policy == "always"
+                         else ""), f"docker run --restart {want}", policy=policy)
+    return passed(f"HostConfig.RestartPolicy {policy}", policy=policy)
+
+
+CRITERIA = [
+    Criterion("container exists", exists, "l01.exists"),
+    Criterion("course labels", course_labels, "l01.labels"),
+    Criterion("running", running, "l01.running"),
+    Criterion("environment", environment, "l01.env"),
+    Criterion("port published", published, "l01.port"),
+    Criterion("answers HTTP", answers, "l01.answers"),
+    Criterion("memory limit", memory, "l01.memory"),
+    Criterion("CPU limit", cpus, "l01.cpus"),
+    Criterion("restart policy", restart, "l01.restart"),
+]
+
+
+def grade(lab, req: dict | None = None, timeout: float = 15, *, only=None) -> Checker:
+    """Inspect the container ``lab.name(req['thing'])`` and grade each requirement; return the filled table (never
+    raises). ``only``: the ids to grade (the rest are "not evaluated")."""
+    req = req or REQUIREMENTS
+    cli("docker", "inspect", lab.name(req["thing"]))
+    card = Checker(LESSON, "run a container to spec")
+    card.grade(CRITERIA, Grading(lab, req, timeout), only=only)
+    return card.report(raise_on_failure=False)
+
+
+def check(lab, req: dict | None = None, timeout: float = 15, **kwargs) -> Checker:
+    """Grade the learner's container and raise CheckFailed unless every line passed."""
+    return grade(lab, req, timeout, **kwargs).raise_unless_passed()

@@ -15,16 +15,18 @@ reads comes first, the code and the install of the project itself after. The che
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker
-from dockerlab.show import short
-from dockerlab.grading.rebuild import rebuild_after_code_change
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.run import remove
+from dockerlab.show import quiet_cli, short
+from dockerlab.grading.rebuild import CodeChangeRebuild, build_error, rebuild_after_code_change
 from dockerlab.grading.probes import helper
-from dockerlab.grading.serving import serves_health
+from dockerlab.grading.asking import cause_of, serve_watching, why_not_started
 
 LESSON = "03_layers_and_cache"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
@@ -41,8 +43,6 @@ PACKAGE = "wordstats"
 CODE_FILE = "src/wordstats/text.py"
 LOCK = "requirements.lock"
 PORT = 8000
-LINES = ["the image builds", "dependency install cached after a code change", "the changed code runs",
-         f"versions from {LOCK}", "serves /health"]
 FIXES = {
     "module": (f"the package {PACKAGE} (or a dependency) is not installed: install the dependencies from {LOCK}, "
                "then copy pyproject.toml and src/ and install the project itself"),
@@ -79,58 +79,140 @@ def installed(lab, image: str) -> tuple[dict[str, str] | None, str]:
         return None, short(res.output, 200)
 
 
-def check(lab, app, timeout: float = 30) -> Checker:
-    """Build ``app`` (word_stats), change src/wordstats/text.py, rebuild; judge the cache, the code, the versions, /health."""
-    app = Path(app)
-    c = Checker(LESSON, "cache order for a packaged service", planned=LINES)
+# --- what the criteria share: the first build, and the rebuild after the code change ----------------------------
+
+@dataclasses.dataclass
+class Grading:
+    lab: object
+    app: Path
+    timeout: float
+    first: object = None  # the BuildResult of line 1
+    change: CodeChangeRebuild | None = None  # the rebuild after the check's code change (line 2)
+
+    def rebuilt(self) -> str:
+        """The rebuilt image's id (the one with the code change)."""
+        if self.first is None:
+            raise NotEvaluated("the image did not build (line 1)")
+        if self.change is None:
+            print(f"the check appends a comment line to {CODE_FILE} and rebuilds:")
+            self.change = rebuild_after_code_change(self.lab, self.app, "word-stats", code_file=CODE_FILE)
+        if self.change.result is None:
+            raise NotEvaluated(f"the rebuild after the code change did not build: {short(self.change.error, 120)} (line 2)")
+        return self.change.result.image.id
+
+
+# --- the criteria ------------------------------------------------------------------------------------------------
+
+def builds(g: Grading):
+    if not (g.app / "Dockerfile").exists():
+        return failed("missing", f"no Dockerfile in {g.app.name}/", "write the Dockerfile next to pyproject.toml",
+                      file="Dockerfile")
     try:
-        first = lab.build(app, "word-stats")
+        g.first = g.lab.build(g.app, "word-stats")
     except BuildFailed as exc:
         fix = "read the build log above"
         if "No such file or directory" in exc.error or any("No such file" in l or "not found" in l for l in exc.log_tail):
             fix = "a step reads a file that is not in the image yet: COPY it before the step that needs it"
-        c.fail(LINES[0], f"the build failed at `{short(exc.step, 70)}`: {short(exc.error, 160)}", fix)
-        return c.report()
-    c.ok(LINES[0], f"{first.tag}: {len(first.steps)} steps")
+        return failed("build-failed", f"the build failed at `{short(exc.step or '(before the first step)', 70)}`: "
+                      f"{short(build_error(exc), 160)}", fix,
+                      step=exc.step or "")
+    return passed(f"{g.first.tag}: {len(g.first.steps)} steps", steps=len(g.first.steps))
 
-    print(f"the check appends a comment line to {CODE_FILE} and rebuilds:")
-    change = rebuild_after_code_change(lab, app, "word-stats", code_file=CODE_FILE)
-    if change.error:
-        c.fail(LINES[1], change.error, "the code change must build too: read the build log")
-        return c.report()
-    if change.dependency_step is None:
-        c.fail(LINES[1], "no RUN step installs dependencies (pip install)",
-               f"install the dependencies with pip from {LOCK}")
-        return c.report()
+
+def deps_cached(g: Grading):
+    try:
+        g.rebuilt()
+    except NotEvaluated:
+        if g.change is None:  # line 1 did not build
+            raise
+        if not (g.app / CODE_FILE).exists():
+            return failed("missing", g.change.error, f"keep the code in {CODE_FILE}", file=CODE_FILE)
+        return failed("build-failed", g.change.error, "the code change must build too: read the build log",
+                      step="code change")
+    change = g.change
     upto = change.upto
+    if change.dependency_step is None:
+        return failed("missing", "no RUN step installs dependencies (pip install)", f"install the dependencies with pip "
+                      f"from {LOCK}", step="install")
     if change.cached:
-        c.ok(LINES[1], f"{len(upto)} of {len(upto)} steps up to the dependency install kept: {change.kept()}")
-    else:
-        c.fail(LINES[1], f"{len(upto) - len(change.rebuilt)} of {len(upto)} steps up to the dependency install "
-                         f"kept; {change.why()}",
-               f"the dependency install reads only {LOCK}: copy that file alone before it, and copy the code "
-               "(pyproject.toml, src/) after it, to install the project itself")
+        return passed(f"{len(upto)} of {len(upto)} steps up to the dependency install kept: {change.kept()}",
+                      install=change.dependency_step.instruction, rebuilt=[],
+                      rescheduled=[s.instruction for s in change.rescheduled])
+    return failed("cache-miss", f"{len(upto) - len(change.rebuilt)} of {len(upto)} steps up to the dependency install "
+                  f"kept; {change.why()}", f"the dependency install reads only {LOCK}: copy that file alone before it, "
+                  "and copy the code (pyproject.toml, src/) after it, to install the project itself",
+                  install=change.dependency_step.instruction, rebuilt=[s.instruction for s in change.rebuilt])
 
-    image = change.result.image.id
-    src = helper(lab, image, ["python", "-c", MODULE_SOURCE], thing="check-code", user=None, timeout=60)
-    if change.marker and change.marker in src.output:
-        c.ok(LINES[2], f"{PACKAGE}.text in the rebuilt image holds the check's change")
-    elif src.ok:
-        c.fail(LINES[2], f"the rebuilt image imports {PACKAGE}.text without the check's change: an old copy of the "
-                         "code is what runs", "install the project after copying the code, so a rebuild installs the new code")
-    else:
-        c.fail(LINES[2], f"python in the rebuilt image cannot import {PACKAGE}.text: {short(src.output.strip(), 160)}",
-               FIXES["module"])
 
-    pins = lock_pins(app)
-    got, why = installed(lab, image)
+def code_runs(g: Grading):
+    image = g.rebuilt()
+    src = helper(g.lab, image, ["python", "-c", MODULE_SOURCE], thing="check-code", user=None, timeout=60)
+    if src.exit_code is None:  # python never ran: the image or the engine, not the answer
+        gone = re.search(r"No such image|is not on this engine|/sha256:", src.output)
+        return failed("check-error", "could not run python in the rebuilt image: " + (
+            "it is no longer on the engine (removed meanwhile)" if gone else short(src.output, 160)),
+                      "run the check again", module=f"{PACKAGE}.text")
+    if g.change.marker and g.change.marker in src.output:
+        return passed(f"{PACKAGE}.text in the rebuilt image holds the check's change", module=f"{PACKAGE}.text")
+    if src.ok:
+        return failed("wrong-value", f"the rebuilt image imports {PACKAGE}.text without the check's change: an old copy "
+                      "of the code is what runs", "install the project after copying the code, so a rebuild installs "
+                      "the new code", module=f"{PACKAGE}.text", stale=True)
+    said = next((line for line in reversed(src.output.strip().splitlines()) if line.strip()), "no output")
+    return failed("missing", f"python in the rebuilt image cannot import {PACKAGE}.text: {short(said, 160)}",
+                  FIXES["module"], module=f"{PACKAGE}.text", stale=False)
+
+
+def lock_versions(g: Grading):
+    image = g.rebuilt()
+    pins = lock_pins(g.app)
+    got, why = installed(g.lab, image)
     if got is None:
-        c.skip(LINES[3], f"could not list the image's packages: {why}")
-    else:
-        wrong = [f"{n} {got.get(n, 'missing')} (lock: {v})" for n, v in sorted(pins.items()) if got.get(n) != v]
-        c.expect(not wrong, LINES[3], f"{len(wrong)} of {len(pins)} packages differ from the lock: {', '.join(wrong[:4])}",
-                 fix=f"install the dependencies from {LOCK} (pip install -r), not by name or from pyproject.toml's ranges",
-                 ok=f"all {len(pins)} pins of {LOCK} installed (flask {got.get('flask')}, gunicorn {got.get('gunicorn')})")
+        raise NotEvaluated(f"could not list the image's packages: {why}")
+    wrong = {n: [got.get(n), v] for n, v in sorted(pins.items()) if got.get(n) != v}
+    if wrong:
+        shown = [f"{n} {have or 'missing'} (lock: {want})" for n, (have, want) in wrong.items()]
+        return failed("wrong-value", f"{len(wrong)} of {len(pins)} packages differ from the lock: {', '.join(shown[:4])}",
+                      f"install the dependencies from {LOCK} (pip install -r), not by name or from pyproject.toml's ranges",
+                      differ=wrong, pins=len(pins))
+    return passed(f"all {len(pins)} pins of {LOCK} installed (flask {got.get('flask')}, gunicorn {got.get('gunicorn')})",
+                  differ={}, pins=len(pins))
 
-    serves_health(lab, c, change.result.tag, name=LINES[4], thing="check-serve", port=PORT, timeout=timeout, fixes=FIXES)
-    return c.report()
+
+def serves(g: Grading):
+    image = g.rebuilt()
+    served = serve_watching(g.lab, image, "check-serve", port=PORT, timeout=g.timeout)
+    try:
+        if served.ok:
+            return passed(f"GET /health on port {PORT} -> HTTP {served.status}: {short(served.body, 60)}",
+                          status=served.status)
+        cause, detail, fix = cause_of(served), served.cause, FIXES.get(served.kind) or served.fix
+        if cause == "check-error":
+            detail = f"the check's container did not start: {why_not_started(served)}"
+            fix = "run the check again (its host port was taken meanwhile, or its image removed)"
+        return failed(cause, detail, fix, kind=served.kind, status=served.status,
+                      listening=[f"{a}:{p}" for a, p in served.listening])
+    finally:
+        with quiet_cli():
+            remove(g.lab.name("check-serve"), client=g.lab.client, quiet=True)
+
+
+CRITERIA = [
+    Criterion("the image builds", builds, "l03.builds"),
+    Criterion("dependency install cached after a code change", deps_cached, "l03.deps-cached"),
+    Criterion("the changed code runs", code_runs, "l03.code-runs"),
+    Criterion(f"versions from {LOCK}", lock_versions, "l03.lock-versions"),
+    Criterion("serves /health", serves, "l03.serves"),
+]
+
+
+def grade(lab, app, timeout: float = 30, *, only=None) -> Checker:
+    """Build ``app`` (word_stats), change src/wordstats/text.py, rebuild; grade the cache, the code, the versions and
+    /health. Returns the filled table (never raises); ``only``: the ids to grade (the rest are "not evaluated")."""
+    card = Checker(LESSON, "cache order for a packaged service")
+    return card.grade(CRITERIA, Grading(lab, Path(app), timeout), only=only).report(raise_on_failure=False)
+
+
+def check(lab, app, timeout: float = 30, **kwargs) -> Checker:
+    """Grade the learner's Dockerfile for word_stats; raise CheckFailed unless every line passed."""
+    return grade(lab, app, timeout, **kwargs).raise_unless_passed()
