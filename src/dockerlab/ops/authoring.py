@@ -130,6 +130,12 @@ def main(argv=None) -> int:
     for ex in sorted((ROOT / "exercises").glob("*.ipynb")):
         if not (ROOT / "solutions" / ex.name).exists():
             problems.append(f"{ex.relative_to(ROOT)}: has no solution notebook")
+    from dockerlab.ops import plans  # the timing plans add up the lessons' own figures
+
+    if args.check:
+        problems += plans.drift(ROOT)
+    else:
+        plans.write(ROOT)
     for p in problems:
         print(p, file=sys.stderr)
     if not args.check:
