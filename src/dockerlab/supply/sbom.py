@@ -125,10 +125,10 @@ def cyclonedx(image: str, *, client, platform: str | None = None, labels: dict |
     tool = tool_dir()
     if not quiet:
         plat = ["--platform", platform] if platform else []
-        cli(["docker", "create", "--name", "sbom", *plat, "--entrypoint", "python", image, "-c", "<run cyclonedx_py>",
+        cli(["docker", "create", "--name", "sbom", *plat, "--entrypoint", "python", image, "-c", SCAN,
              TOOL_DIR_IN_IMAGE, "python"])
         cli(["docker", "cp", str(tool), f"sbom:{TOOL_DIR_IN_IMAGE}"])
-        cli("docker start -a sbom > sbom.json  # cyclonedx-py environment --of JSON python")
+        cli("docker start -a sbom > sbom.json && docker rm sbom  # cyclonedx-py environment --of JSON python")
     out = _run_python(client, image, ["-c", SCAN, TOOL_DIR_IN_IMAGE, "python"], platform=platform, tool=tool,
                       labels=labels)
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -100,9 +101,10 @@ def _require() -> str:
 
 def run(args: list[str], *, password: str | None = None, quiet: bool = False, timeout: float = 120,
         cwd: Path | None = None) -> Result:
-    """``cosign ARGS``: printed first (``COSIGN_PASSWORD=…`` shown when it is set), then run."""
+    """``cosign ARGS``: printed first (with ``COSIGN_PASSWORD=…`` in front when it is set: the course's key password,
+    which is no secret, so the line can be pasted), then run."""
     exe = _require()
-    prefix = ("COSIGN_PASSWORD=…",) if password is not None else ()
+    prefix = (f"COSIGN_PASSWORD={shlex.quote(password)}",) if password is not None else ()
     line = cli(*prefix, ["cosign", *args]) if not quiet else " ".join(["cosign", *args])
     env = {"COSIGN_PASSWORD": password} if password is not None else None
     try:

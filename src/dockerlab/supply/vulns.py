@@ -81,7 +81,7 @@ def audit(pins: list[str], service: str, *, client, labels: dict | None = None, 
     script = ('printf "%s\\n" "$PINS" > /tmp/requirements.txt && pip install -q --disable-pip-version-check '
               f'{PIP_AUDIT} >/dev/null && pip-audit -r /tmp/requirements.txt --no-deps --disable-pip '
               f'-s {service} -f json --progress-spinner off')
-    cli(["docker", "run", "--rm", "-e", "PINS=…", images.ref("python"), "sh", "-c", script])
+    cli(["docker", "run", "--rm", "-e", "PINS=" + "\n".join(pins), images.ref("python"), "sh", "-c", script])
     out = client.containers.run(images.ref("python"), ["sh", "-c", script + " || true"], remove=True,
                                 environment={"PINS": "\n".join(pins)}, labels=labels or {})
     text = out.decode(errors="replace")

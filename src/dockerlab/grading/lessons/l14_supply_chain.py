@@ -1,32 +1,43 @@
-"""Lesson 14 exercise: ship a service so that its image, in the registry, exists for amd64 and arm64, is signed and
-verifies with the learner's public key, and carries an SBOM that lists every distribution installed in it.
+"""Lesson 14 exercise: ship a service, with your own ``docker buildx build`` and ``cosign`` lines, so that its image in
+the registry exists for amd64 and arm64, carries max provenance that records its version build argument, an SBOM of
+what it really holds, and a signature that verifies with the learner's public key.
 
-Everything is judged against the registry and the image itself: the index the registry serves (each platform's
-config says which CPU it is for), each variant run and asked ``platform.machine()`` where the engine can run it,
-``cosign verify`` and ``cosign verify-attestation`` with the public key, and the SBOM's components compared with
-``importlib.metadata.distributions()`` run in the pushed image.
+Everything is judged against the registry and the image itself, never the spelling of the commands: the index the
+registry serves (each platform's config says which CPU it is for, and which attestation manifests come with it),
+each variant run and asked ``platform.machine()`` where the engine can run it, the provenance read back with
+``docker buildx imagetools inspect``, ``cosign verify`` and ``cosign verify-attestation`` with the public key, and
+the SBOM's components compared with ``importlib.metadata.distributions()`` run in the pushed image.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from dockerlab.supply import provenance
-from dockerlab.supply import sbom
-from dockerlab.supply import signing
-from dockerlab.grading.checker import Checker
-from dockerlab.supply.platforms import can_run
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.show import quiet_cli, short
+from dockerlab.supply import provenance, sbom, signing
+from dockerlab.supply.platforms import can_run
 
 LESSON = "14_supply_chain"
 APP = "buildinfo_api"
 REPO = "shipped"
 TAG = "1.0"
+VERSION = "1.0.0"  # the APP_VERSION build argument the provenance must record
 PLATFORMS = ("linux/amd64", "linux/arm64")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 MACHINE = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
+    "Judge the image the registry serves, as the check does: `docker buildx imagetools inspect HOST/shipped:1.0` "
+    "lists its platforms and attestations. What is there now, and who signed it?",
+    "One build line makes both platforms, the provenance and the push; `--metadata-file` writes the digest it pushed. "
+    "The provenance records build arguments only in its max mode. Sign and attest that digest, not the tag, and "
+    "never push again after signing.",
+    "Lesson 14, sections \"Build for both, from one machine\", \"5 · Provenance: where an image came from\" and "
+    "\"6 · Signatures: prove nobody changed it\".",
+)
 
 
 def split(ref: str) -> tuple[str, str]:
@@ -42,18 +53,149 @@ def split(ref: str) -> tuple[str, str]:
     return ref, "latest"
 
 
-def _boms_from_statements(statements: list[dict], digest: str) -> list[list[tuple[str, str]]]:
-    """(name, version) lists of each CycloneDX SBOM attested for ``digest`` (attestations add up: there may be several)."""
-    hexd = digest.split(":", 1)[-1]
-    out = []
-    for st in statements:
-        subjects = [(s.get("digest") or {}).get("sha256") for s in st.get("subject") or []]
-        if hexd in subjects and isinstance(st.get("predicate"), dict):
-            out.append([(c["name"], c["version"]) for c in sbom.components(st["predicate"])])
-    return out
+@dataclasses.dataclass
+class Grading:
+    lab: object
+    target: object  # stores.Target: the containerd-store engine
+    reg: object
+    keys: signing.Keys
+    image: str
+    repo: str = ""
+    reference: str = ""
+    index: dict | None = None
+    boms: list | None = None
+
+    @property
+    def digest(self) -> str:
+        if self.index is None:
+            raise NotEvaluated("nothing was found in the registry (line 1)")
+        return self.index["digest"]
+
+    @property
+    def by_digest(self) -> str:
+        return f"{self.repo}@{self.digest}"
+
+    def variants(self) -> dict:
+        self.digest  # noqa: B018 (raises NotEvaluated)
+        return {m["platform"]: m for m in self.index["manifests"] if m["kind"] == "image"}
 
 
-def _buildkit_sbom_pairs(ref: str) -> list[tuple[str, str]] | None:
+# --- the criteria ----------------------------------------------------------------------------------------------
+
+def in_registry(g: Grading):
+    want = f"{g.reg.host}/{REPO}"
+    g.repo, g.reference = split(g.image) if g.image else (want, TAG)
+    if not g.repo.startswith(g.reg.host + "/"):
+        return failed("wrong-value", f"the answer {g.image!r} does not name the lesson's registry {g.reg.host}",
+                      f'push to {want}:{TAG} and answer {{"image": "{want}@DIGEST"}}', image=g.image)
+    try:
+        idx = provenance.index(g.reg, g.repo, g.reference)
+    except OSError as exc:  # the registry does not answer (its container is gone)
+        return failed("not-answering", f"the registry {g.reg.host} does not answer: {short(exc, 120)}",
+                      "run the setup cell again (it starts the registry)", registry=g.reg.host)
+    except LookupError:
+        return failed("missing", f"nothing pushed: the registry has no {g.repo.split('/', 1)[1]}:{g.reference} "
+                      f"(it holds {g.reg.catalog() or 'nothing'})",
+                      f"build and push in one line: docker buildx build --platform linux/amd64,linux/arm64 … "
+                      f"-t {want}:{TAG} --push", reference=g.reference)
+    if not DIGEST.match(idx["digest"] or ""):
+        return failed("missing", f"the registry answered no digest for {g.image}", "push the image again")
+    g.index = idx
+    kind = idx["media type"].rsplit(".", 2)[-2] if idx["media type"] else "manifest"
+    return passed(f"{g.image} -> {idx['digest'][:19]}… ({kind})", digest=idx["digest"], media_type=idx["media type"])
+
+
+def both_platforms(g: Grading):
+    variants = g.variants()
+    missing = [p for p in PLATFORMS if p not in variants]
+    lying = {p: m["architecture"] for p, m in variants.items() if p in PLATFORMS and m["architecture"] != p}
+    if missing:
+        return failed("missing", f"single platform: the image has {', '.join(variants) or 'no image manifest'}, "
+                      f"not {', '.join(missing)}", "build both in one line: docker buildx build --platform "
+                      "linux/amd64,linux/arm64 … --push", platforms=sorted(variants), missing=missing)
+    if lying:
+        return failed("wrong-value", "an entry of the index holds an image of another CPU: "
+                      + ", ".join(f"{p} (its config says {a})" for p, a in lying.items()),
+                      "let the final stage follow the target platform: no --platform=linux/amd64 on its FROM",
+                      platforms=sorted(variants), configs=lying)
+    return passed(", ".join(f"{p}: {variants[p]['digest'][:19]}…" for p in PLATFORMS), platforms=sorted(variants))
+
+
+def runs_on_each_cpu(g: Grading):
+    variants = g.variants()
+    if any(p not in variants or variants[p]["architecture"] != p for p in PLATFORMS):
+        raise NotEvaluated("the index does not hold both platforms (line 2)")
+    seen, skipped = {}, {}
+    for p in PLATFORMS:
+        try:  # the variant itself, from the registry (a no-op when the engine has it already)
+            g.target.client.images.pull(g.by_digest, platform=p)
+        except APIError:
+            pass
+        res = can_run(g.by_digest, p, command=["python", "-c", "import platform; print(platform.machine())"],
+                      client=g.target.client, labels=g.lab.labels)
+        if res["ok"]:
+            seen[p] = res["result"].strip().splitlines()[-1]
+        else:
+            skipped[p] = short(res["result"], 80)
+    wrong = {p: m for p, m in seen.items() if m != MACHINE[p]}
+    if wrong:
+        return failed("wrong-value", "a variant runs code of another CPU: "
+                      + ", ".join(f"{p} prints {m!r}" for p, m in wrong.items()),
+                      "build the final stage for the target platform (no --platform=linux/amd64 on it)", machines=seen)
+    if not seen:
+        raise NotEvaluated(f"this engine could run neither variant: {next(iter(skipped.values()))}")
+    return passed(", ".join(f"{p}: {m}" for p, m in seen.items())
+                  + "".join(f"; {p} not run here ({why})" for p, why in skipped.items()), machines=seen, not_run=skipped)
+
+
+def max_provenance(g: Grading):
+    attested = {m["for"] for m in g.index["manifests"] if m["kind"] == "attestation"} if g.index else set()
+    variants = g.variants()
+    bare = [p for p, m in variants.items() if m["digest"] not in attested]
+    if bare:
+        return failed("missing", f"no attestation manifest comes with {', '.join(bare)} (the image index holds none "
+                      "for it)", "let BuildKit attach them: --provenance=mode=max on the build line that pushes",
+                      platforms=bare)
+    try:
+        prov = provenance.read(g.by_digest, quiet=True)
+    except provenance.InspectFailed as exc:
+        return failed("check-error", f"docker buildx imagetools inspect {g.by_digest} failed: {short(exc, 160)}",
+                      "run the check again")
+    prov = {p or next(iter(variants), ""): pred for p, pred in prov.items()}  # one platform: keyed ""
+    args = {p: provenance.summary(prov[p])["build args"] for p in prov}
+    modes = {p: "max" if provenance.dockerfile(prov[p]) else "min" for p in prov}
+    if not prov or any(m != "max" for m in modes.values()):
+        return failed("wrong-value", "the provenance is mode=min (" + (", ".join(f"{p}: {m}" for p, m in modes.items())
+                      or "none") + "): no Dockerfile text, no build steps, no build arguments",
+                      "build with --provenance=mode=max", modes=modes)
+    wrong = {p: a for p, a in args.items() if f"APP_VERSION={VERSION}" not in a.split(", ")}
+    if wrong:
+        return failed("wrong-value", f"the provenance records no APP_VERSION={VERSION}: "
+                      + "; ".join(f"{p}: {a}" for p, a in wrong.items()),
+                      f"build with --build-arg APP_VERSION={VERSION}", build_args=args)
+    return passed(f"mode=max for {', '.join(modes)}; build args {next(iter(args.values()))}", modes=modes,
+                  build_args=args)
+
+
+def signed(g: Grading):
+    digest = g.digest
+    ver = signing.verify(g.by_digest, g.keys.pub, quiet=True)
+    # cosign 3 also lists attestations as verified entries: an image signature has the cosign signature type and
+    # names this very digest
+    sigs = [c for c in signing.claims(ver) if c["type"] == signing.SIGNATURE_TYPE and c["manifest digest"] == digest]
+    if ver.ok and sigs:
+        return passed(f"cosign verify --key {g.keys.pub.name}: {len(sigs)} signature(s) of {digest[:19]}… verify",
+                      signatures=len(sigs))
+    why = ("only attestations verify, the image itself is not signed" if ver.ok
+           else short((ver.message.splitlines() or ["no signature"])[-1], 140))
+    moved = g.reference != digest
+    return failed("missing", f"no signature of {digest[:19]}… verifies with {g.keys.pub.name} ({why})",
+                  f"cosign sign --key {g.keys.key} {g.repo}@{digest}"
+                  + (" (the digest the tag points to now: pushing again after signing makes a new, unsigned digest)"
+                     if moved else ""), signatures=0, tag_moved=moved, attestations_only=ver.ok)
+
+
+def _buildkit_sbom(ref: str) -> list[tuple[str, str]] | None:
     """(name, version) of the Python packages in a BuildKit SBOM attestation (SPDX), if the image has one."""
     try:
         out = provenance.imagetools(ref, "{{json .SBOM}}", quiet=True).strip()
@@ -62,136 +204,70 @@ def _buildkit_sbom_pairs(ref: str) -> list[tuple[str, str]] | None:
     if not out or out == "null":
         return None
     data = json.loads(out)
-    docs = [data] if "SPDX" in data else list(data.values())
-    pairs = []
-    for doc in docs:
-        for pkg in ((doc or {}).get("SPDX") or {}).get("packages") or []:
-            purls = [r.get("referenceLocator", "") for r in pkg.get("externalRefs") or []]
-            if any(p.startswith("pkg:pypi/") for p in purls):
-                pairs.append((pkg.get("name", ""), pkg.get("versionInfo", "")))
+    for doc in [data] if "SPDX" in data else list(data.values()):
+        pairs = [(pkg.get("name", ""), pkg.get("versionInfo", ""))
+                 for pkg in ((doc or {}).get("SPDX") or {}).get("packages") or []
+                 if any(r.get("referenceLocator", "").startswith("pkg:pypi/") for r in pkg.get("externalRefs") or [])]
         if pairs:
             return pairs
-    return pairs or None
+    return None
 
 
-def check(lab, target, reg, keys, answer: dict) -> Checker:
+def sbom_attached(g: Grading):
+    digest = g.digest
+    res, statements = signing.verify_attestation(g.by_digest, g.keys.pub, type="cyclonedx", quiet=True)
+    hexd = digest.split(":", 1)[-1]
+    g.boms = [[(c["name"], c["version"]) for c in sbom.components(st["predicate"])] for st in statements if res.ok
+              and hexd in [(s.get("digest") or {}).get("sha256") for s in st.get("subject") or []]
+              and isinstance(st.get("predicate"), dict)]
+    source = "cosign CycloneDX attestation(s) verified with your key"
+    if not g.boms and (buildkit := _buildkit_sbom(g.by_digest)):
+        g.boms, source = [buildkit], "BuildKit's SBOM attestation (--sbom=true)"
+    if not g.boms:
+        return failed("missing", f"no SBOM: no CycloneDX attestation of {digest[:19]}… verifies with "
+                      f"{g.keys.pub.name}, and the image has no BuildKit SBOM attestation",
+                      f"make the SBOM in the image (sbom.cyclonedx) and attach it: cosign attest --key {g.keys.key} "
+                      f"--type cyclonedx --predicate sbom.json {g.repo}@{digest}", sboms=0)
+    return passed(f"{source}: {max(len(b) for b in g.boms)} component(s)", sboms=len(g.boms), source=source)
+
+
+def sbom_complete(g: Grading):
+    if not g.boms:
+        raise NotEvaluated("no SBOM to compare (line 6)")
+    try:
+        g.target.client.images.pull(g.by_digest)
+        installed = sbom.installed(g.by_digest, client=g.target.client, labels=g.lab.labels, quiet=True)
+    except (APIError, ImageNotFound, NotFound, sbom.SbomFailed) as exc:
+        raise NotEvaluated(f"the pushed image could not be run here: {short(exc, 160)}") from None
+    gaps = min((sbom.missing(b, installed) for b in g.boms), key=len)  # the most complete SBOM attested
+    if gaps:
+        shown = ", ".join(f"{n}=={v}" for n, v in gaps[:8]) + (f" and {len(gaps) - 8} more" if len(gaps) > 8 else "")
+        return failed("missing", f"the SBOM misses {len(gaps)} of the {len(installed)} distributions installed in the "
+                      f"image: {shown}", "make the SBOM from the image itself (cyclonedx-py environment run in it: "
+                      "sbom.cyclonedx), not from requirements.txt, and attest it again",
+                      not_listed=[f"{n}=={v}" for n, v in gaps], installed=len(installed))
+    return passed(f"all {len(installed)} installed distributions are listed (importlib.metadata in the image vs the "
+                  "SBOM)", not_listed=[], installed=len(installed))
+
+
+CRITERIA = [
+    Criterion("in the lesson's registry", in_registry, "l14.pushed"),
+    Criterion("an index of linux/amd64 and linux/arm64", both_platforms, "l14.platforms"),
+    Criterion("each variant runs on its CPU", runs_on_each_cpu, "l14.runs"),
+    Criterion("max provenance, recording APP_VERSION", max_provenance, "l14.provenance"),
+    Criterion("signed: the signature verifies with your key", signed, "l14.signed"),
+    Criterion("an SBOM attached", sbom_attached, "l14.sbom"),
+    Criterion("the SBOM lists every installed distribution", sbom_complete, "l14.sbom-complete"),
+]
+
+
+def check(lab, target, reg, keys, answer: dict, *, only=None) -> Checker:
     """``target``: the lesson's containerd-store engine (stores.containerd_target); ``reg``: the registry on it;
     ``keys``: the learner's cosign key pair (its public key verifies); ``answer``: {"image": "HOST/shipped@sha256:…"
     (or a tag)}."""
-    c = Checker(LESSON, "ship buildinfo-api: SBOM, signature, amd64 + arm64")
-    client = target.client
     image = str((answer or {}).get("image") or "").strip()
-    repo, reference = split(image) if image else (f"{reg.host}/{REPO}", TAG)
     with quiet_cli():
-        # 1. in the registry
-        if not repo.startswith(reg.host + "/"):
-            c.fail("in the registry", f"the answer {image!r} does not name the lesson's registry {reg.host}",
-                   f'push to {reg.host}/{REPO}:{TAG} and answer {{"image": "{reg.host}/{REPO}@sha256:…"}}')
-            return c.report()
-        try:
-            idx = provenance.index(reg, repo, reference)
-        except LookupError:
-            c.fail("in the registry", f"nothing pushed: the registry has no {repo.split('/', 1)[1]}:{reference} "
-                   f"(it holds {reg.catalog() or 'nothing'})",
-                   f"build and push in one step: docker build --platform linux/amd64,linux/arm64 -t {repo}:{TAG} --push .")
-            return c.report()
-        digest = idx["digest"]
-        if not DIGEST.match(digest or ""):
-            c.fail("in the registry", f"the registry answered no digest for {image}", "push the image again")
-            return c.report()
-        by_digest = f"{repo}@{digest}"
-        c.ok("in the registry", f"{image} -> {digest[:19]}… ({idx['media type'].rsplit('.', 2)[-2]})")
-
-        # 2. amd64 and arm64, each what it says it is
-        variants = {m["platform"]: m for m in idx["manifests"] if m["kind"] == "image"}
-        missing = [p for p in PLATFORMS if p not in variants]
-        lying = [f"{p} (its config says {m['architecture']})" for p, m in variants.items()
-                 if p in PLATFORMS and m["architecture"] != p]
-        if missing:
-            c.fail("amd64 and arm64", f"single platform: the image has {', '.join(variants) or 'no image manifest'}, "
-                   f"not {', '.join(missing)}",
-                   "build both in one go: docker build --platform linux/amd64,linux/arm64 … --push "
-                   "(needs the containerd image store; the $BUILDPLATFORM deps stage needs no emulation)")
-        elif lying:
-            c.fail("amd64 and arm64", f"an entry of the index holds an image of another CPU: {', '.join(lying)}",
-                   "let every stage that ends up in the image follow the target platform: no --platform=linux/amd64 "
-                   "on the final FROM (only the deps stage runs on $BUILDPLATFORM)")
-        else:
-            c.ok("amd64 and arm64", ", ".join(f"{p}: {variants[p]['digest'][:19]}…" for p in PLATFORMS))
-
-        # 3. each variant runs on its CPU (where this engine can run it)
-        if not missing and not lying:
-            seen, skipped = [], []
-            for p in PLATFORMS:
-                try:  # the variant itself, from the registry (a no-op when the engine has it already)
-                    client.images.pull(by_digest, platform=p)
-                except APIError:
-                    pass
-                res = can_run(by_digest, p, command=["python", "-c", "import platform; print(platform.machine())"],
-                              client=client, labels=lab.labels)
-                if res["ok"]:
-                    seen.append((p, res["result"].strip().splitlines()[-1]))
-                else:
-                    skipped.append((p, res["result"]))
-            wrong = [f"{p} prints {m!r}" for p, m in seen if m != MACHINE[p]]
-            if wrong:
-                c.fail("runs on each CPU", f"a variant runs code of another CPU: {', '.join(wrong)}",
-                       "build the final stage for the target platform (no --platform=linux/amd64 on it)")
-            elif skipped and not seen:
-                c.skip("runs on each CPU", f"this engine could run neither variant: {skipped[0][1]}")
-            else:
-                detail = ", ".join(f"{p}: {m}" for p, m in seen)
-                detail += "".join(f"; {p} not run here ({short(why, 60)})" for p, why in skipped)
-                c.ok("runs on each CPU", detail)
-
-        # 4. signed, and the signature verifies for this digest
-        ver = signing.verify(by_digest, keys.pub, quiet=True)
-        # cosign 3 also lists attestations (type https://cyclonedx.org/bom, …) as verified entries: an image signature
-        # is an entry of the cosign signature type for this very digest
-        sigs = [cl for cl in signing.claims(ver) if cl["type"] == signing.SIGNATURE_TYPE and cl["manifest digest"] == digest]
-        if ver.ok and sigs:
-            c.ok("signed", f"cosign verify --key {keys.pub.name} {repo.split('/', 1)[1]}@{digest[:19]}…: "
-                 f"{len(sigs)} signature(s) of the image verify")
-        else:
-            why = ("only attestations verify, the image itself is not signed" if ver.ok else
-                   short((ver.message.splitlines() or ["no signature"])[-1], 140))
-            moved = reference != digest
-            c.fail("signed", f"no signature of {digest[:19]}… verifies with {keys.pub.name} ({why})",
-                   f"cosign sign --key {keys.key.name} {repo}@{digest[:19]}… (sign the digest"
-                   + (" the tag points to now: pushing again after signing makes a new, unsigned digest" if moved else "")
-                   + "; with the key pair of the exercise)")
-
-        # 5. an SBOM comes with it
-        res, statements = signing.verify_attestation(by_digest, keys.pub, type="cyclonedx", quiet=True)
-        boms = _boms_from_statements(statements, digest) if res.ok else []
-        source = f"{len(boms)} CycloneDX attestation(s) verified with your key"
-        if not boms:
-            buildkit = _buildkit_sbom_pairs(by_digest)
-            boms = [buildkit] if buildkit else []
-            source = "BuildKit's SBOM attestation"
-        if not boms:
-            c.fail("SBOM attached", f"no SBOM: no CycloneDX attestation of {digest[:19]}… verifies with {keys.pub.name}, "
-                   "and the image has no BuildKit SBOM attestation",
-                   f"make the SBOM in the image (sbom.cyclonedx(IMAGE) / cyclonedx-py environment) and attach it: "
-                   f"cosign attest --key {keys.key.name} --type cyclonedx --predicate sbom.json {repo}@DIGEST")
-            return c.report()
-        c.ok("SBOM attached", f"{source}: {max(len(b) for b in boms)} component(s)")
-
-        # 6. it lists every distribution installed in the image
-        try:
-            client.images.pull(by_digest)
-            installed = sbom.installed(by_digest, client=client, labels=lab.labels, quiet=True)
-        except (APIError, ImageNotFound, NotFound, sbom.SbomFailed) as exc:
-            c.skip("SBOM complete", f"the pushed image could not be run here: {short(exc, 160)}")
-            return c.report()
-        gaps = min((sbom.missing(b, installed) for b in boms), key=len)  # the most complete SBOM attested
-        if gaps:
-            shown = ", ".join(f"{n}=={v}" for n, v in gaps[:8]) + (f" and {len(gaps) - 8} more" if len(gaps) > 8 else "")
-            c.fail("SBOM complete", f"the SBOM misses {len(gaps)} of the {len(installed)} distributions installed in "
-                   f"the image: {shown}",
-                   "make the SBOM from the image itself (cyclonedx-py environment run in it: sbom.cyclonedx), not from "
-                   "requirements.txt, and attest it again")
-        else:
-            c.ok("SBOM complete", f"all {len(installed)} installed distributions are listed (importlib.metadata in "
-                 f"the image vs the SBOM)")
+        c = Checker(LESSON, "ship buildinfo-api: two platforms, provenance, SBOM, signature",
+                    planned=[x.title for x in CRITERIA])
+        c.grade(CRITERIA, Grading(lab, target, reg, keys, image), only=only)
     return c.report()
