@@ -192,8 +192,9 @@ def health_status(container) -> tuple[str, str]:
     health = state.get("Health")
     log = (health or {}).get("Log") or []
     last = log[-1] if log else {}
-    out = " ".join(str(last.get("Output", "")).split())
-    check = f"exit {last.get('ExitCode')}: {out[:200]}" if last else "no check ran yet"
+    # The last line of the output says why (a traceback's cause comes last): show that one, not the head.
+    out = next((l.strip() for l in reversed(str(last.get("Output", "")).splitlines()) if l.strip()), "")
+    check = (f"exit {last.get('ExitCode')}" + (f": {short(out, 200)}" if out else "")) if last else "no check ran yet"
     if state.get("Status") in ("exited", "dead"):
         return "exited", check
     return (health.get("Status", "?") if health else "none"), check
