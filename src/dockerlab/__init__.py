@@ -19,8 +19,9 @@ from dockerlab.images import ref as image_ref
 from dockerlab.imagelayers import layers, unpacked_size
 from dockerlab.lesson import Lesson
 from dockerlab.namespace import image_name, labels, resource_name, set_namespace
-from dockerlab.run import (ContainerExited, StopResult, WaitTimeout, free_port, http_get, published_port, stop, wait_exit,
-                  wait_for_health)
+from dockerlab.health import wait_for_health
+from dockerlab.run import (ContainerExited, StopResult, WaitTimeout, free_port, http_get, published_port, stop,
+                           wait_exit)
 from dockerlab.show import Table, cli, human_size
 from dockerlab.widgets import hints, size_bars
 

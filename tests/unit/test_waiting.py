@@ -6,7 +6,8 @@ import time
 import pytest
 
 from dockerlab.errors import ContainerExited, WaitTimeout
-from dockerlab.run import free_port, http_get, poll_health, wait_exit
+from dockerlab.health import poll_health
+from dockerlab.run import free_port, http_get, wait_exit
 from dockerlab.waiting import wait_until
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from dockerlab.grading.checker import Checker
 from dockerlab.compose import ComposeError, Stack, depends_on, healthcheck_test
-from dockerlab.run import WaitTimeout, free_port, health_status, http_get
+from dockerlab.health import health_status
+from dockerlab.run import WaitTimeout, free_port, http_get
 from dockerlab.show import short
 from dockerlab.grading.serving import healthcheck_can_fail
 

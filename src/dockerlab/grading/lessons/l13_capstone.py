@@ -19,7 +19,8 @@ from dockerlab.build import BuildFailed
 from dockerlab.imagelayers import unpacked_size
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.compose import ComposeError, Stack
-from dockerlab.run import poll_health, remove
+from dockerlab.health import poll_health
+from dockerlab.run import remove
 from dockerlab.secrets import image_index
 from dockerlab.show import human_size, quiet_cli, short
 from dockerlab import dockerfile as dfile
