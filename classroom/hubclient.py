@@ -215,3 +215,31 @@ class PeakSampler(threading.Thread):
     def stop(self):
         self._stop_event.set()
         self.join(timeout=30)
+
+
+# ------------------------------------------------------------------------------------------------ isolation
+def privileged_containers(ns: str, client=None) -> dict:
+    """{learner: how many of their containers on the host's engine run --privileged} (the classroom in ``ns``)."""
+    from dockerlab.engine import get_client
+
+    c = client or get_client()
+    out: dict[str, int] = {}
+    flt = {"label": [f"org.dockerlab.namespace={ns}", "org.dockerlab.lesson=classroom"]}
+    for ctr in c.containers.list(all=True, filters=flt, ignore_removed=True):
+        user = ctr.labels.get("org.dockerlab.classroom.user")
+        if user:
+            out[user] = out.get(user, 0) + int(bool(ctr.attrs["HostConfig"].get("Privileged")))
+    return out
+
+
+def learner_targets(ns: str, user: str, data) -> dict:
+    """Where a learner's things are, for another learner to try: their engine's addresses and ID, their notebook
+    server's address, their home folder on the host (and the uid that owns it)."""
+    import docker
+
+    engine = learner_containers(ns, user)["engine"]
+    nets = engine.attrs["NetworkSettings"]["Networks"]
+    ip = next(iter(nets.values()))["IPAddress"]
+    eid = docker.DockerClient(base_url=f"tcp://{ip}:2375", timeout=10).info()["ID"]
+    return {"engines": [f"tcp://{ip}:2375"], "engine_id": eid, "notebooks": [f"{ip}:8888"],
+            "home_on_host": str(Path(data) / "homes" / user), "home_uid": 1000}
