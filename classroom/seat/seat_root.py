@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """A seat's first stage, as root: the learner's file system view, then their user namespace and engine.
 
-The hub runs, as root, ``unshare --mount --pid --fork --kill-child --propagation private python3 seat_root.py
-CONFIG``: this process is PID 1 of the seat's new PID namespace, in a private mount namespace, still root on the
-host. It builds the seat's root file system in a tmpfs (read-only binds of /usr and /etc, a minimal /dev, a
-/proc of this PID namespace only, the seat's disk at /home/learner, /var/lib/docker and /tmp, the learners'
-Python environment at /opt/venv), pivots into it and detaches the host's tree: nothing else of the machine is
-in this mount namespace any more. Then it drops to the seat's Unix user and execs ``unshare --user --mount --net``
-with the seat's subordinate ids mapped (uid 0 inside = the seat's user outside, 1..65536 = its subuid range),
-which execs the seat's init (seat_init.py) as uid 0 of that user namespace.
+The hub runs, as root, ``unshare --mount --propagation private python3 seat_root.py CONFIG``: this process is in
+a private mount namespace, still root on the host. It builds the seat's root file system in a tmpfs (read-only
+binds of /usr and /etc, a minimal /dev, a /proc that shows no process of another user (hidepid), the seat's disk
+at /home/learner, /var/lib/docker and /tmp, the learners' Python environment at /opt/venv), pivots into it and
+detaches the host's tree: nothing else of the machine is in this mount namespace any more. Then it drops to the
+seat's Unix user and execs ``unshare --user --mount --net --pid --fork --mount-proc`` with the seat's subordinate
+ids mapped (uid 0 inside = the seat's user outside, 1..65536 = its subuid range), which runs the seat's init
+(seat_init.py) as PID 1 of the seat's PID namespace and uid 0 of its user namespace (both the seat's: its engine
+can then mount a /proc for ``docker run --pid=host``, which is the seat's PID namespace).
 
 Mounts made here, by root, before the user namespace exists are locked for everything inside it: the learner
 cannot unmount them to see what they cover. Standard library only (this runs with the host's python3).
@@ -87,9 +88,10 @@ def build_root(cfg: dict, new: str) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore")):
         os.symlink(target, f"{dev}/{name}")
-    # /proc of this PID namespace only (the seat's processes); /sys as the host has it (files are root's: read-only
-    # for the learner, except the cgroups delegated to the seat)
-    mount("proc", mkdir(f"{new}/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # a /proc that shows no process of another user (the seat's own /proc of its PID namespace is mounted on it
+    # by unshare --mount-proc; the kernel lets a user namespace mount a proc only where one is visible already);
+    # /sys as the host has it (files are root's: read-only for the learner, except the cgroups delegated to the seat)
+    mount("proc", mkdir(f"{new}/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
     bind("/sys", mkdir(f"{new}/sys"), rec=True)
     # the seat's disk: home, engine data, scratch space
     disk = cfg["disk"]
@@ -130,8 +132,6 @@ def pivot(new: str) -> None:
 
 def main() -> int:
     cfg = json.loads(open(sys.argv[1]).read())
-    if os.getpid() != 1:
-        raise SystemExit("seat_root.py runs as PID 1 of a new PID namespace (unshare --pid --fork)")
     mount("none", "/", None, MS_REC | MS_PRIVATE)
     build_root(cfg, cfg["root_dir"])
     pivot(cfg["root_dir"])
@@ -145,7 +145,8 @@ def main() -> int:
     # uid 0 inside = this user; 1..65536 inside = the subordinate range (newuidmap/newgidmap write the maps)
     os.execve("/usr/bin/unshare", ["unshare", "--user", "--map-root-user", f"--map-users={sub_uid},1,65536",
                                    f"--map-groups={sub_gid},1,65536", "--mount", "--net", "--uts",
-                                   "--ipc", "--propagation", "private", "--",
+                                   "--ipc", "--pid", "--fork", "--kill-child", "--mount-proc",
+                                   "--propagation", "private", "--",
                                    "/usr/bin/python3", "-u", "/opt/dockerlab-seat/seat_init.py"], env)
     return 1
 

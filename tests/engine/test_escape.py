@@ -50,7 +50,9 @@ pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "classroom"))
 import classroom as room_cli  # noqa: E402  (classroom/classroom.py)
+import hubclient  # noqa: E402
 from hubclient import Hub, Kernel, learner_targets, privileged_containers  # noqa: E402
+from dockerlab.namespace import COURSE  # noqa: E402
 
 NS = slug(os.environ.get("DOCKERLAB_NAMESPACE", "test") + "-escape")
 CODE = "escape-" + uuid.uuid4().hex[:6]
@@ -148,6 +150,7 @@ def room():
     settings = {"CLASSROOM_IMAGES_FIRST": "python", "CLASSROOM_IMAGES_LATER": "", "CLASSROOM_IDLE_TIMEOUT": "3600",
                 "CLASSROOM_POOL": "0"}
     stage = None
+    hubclient.DATA_DIRS[NS] = data
     try:
         info = room_cli.up(NS, data, port=free_port(), code=CODE, instructor=TEACHER, password=TEACHER_PW,
                            settings=settings, quiet=True)
@@ -178,14 +181,22 @@ def room():
 
 
 def _bob_marker(room) -> dict:
-    """A marker in Bob's home, made by root on the host as Bob's file."""
+    """Markers in Bob's home, made by root on the host as Bob's files: a secret file, and progress records."""
     t = learner_targets(NS, BOB, room["data"])
     secret = "bob-secret-" + secrets.token_hex(8)
     path = Path(t["home_on_host"]) / "escape-marker.txt"
     path.write_text(secret + "\n")
-    os.chown(path, t["home_uid"], t["home_uid"])
-    os.chmod(path, 0o600)
-    return {**t, "secret": secret, "marker_on_host": str(path)}
+    progress_marker = "bob-progress-" + secrets.token_hex(6)
+    records = Path(t["home_on_host"]) / ".dockerlab" / "progress.json"
+    records.parent.mkdir(exist_ok=True)
+    records.write_text(json.dumps({"namespace": BOB, "attempts": [
+        {"lesson": "01_images_and_containers", "exercise": "", "time": "2026-12-06T10:00:00", "seconds": 1.0,
+         "passed": False, "results": [{"name": "memory limit", "passed": False, "detail": progress_marker,
+                                       "fix": ""}]}]}))
+    for p, mode in ((path, 0o600), (records.parent, 0o755), (records, 0o644)):
+        os.chown(p, t["home_uid"], t["home_uid"])
+        os.chmod(p, mode)
+    return {**t, "secret": secret, "marker_on_host": str(path), "progress_marker": progress_marker}
 
 
 def _run_in_kernel(room, cfg: dict) -> dict:
@@ -207,7 +218,7 @@ c = client.containers.run({ref('python')!r}, ['python', '-c', probe, json.dumps(
     privileged=True, pid_mode='host', network_mode='host', detach=True,
     volumes={{'/': {{'bind': '/host', 'mode': 'rw'}}, '/dev': {{'bind': '/dev', 'mode': 'rw'}},
              '/var/run/docker.sock': {{'bind': '/hostsock/docker.sock', 'mode': 'rw'}}}},
-    labels={{'org.dockerlab.course': 'dockerlab', 'org.dockerlab.namespace': os.environ.get('DOCKERLAB_NAMESPACE', 'x')}})
+    labels={{'org.dockerlab.course': {COURSE!r}, 'org.dockerlab.namespace': os.environ.get('DOCKERLAB_NAMESPACE', 'x')}})
 try:
     res = c.wait(timeout=180)
     logs = c.logs(stdout=True, stderr=False).decode().strip()
@@ -237,6 +248,41 @@ def _run_reference(cfg: dict) -> dict:
         c.remove(force=True)
 
 
+def _progress_page_attempts(room, bob: dict) -> dict:
+    """Ada points her progress records at files she may not read (a symlink in her home): the hub's secrets, and
+    Bob's records; the progress page (the hub's, root) must not show them to her. Her records come back after."""
+    secrets_path = str(Path(room["info"]["data"]) / "hub" / "secrets.json")
+    bob_dir = str(Path(bob["home_on_host"]) / ".dockerlab")
+    code = room["info"]["workshop_code"]
+    out = {}
+    for name, script, secret in (
+            ("the hub's progress page reads a host file through a symlink in my home (the hub's secrets)",
+             f"os.symlink({secrets_path!r}, d / 'progress.json')", code),
+            ("the hub's progress page reads another learner's records through a symlink in my home",
+             f"os.rmdir(d); os.symlink({bob_dir!r}, d)", bob["progress_marker"])):
+        k = Kernel(room["hub"], ADA, room["tokens"][ADA], "notebooks/escape.ipynb")
+        try:
+            k.value("import json, os, pathlib, shutil\n"
+                    "home = pathlib.Path.home(); d = home / '.dockerlab'\n"
+                    "if d.exists(): shutil.move(str(d), str(home / '.dockerlab-kept'))\n"
+                    f"d.mkdir(); {script}\nprint(json.dumps(True))")
+            r = requests.get(room["hub"].url + "/services/progress/api/me", timeout=60,
+                             headers={"Authorization": f"token {room['tokens'][ADA]}"})
+            shown = secret in r.text
+            out[name] = {"ok": shown, "detail": f"HTTP {r.status_code}: " + ("the secret is in the page" if shown
+                                                                              else "not shown")}
+        finally:
+            try:
+                k.value("import json, os, pathlib, shutil\n"
+                        "home = pathlib.Path.home(); d = home / '.dockerlab'\n"
+                        "(d.unlink() if d.is_symlink() else shutil.rmtree(d)) if os.path.lexists(d) else None\n"
+                        "kept = home / '.dockerlab-kept'\n"
+                        "shutil.move(str(kept), str(d)) if kept.exists() else d.mkdir()\nprint(json.dumps(True))")
+            finally:
+                k.close()
+    return out
+
+
 def _hub_reference(room, bob: str) -> dict:
     """The hub's admin calls with the instructor's token (read-only ones): what an admin gets."""
     hub, tok = room["hub"], room["tokens"][TEACHER]
@@ -248,6 +294,9 @@ def _hub_reference(room, bob: str) -> dict:
 def test_every_escape_attempt_is_refused(room):
     stage, hub = room["stage"], room["hub"]
     bob = _bob_marker(room)
+    hub_side = _progress_page_attempts(room, bob)
+    room_page = requests.get(hub.url + "/services/progress/api/room", timeout=60,
+                             headers={"Authorization": f"token {room['tokens'][TEACHER]}"}).text
     host_engine = get_client().info()["ID"]
     cfg = {
         "host": stage.config(),
@@ -283,6 +332,11 @@ def test_every_escape_attempt_is_refused(room):
     hub.api("DELETE", "/users/escape-probe-user", room["tokens"][TEACHER])
     hub.api("PATCH", f"/users/{ADA}", room["tokens"][TEACHER], json={"admin": False})
 
+    for name, res in hub_side.items():  # tried from Ada's notebook; the reference: the instructor's own page
+        results["notebook"][name] = res
+        results["reference"][name] = ({"ok": True, "detail": "root reads any file"} if "host file" in name else
+                                      {"ok": bob["progress_marker"] in room_page,
+                                       "detail": "the instructor's room page shows Bob's records"})
     rows, succeeded = [], []
     names = list(dict.fromkeys([*results["notebook"], *results["container"]]))
     for name in names:

@@ -292,7 +292,7 @@ class Seat:
     gateway: str
     ip: str
     learner: str | None = None
-    pid: int | None = None           # the outer `unshare` (root, host's PID namespace)
+    pid: int | None = None           # the seat's `unshare` (the seat's user, host's PID namespace)
     init_pid: int | None = None      # the seat's PID 1 (seat_init.py), host's numbering
     images: list[str] = field(default_factory=list)
     warm_seconds: float | None = None
@@ -573,8 +573,7 @@ class Seats:
         procs = " ".join(self.cgroups(seat).procs_files())
         t0 = time.monotonic()
         cmd = ["sh", "-c", 'for f in $SEAT_CGROUPS; do echo $$ > "$f" || exit 1; done; exec "$@"', "seat",
-               "unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
-               "/usr/bin/python3", "-I", str(SEAT_CODE / "seat_root.py"), str(cfg)]
+               "unshare", "--mount", "--propagation", "private", "/usr/bin/python3", "-I", str(SEAT_CODE / "seat_root.py"), str(cfg)]
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SEAT_CGROUPS": procs, "LANG": "C.UTF-8"})
         self._procs[seat.slot] = p
