@@ -44,6 +44,8 @@ SEAT_CODE = Path(__file__).resolve().parents[2] / "seat"  # classroom/seat: seat
 LEARNER_UID = 1000  # the learner inside the seat's user namespace (the course container's uid)
 SERVER_PORT = 8888
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+PIDS_RESERVE = 256           # tasks of the seat kept for its engine's daemons and the learner's server
+MEM_RESERVE = 512 * 2**20    # memory of the seat kept for them (when the seat has more than twice that)
 LABEL_SEAT = "org.dockerlab.classroom.seat"
 
 
@@ -52,7 +54,13 @@ class SeatError(RuntimeError):
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    for attempt in range(20):
+        p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+        # useradd/userdel of two classrooms at once: /etc/passwd is locked for a moment (exit 10 or 'lock')
+        if p.returncode != 0 and cmd[0] in ("useradd", "userdel") and (p.returncode == 10 or "lock" in p.stderr):
+            time.sleep(0.2 + 0.1 * attempt)
+            continue
+        break
     if p.returncode != 0:
         raise SeatError(f"{' '.join(cmd)}: {(p.stderr or p.stdout).strip()[-400:]}")
     return p
@@ -175,6 +183,17 @@ class Cgroups:
                 for f in ("cpuset.cpus", "cpuset.mems"):
                     if not (engine / f).read_text().strip():
                         (engine / f).write_text((base / f).read_text())
+            # the learner's containers (and builds) all together get a little less than the seat: a fork bomb or
+            # a memory hog in a container stops there, and the seat's engine and server keep room to answer
+            kept = set()
+            if "pids" in ctls or self.v2:
+                kept |= {"pids.max"} if _write(engine / "pids.max", str(max(64, pids - PIDS_RESERVE))) else set()
+            if ("memory" in ctls or self.v2) and mem > 2 * MEM_RESERVE:
+                if self.v2:
+                    kept |= {"memory.max"} if _write(engine / "memory.max", str(mem - MEM_RESERVE)) else set()
+                else:
+                    kept |= {"memory.limit_in_bytes"} if _write(engine / "memory.limit_in_bytes",
+                                                                 str(mem - MEM_RESERVE)) else set()
             # the engine's subtree belongs to the seat's user: its dockerd makes a cgroup per container in it and
             # sets the container's limits there, under the seat's (which stay root's)
             if self.v2:
@@ -186,7 +205,8 @@ class Cgroups:
             else:
                 os.chown(engine, uid, gid)
                 for f in engine.iterdir():
-                    os.chown(f, uid, gid)
+                    if f.name not in kept and not f.name.startswith(("memory.memsw.", "memory.kmem.")):
+                        os.chown(f, uid, gid)  # (the engine's own limits stay root's)
 
     def procs_files(self) -> list[str]:
         """Where the seat's first process writes its PID (``echo $$ > …``) so everything in the seat is in them."""
@@ -224,6 +244,16 @@ class Cgroups:
             except (OSError, ValueError):
                 return {"used": 0.0}
         return {"used": 0.0}
+
+    def reclaim(self) -> None:
+        """Give back the page cache the seat filled (a seat just warmed wrote gigabytes of images): what the
+        kernel would drop anyway under pressure, dropped now so a warm seat's memory is what its processes use."""
+        for mount, ctls in self.mounts:
+            base = mount / self.rel
+            if self.v2:
+                _write(base / "memory.reclaim", str(4 * 2**30))
+            elif "memory" in ctls:
+                _write(base / "memory.force_empty", "0")
 
     def cpu_seconds(self) -> float:
         for mount, ctls in self.mounts:

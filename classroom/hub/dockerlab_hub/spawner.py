@@ -123,7 +123,8 @@ class Pool:
             seat.learner = learner
             self.seats.save(seat)
         self.seats.start(seat)
-        self.seats.load_images(seat, self.settings.images_first)
+        if self.seats.load_images(seat, self.settings.images_first):
+            self.seats.cgroups(seat).reclaim()
         return seat
 
     def claim(self, learner: str) -> Seat | None:
