@@ -197,6 +197,11 @@ def main() -> int:
     wait_network()
     engine = start_engine()
     zygote = start_zygote()
+    try:  # the learner's copy of the course, before anybody has the seat (the same for every learner)
+        subprocess.run(["sh", "-c", COPY], env=BASE_ENV, cwd="/home/learner", preexec_fn=drop, check=True,
+                       timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log(f"copying the course failed ({exc}): tried again when a learner has the seat")
     notebook, exited = None, False
     while not stopping:
         reap()
