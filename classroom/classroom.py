@@ -270,6 +270,19 @@ def hub_pid(data: Path) -> int | None:
     return pid if b"jupyterhub" in cmdline else None
 
 
+def running(pid: int) -> bool:
+    """The process runs (a zombie, e.g. the hub this very process started and has not waited for, does not)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def wait_for_hub(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> dict:
     deadline = time.monotonic() + timeout
     last = ""
@@ -367,9 +380,9 @@ def down(ns: str, data: Path | None = None, purge: bool = False, quiet: bool = F
             print(f"stopping the hub (PID {pid}; it stops every learner's seat first)…", flush=True)
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        while time.monotonic() < deadline and running(pid):
             time.sleep(0.25)
-        if Path(f"/proc/{pid}").exists():
+        if running(pid):
             os.killpg(pid, signal.SIGKILL)
         removed["hub"] = 1
     (data / "hub" / "hub.pid").unlink(missing_ok=True)

@@ -283,6 +283,50 @@ def _progress_page_attempts(room, bob: dict) -> dict:
     return out
 
 
+def _engine_socket_attempt(room, host_engine: str) -> dict:
+    """Ada puts a symlink to the host's Docker socket where her engine's socket is (from a container of hers,
+    which is root of her seat and has her seat's /run): the hub, asking her engine for its images (as it does
+    when it starts her seat or loads images later), must not end up talking to the host's engine."""
+    name = "the hub follows a symlink at my engine's socket (to the host's Docker socket)"
+    k = Kernel(room["hub"], ADA, room["tokens"][ADA], "notebooks/escape.ipynb")
+    try:
+        # (detached: once the symlink is there, Ada's own client cannot reach her engine either, in her seat the
+        # symlink points at itself; the test puts her socket back afterwards)
+        k.value("import json, docker\n"
+                "docker.from_env().containers.run(" + repr(ref("python")) + ", ['sh', '-c', "
+                "'sleep 2 && mv /seatrun/docker.sock /seatrun/docker.sock.real && "
+                "ln -s /var/run/docker.sock /seatrun/docker.sock'],"
+                " volumes={'/run': {'bind': '/seatrun', 'mode': 'rw'}}, detach=True)\n"
+                "print(json.dumps(True))", timeout=120)
+    finally:
+        k.close()
+    seats, seat = hubclient.learner_seat(NS, ADA)
+    run = Path(f"/proc/{seat.init_pid}/root/run")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (run / "docker.sock").is_symlink():
+        time.sleep(0.5)
+    try:
+        assert (run / "docker.sock").is_symlink(), "Ada's container did not put the symlink in her seat's /run"
+        try:
+            missing = seats.missing_images(seat, ["python"])
+            learner = {"ok": True, "detail": f"the hub asked the engine behind the symlink (missing: {missing})"}
+        except Exception as exc:  # noqa: BLE001 - the refusal is the point
+            learner = {"ok": False, "detail": f"the hub refused: {str(exc)[:160]}"}
+        try:
+            import docker
+
+            eid = docker.DockerClient(base_url=f"unix://{run / 'docker.sock'}", timeout=10).info()["ID"]
+            reference = {"ok": eid == host_engine, "detail": "root connecting through that path reaches "
+                                                             + ("the host's engine" if eid == host_engine else eid)}
+        except Exception as exc:  # noqa: BLE001
+            reference = {"ok": False, "detail": str(exc)[:160]}
+        return {"name": name, "learner": learner, "reference": reference}
+    finally:
+        if (run / "docker.sock").is_symlink() and (run / "docker.sock.real").exists():
+            (run / "docker.sock").unlink()
+            (run / "docker.sock.real").rename(run / "docker.sock")
+
+
 def _hub_reference(room, bob: str) -> dict:
     """The hub's admin calls with the instructor's token (read-only ones): what an admin gets."""
     hub, tok = room["hub"], room["tokens"][TEACHER]
@@ -295,6 +339,7 @@ def test_every_escape_attempt_is_refused(room):
     stage, hub = room["stage"], room["hub"]
     bob = _bob_marker(room)
     hub_side = _progress_page_attempts(room, bob)
+    socket_attempt = _engine_socket_attempt(room, get_client().info()["ID"])
     room_page = requests.get(hub.url + "/services/progress/api/room", timeout=60,
                              headers={"Authorization": f"token {room['tokens'][TEACHER]}"}).text
     host_engine = get_client().info()["ID"]
@@ -337,6 +382,9 @@ def test_every_escape_attempt_is_refused(room):
         results["reference"][name] = ({"ok": True, "detail": "root reads any file"} if "host file" in name else
                                       {"ok": bob["progress_marker"] in room_page,
                                        "detail": "the instructor's room page shows Bob's records"})
+    # planted from Ada's container; the hub's own code is what is tried
+    results["container"][socket_attempt["name"]] = socket_attempt["learner"]
+    results["reference"][socket_attempt["name"]] = socket_attempt["reference"]
     rows, succeeded = [], []
     names = list(dict.fromkeys([*results["notebook"], *results["container"]]))
     for name in names:

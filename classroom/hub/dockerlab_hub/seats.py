@@ -33,6 +33,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import threading
 import time
@@ -588,9 +589,54 @@ class Seats:
         return f"/proc/{seat.init_pid}/root/run/docker.sock"
 
     def engine(self, seat: Seat, timeout: int = 300):
+        """A Docker SDK client of the seat's engine (for tests and tools; the hub itself uses :meth:`api`)."""
         import docker
 
         return docker.DockerClient(base_url="unix://" + self.socket(seat), timeout=timeout)
+
+    def connect(self, seat: Seat, timeout: float = 10) -> socket.socket:
+        """A connection to the seat's engine, refused unless the process at the other end is the seat's own
+        (uid 0 of the seat = the seat's user): the seat owns its /run, and a symlink it puts at docker.sock would
+        otherwise lead the hub, root, to the host's engine or another seat's."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        try:
+            s.connect(self.socket(seat))
+            _pid, uid, _gid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                               struct.calcsize("3i")))
+        except OSError:
+            s.close()
+            raise
+        if uid != seat.uid:
+            s.close()
+            raise SeatError(f"seat {seat.slot}: its engine's socket leads to a process of uid {uid}, not the "
+                            f"seat's ({seat.uid}): refused")
+        return s
+
+    def api(self, seat: Seat, method: str, path: str, body=None, timeout: float = 30) -> tuple[int, bytes]:
+        """One request to the seat's engine over :meth:`connect` (HTTP/1.1, the connection closed after it);
+        ``body``: an iterable of bytes, sent chunked. Returns (status, body as sent: chunked or not)."""
+        s = self.connect(seat, timeout)
+        try:
+            head = f"{method} {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+            if body is None:
+                s.sendall((head + "\r\n").encode())
+            else:
+                s.sendall((head + "Content-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
+                for chunk in body:
+                    if chunk:
+                        s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                s.sendall(b"0\r\n\r\n")
+            raw = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                raw += b
+        finally:
+            s.close()
+        status = int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else 0
+        return status, raw.split(b"\r\n\r\n", 1)[-1]
 
     def start(self, seat: Seat) -> Seat:
         """Start the seat: its namespaces, its network, its engine; returns when the engine answers."""
@@ -661,7 +707,11 @@ class Seats:
         while time.monotonic() < deadline:
             if p.poll() is not None:
                 raise SeatError(f"seat {seat.slot} stopped (exit {p.returncode}):\n{self._log_tail(seat)}")
-            if ping(self.socket(seat)):
+            try:
+                ok = self.api(seat, "GET", "/_ping", timeout=2)[0] == 200
+            except (OSError, SeatError):
+                ok = False
+            if ok:
                 seat.warm_seconds = round(time.monotonic() - t0, 2)
                 return
             time.sleep(0.1)
@@ -669,7 +719,7 @@ class Seats:
                         f"{self._log_tail(seat)}")
 
     def missing_images(self, seat: Seat, wanted: list[str]) -> list[str]:
-        from docker.errors import NotFound
+        from urllib.parse import quote
 
         from dockerlab import images
 
@@ -679,37 +729,27 @@ class Seats:
                 refs.append(images.ref(item))
             except KeyError:
                 refs.append(item)
-        eng = self.engine(seat)
-        missing = []
-        try:
-            for r in refs:
-                try:
-                    eng.images.get(r)
-                except NotFound:
-                    missing.append(r)
-        finally:
-            eng.close()
-        return missing
+        return [r for r in refs if self.api(seat, "GET", f"/images/{quote(r, safe='')}/json")[0] != 200]
 
     def load_images(self, seat: Seat, wanted: list[str], timeout: float = 900) -> list[str]:
-        """Copy the course images the seat's engine lacks from the host's engine (docker save | docker load)."""
+        """Copy the course images the seat's engine lacks from the host's engine: ``docker save`` here, streamed
+        into the seat engine's ``POST /images/load`` (over :meth:`connect`)."""
         missing = self.missing_images(seat, wanted)
         if not missing:
             return []
-        env_load = dict(os.environ, DOCKER_HOST="unix://" + self.socket(seat))
         env_save = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
         save = subprocess.Popen(["docker", "save", *missing], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=env_save)
         try:
-            load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True, text=True,
-                                  env=env_load, timeout=timeout)
+            status, out = self.api(seat, "POST", "/images/load?quiet=1",
+                                   body=iter(lambda: save.stdout.read(1 << 20), b""), timeout=timeout)
         finally:
             save.stdout.close()
             err = save.stderr.read().decode(errors="replace")
             save.wait()
-        if save.returncode != 0 or load.returncode != 0:
+        if save.returncode != 0 or status != 200 or b'"errorDetail"' in out:
             raise SeatError(f"copying {', '.join(missing)} into seat {seat.slot} failed: "
-                            f"{(err or load.stderr or load.stdout).strip()[:400]}")
+                            f"{(err or out.decode(errors='replace')).strip()[:400]}")
         seat.images = sorted(set(seat.images) | set(missing))
         self.save(seat)
         return missing
@@ -828,19 +868,6 @@ def seat_file(seats: Seats, seat: Seat, name: str) -> dict | None:
         return None
     finally:
         os.close(dfd)
-
-
-def ping(path: str) -> bool:
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(2)
-    try:
-        s.connect(path)
-        s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-        return b"OK" in s.recv(4096)
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def resolv_conf() -> str:
