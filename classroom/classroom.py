@@ -110,6 +110,17 @@ def learner_env(quiet: bool = False) -> Path:
     venv = ENV_DIR / f"venv-{recipe}"
     if (venv / ".complete").exists():
         return venv
+    import fcntl
+
+    ENV_DIR.mkdir(parents=True, exist_ok=True)
+    with open(ENV_DIR / ".lock", "w") as lk:  # two classrooms starting at once (make test) make it once
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        if (venv / ".complete").exists():
+            return venv
+        return _make_learner_env(venv, recipe, quiet)
+
+
+def _make_learner_env(venv: Path, recipe: str, quiet: bool) -> Path:
     uv = str(ROOT / ".venv" / "bin" / "uv")
     if not quiet:
         print(f"making the learners' Python environment {venv} (uv sync --frozen, about a minute the first time)…",

@@ -471,7 +471,9 @@ def test_one_learners_loads_do_not_stop_anothers_lesson(room):
     """Fairness: Bob builds with every core, fills his disk and starts a burst of processes (all bounded, all
     stopping by themselves) while Ada runs lesson 01; her lesson finishes."""
     hub = room["hub"]
-    host_free0 = shutil.disk_usage(room["data"]).free
+    s, bob_seat = hubclient.learner_seat(NS, "bob")
+    disk = s.dir(bob_seat) / "disk.img"  # Bob's disk on the host: a sparse file of CLASSROOM_SEAT_DISK
+    disk0 = os.stat(disk)
     cpu0 = {n: hubclient.learner_cpu_seconds(NS, n) for n in LEARNERS}
     path = "notebooks/01_images_and_containers.ipynb"
 
@@ -498,7 +500,7 @@ def test_one_learners_loads_do_not_stop_anothers_lesson(room):
         fa, fb = pool.submit(ada), pool.submit(bob)
         (res, ada_seconds), (loads, bob_seconds) = fa.result(), fb.result()
     window = time.monotonic() - t0
-    host_free1 = shutil.disk_usage(room["data"]).free
+    disk1 = os.stat(disk)
     bad = [o for o in res if o["status"] != "ok"]
     assert not bad, f"Ada's lesson 01 beside Bob's loads: {bad[0]['error']}\n{bad[0]['traceback']}"
     cpu = {n: hubclient.learner_cpu_seconds(NS, n) - cpu0[n] for n in LEARNERS}
@@ -512,13 +514,16 @@ def test_one_learners_loads_do_not_stop_anothers_lesson(room):
     figure("Bob's build with every core", f"exit {b['exit']}, {b['seconds']:.0f} s, {b['cores']} cores busy 40 s each"
                                           + (f" ({b['error']})" if b["exit"] else ""))
     figure("Bob's disk filled", f"{d['free_before'] / 2**30:.1f} GiB reserved in {d['seconds']:.0f} s; one more "
-                                f"MiB: {d['one_more_write']}; the host's free space moved {(host_free0 - host_free1) / 2**20:+.0f} MiB")
+                                f"MiB: {d['one_more_write']}; his disk's file on the host stays "
+                                f"{disk1.st_size / 2**30:.0f} GiB (allocated {disk0.st_blocks * 512 / 2**20:.0f} -> "
+                                f"{disk1.st_blocks * 512 / 2**20:.0f} MiB)")
     figure("Bob's burst of processes (at most 3000)", f"{p['started']} started, then {p['error'] or 'no error'} "
                                                       f"(the seat's pids limit: {SEAT_PIDS} tasks)")
     assert d["one_more_write"] != "written" and "space" in d["one_more_write"].lower(), d
     assert 0 < p["started"] < 3000 and p["error"], p  # stopped by the seat's pids limit
     assert loads["engine_after"] is True  # Bob's engine answers again once his loads stopped
-    assert abs(host_free0 - host_free1) < 2**30, "Bob's full disk took space from the host"
+    assert disk1.st_size == disk0.st_size == 8 * 2**30, "Bob's disk is not the 8 GiB it was made"
+    assert disk1.st_blocks * 512 <= disk1.st_size, "Bob's disk took more of the host than its size"
 
 
 def test_idle_culler_stops_seats_and_work_survives(room):

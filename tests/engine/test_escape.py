@@ -46,7 +46,9 @@ from dockerlab.images import ref  # noqa: E402
 from dockerlab.namespace import labels as course_labels, slug  # noqa: E402
 from dockerlab.run import free_port  # noqa: E402
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine,
+              pytest.mark.skipif(os.geteuid() != 0, reason="the classroom's hub makes seats (Unix users, namespaces, "
+                                                           "disks, cgroups): it runs as root")]
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "classroom"))
 import classroom as room_cli  # noqa: E402  (classroom/classroom.py)
