@@ -32,6 +32,8 @@ from traitlets import Dict, Unicode, default
 
 from .seats import SERVER_PORT, Seat, SeatError, Seats, Settings
 
+REFILL_AFTER = 20  # seconds after a learner's server answers before the pool warms a seat to replace theirs
+
 
 def classroom_settings() -> Settings:
     """The seats' settings, from the hub's environment (classroom.py sets every CLASSROOM_* variable)."""
@@ -227,7 +229,6 @@ class CourseSpawner(Spawner):
         self._events = []
         t0 = time.monotonic()
         pool, name = self.pool, self.user.name
-        pool.kick()
         seat = self._seat()
         how = "their seat"
         if seat is None:
@@ -254,7 +255,8 @@ class CourseSpawner(Spawner):
         # answer JupyterHub's first look: it waits with a growing back-off (up to seconds) after start() returns
         await self._wait_http(seat.ip, self.port, self.server.base_url if self.server else "/")
         self.log.info("%s: the server answers %.1f s after the seat was ready", name, time.monotonic() - t0 - engine_s)
-        pool.kick()
+        # refill the pool, once this learner's first kernel has had the CPU (warming a seat copies images)
+        asyncio.get_running_loop().call_later(REFILL_AFTER, pool.kick)
         if pool.settings.images_later:
             self._later = asyncio.ensure_future(asyncio.to_thread(pool.seats.load_images, seat,
                                                                   pool.settings.images_later))
