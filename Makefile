@@ -77,8 +77,8 @@ strip: env  ## remove outputs from every notebook
 clean: env  ## remove what the course created for your namespace
 	$(VENV)/bin/dockerlab clean
 
-classroom: env-test engine  ## a workshop on this machine: JupyterHub, a course container and a Docker engine per learner
+classroom: env-test engine  ## a workshop on this machine (root): JupyterHub, a seat with its own Docker engine per learner
 	$(PY) classroom/classroom.py up
 
-classroom-down: env-test  ## stop the classroom (learners' files stay: classroom/classroom.py down --purge deletes them)
+classroom-down: env-test  ## stop the classroom (learners' seats stay: classroom/classroom.py down --purge deletes them)
 	$(PY) classroom/classroom.py down
