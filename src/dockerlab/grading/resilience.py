@@ -1,0 +1,361 @@
+"""Attack a running stack and watch how it recovers: a timeline of what the course did and what the stack did.
+
+A check with a resilience line (lessons 08 and 09; the capstone can add one) does something a real day does to a
+service, and grades how the stack copes, from what Docker and the app report:
+
+* :func:`stop_in_flight`: a slow request is in flight when ``docker stop`` comes. It must arrive complete and the
+  exit must be graceful (not 137). A handler-less program under an init (tini, ``--init``) exits fast on SIGTERM,
+  and is caught here by the request it dropped.
+* :func:`crash`: the main process of a container dies of SIGKILL, as in a crash or an OOM kill. Docker counts it as
+  an exit, so the restart policy applies (``docker kill`` counts as a stop by hand, which no policy undoes).
+* :class:`Watch`: follows containers (status, health, restart count, exit code, OOM kill) and HTTP endpoints
+  (the code each answers) and records every change, until a condition holds or a deadline passes.
+* :func:`disconnect` / :func:`reconnect`: take a container off a network and put it back (its aliases kept).
+
+Every load is bounded in count and time, and HTTP goes only to published ports on :func:`host_address` (this
+machine). The :class:`Timeline` is shown as a table (time, what the course did, what the stack did or reported,
+and the cause), and kept as JSON in the line's observed values.
+"""
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Callable
+
+from docker.errors import DockerException
+
+from dockerlab.grading.probes import Pid1, helper, pid1_info
+from dockerlab.run import host_address, logs_tail
+from dockerlab.show import Table, display, quiet_cli, short
+
+INITS = {"tini", "docker-init", "dumb-init", "catatonit", "s6-svscan"}
+MAX_REQUESTS = 400  # what one Watch may send in all (every poll asks each endpoint once)
+
+
+# --- the timeline -----------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Event:
+    t: float  # seconds since the timeline started
+    actor: str  # "course" (what the check did) or "stack" (what Docker or the app reported)
+    what: str
+    cause: str = ""
+
+
+class Timeline:
+    """What the course did and what the stack did, in order, with the time since the start."""
+
+    def __init__(self, title: str = "timeline"):
+        self.title, self.t0, self.events = title, time.monotonic(), []
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def course(self, what: str, cause: str = "") -> Event:
+        return self._add("course", what, cause)
+
+    def stack(self, what: str, cause: str = "") -> Event:
+        return self._add("stack", what, cause)
+
+    def _add(self, actor: str, what: str, cause: str) -> Event:
+        event = Event(round(self.now(), 1), actor, what, cause)
+        self.events.append(event)
+        return event
+
+    def table(self) -> Table:
+        rows = [{"time": f"{e.t:5.1f} s", "the course": e.what if e.actor == "course" else "",
+                 "the stack": e.what if e.actor == "stack" else "", "cause": e.cause} for e in self.events]
+        return Table(rows, columns=["time", "the course", "the stack", "cause"], title=self.title)
+
+    def observed(self) -> list[dict]:
+        """JSON-able: what a check line keeps in its observed values."""
+        return [dataclasses.asdict(e) for e in self.events]
+
+    def show(self) -> None:
+        display(self.table())
+
+
+# --- HTTP, bounded --------------------------------------------------------------------------------------------
+
+def ask(port: int, path: str, *, method: str = "GET", body: bytes | None = None, timeout: float = 3) -> tuple[int | None, str]:
+    """One request to a published port on this machine: (status, body), or (None, what went wrong)."""
+    req = urllib.request.Request(f"http://{host_address()}:{port}{path}", data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+    except (OSError, http.client.HTTPException) as exc:
+        return None, f"{type(exc).__name__}: {short(exc, 120)}"
+
+
+@dataclasses.dataclass
+class InFlight:
+    """A request sent in a thread, still running while the course does something to the service."""
+
+    path: str
+    thread: threading.Thread
+    result: dict
+    sent: float
+
+    def wait(self, timeout: float) -> dict:
+        self.thread.join(timeout)
+        return self.result if not self.thread.is_alive() else {"error": f"no answer within {timeout:.0f} s"}
+
+
+def send_slow(port: int, path: str, timeout: float = 30) -> InFlight:
+    """GET ``path`` in a thread: the result dict gets status, body and seconds, or the error (a dropped connection,
+    a truncated body: ``IncompleteRead``)."""
+    result: dict = {}
+    t0 = time.monotonic()
+
+    def go():
+        status, body = ask(port, path, timeout=timeout)
+        result["seconds"] = round(time.monotonic() - t0, 1)
+        if status is None:
+            result["error"] = body
+        else:
+            result["status"], result["body"] = status, body.strip()
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    return InFlight(path, thread, result, t0)
+
+
+# --- attack 1: docker stop with a request in flight -------------------------------------------------------------
+
+@dataclasses.dataclass
+class InFlightStop:
+    """What :func:`stop_in_flight` saw."""
+
+    exit_code: int | None
+    seconds: float  # how long docker stop took
+    request: dict  # status/body/seconds, or error
+    expect_body: str
+    pid1: Pid1
+    stop_signal: str
+    timeout: int
+    timeline: Timeline
+
+    @property
+    def completed(self) -> bool:
+        return self.request.get("status") == 200 and (not self.expect_body or self.request.get("body") == self.expect_body)
+
+    @property
+    def killed(self) -> bool:
+        return self.exit_code == 137
+
+    @property
+    def signal_number(self) -> int:
+        import signal as _signal
+
+        name = (self.stop_signal or "SIGTERM").upper()
+        if name.isdigit():
+            return int(name)
+        return int(getattr(_signal, name if name.startswith("SIG") else f"SIG{name}", _signal.SIGTERM))
+
+    @property
+    def clean_exit(self) -> bool:
+        """Exit 0, or 128 + the stop signal (it died of the signal it was sent)."""
+        return self.exit_code in (0, 128 + self.signal_number)
+
+    def dropped_because(self) -> str:
+        """Why the request in flight did not complete, from the exit code and what PID 1 was."""
+        p, code = self.pid1, self.exit_code
+        head = (p.cmdline.split() or ["?"])[0].rsplit("/", 1)[-1]
+        got = short(self.request.get("error") or f"HTTP {self.request.get('status')}: {self.request.get('body')}", 100)
+        if code == 137:
+            return f"killed by SIGKILL after the {self.timeout} s stop timeout, the request lost with it ({got})"
+        if code == 128 + self.signal_number and head in INITS:
+            return (f"PID 1 is an init (`{short(p.cmdline, 60)}`): it passed {self.stop_signal} on to a program that has "
+                    f"no handler, which died at once (exit {code}), dropping the request ({got})")
+        if code == 128 + self.signal_number:
+            return (f"the program died of {self.stop_signal} at once (exit {code} = 128 + {self.signal_number}): no "
+                    f"handler, so nothing waited for the request ({got})")
+        return (f"the process exited {code} {self.seconds:.1f} s after {self.stop_signal}, before the request finished: "
+                "the handler exits without waiting for the requests in flight (the request threads of http.server's "
+                f"ThreadingHTTPServer are daemon threads, dropped at exit) ({got})")
+
+
+def stop_in_flight(lab, container, *, host_port: int, path: str, expect_body: str = "",
+                   started: Callable[[], bool] | None = None, stop_timeout: int = 10, request_timeout: float = 30,
+                   timeline: Timeline | None = None) -> InFlightStop:
+    """Read PID 1 (its command line and SIGTERM handler), send one slow GET ``path``, wait until ``started()`` says
+    the app is working on it (else 0.5 s), then ``docker stop -t STOP_TIMEOUT``, and collect the answer. One request,
+    one stop, every wait bounded."""
+    tl = timeline or Timeline("docker stop with a request in flight")
+    info = pid1_info(container, lab)
+    for _ in range(4):  # the handler may be installed just after the first answer: read again (2 s at most)
+        if info.catches_term is True:
+            break
+        time.sleep(0.5)
+        again = pid1_info(container, lab)
+        info = again if again.catches_term is not None or info.catches_term is None else info
+    stop_signal = (container.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM"
+    tl.stack(f"PID 1: `{short(info.cmdline, 60)}`" + {True: f" (handles SIGTERM)", False: " (no SIGTERM handler)",
+                                                       None: ""}[info.catches_term])
+    flight = send_slow(host_port, path, timeout=request_timeout)
+    tl.course(f"GET {path} sent")
+    deadline = time.monotonic() + 10
+    if started is not None:
+        while not started() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        tl.stack("the app logged that it started the request" if time.monotonic() < deadline else
+                 "no sign that the app started the request within 10 s")
+    else:
+        time.sleep(0.5)
+    tl.course(f"docker stop -t {stop_timeout} ({stop_signal}, SIGKILL after {stop_timeout} s)")
+    with quiet_cli():
+        res = lab.stop(container, timeout=stop_timeout)
+    tl.stack(f"exited {res.exit_code} after {res.seconds:.1f} s",
+             "SIGKILL after the timeout" if res.exit_code == 137 else "")
+    answer = flight.wait(request_timeout)
+    out = InFlightStop(res.exit_code, res.seconds, answer, expect_body, info, stop_signal, stop_timeout, tl)
+    if out.completed:
+        tl.stack(f"the request in flight answered {answer['status']} after {answer.get('seconds', '?')} s: complete")
+    else:
+        tl.stack("the request in flight: " + short(answer.get("error") or f"HTTP {answer.get('status')}: "
+                                                   f"{answer.get('body')}", 80), out.dropped_because().split(":")[0])
+    return out
+
+
+# --- attack 2: a crash --------------------------------------------------------------------------------------------
+
+def crash(lab, container, timeline: Timeline, why: str = "a crash") -> bool:
+    """SIGKILL the container's main process from a helper in the engine's PID namespace (``docker run --pid host``):
+    the process dies as in a crash or an OOM kill, and the restart policy applies. ``docker kill`` would not do: the
+    engine counts it as a stop by hand and no policy restarts that. Returns whether the kill was sent."""
+    container.reload()
+    pid = (container.attrs.get("State") or {}).get("Pid") or 0
+    if not pid:
+        timeline.course(f"SIGKILL to {service_of(container)}: not running, nothing to kill")
+        return False
+    res = helper(lab, lab.base("python"), ["python3", "-c", f"import os, signal; os.kill({int(pid)}, signal.SIGKILL)"],
+                 thing="check-crash", pid_mode="host", timeout=30)
+    timeline.course(f"SIGKILL to {service_of(container)}'s main process ({why})" if res.ok else
+                    f"could not kill {service_of(container)}: {short(res.output, 80)}")
+    return res.ok
+
+
+# --- attack 3: a network cut ------------------------------------------------------------------------------------
+
+def disconnect(network, container, timeline: Timeline) -> list[str]:
+    """``docker network disconnect``: returns the container's aliases on that network (give them to reconnect)."""
+    container.reload()
+    aliases = (((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).get(network.name) or {}).get("Aliases") or []
+    network.disconnect(container)
+    timeline.course(f"docker network disconnect {network.name} {service_of(container)}")
+    return list(aliases)
+
+
+def reconnect(network, container, timeline: Timeline, aliases: list[str]) -> None:
+    network.connect(container, aliases=aliases or None)
+    timeline.course(f"docker network connect {network.name} {service_of(container)}")
+
+
+# --- watching ------------------------------------------------------------------------------------------------
+
+def service_of(container) -> str:
+    labels = (container.attrs.get("Config") or {}).get("Labels") or {}
+    return labels.get("com.docker.compose.service") or container.name
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    status: str  # running, restarting, exited, gone
+    health: str  # healthy, unhealthy, starting, none
+    restarts: int
+    exit_code: int | None
+    oom: bool
+    policy: str
+
+    def said(self) -> str:
+        health = "" if self.health == "none" else f", {self.health}"
+        code = f" (exit {self.exit_code}{', OOM-killed' if self.oom else ''})" if self.status != "running" else ""
+        return f"{self.status}{code}{health}"
+
+
+def read_state(container) -> State:
+    try:
+        container.reload()
+    except DockerException:
+        return State("gone", "none", 0, None, False, "")
+    st = container.attrs.get("State") or {}
+    policy = ((container.attrs.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
+    return State(st.get("Status", "?"), (st.get("Health") or {}).get("Status", "none"), container.attrs.get("RestartCount", 0),
+                 st.get("ExitCode"), bool(st.get("OOMKilled")), policy)
+
+
+class Watch:
+    """Follow containers and HTTP endpoints, recording each change on the timeline.
+
+    ``containers``: {name: container}; ``endpoints``: {name: (port, path)} asked with one GET each per poll."""
+
+    def __init__(self, timeline: Timeline, containers: dict, endpoints: dict | None = None):
+        self.tl, self.containers, self.endpoints = timeline, containers, endpoints or {}
+        self.states: dict[str, State] = {}
+        self.codes: dict[str, int | None] = {}
+        self.history: dict[str, list] = {n: [] for n in containers}  # each container's states, in order
+        self.answers: dict[str, list] = {n: [] for n in self.endpoints}  # each endpoint's HTTP codes, in order
+        self.sent = 0
+
+    def start(self) -> None:
+        """The first reading, as one row: where everything stands before the attack."""
+        self.poll()
+        self.tl.stack("before: " + "; ".join([f"{n} {s.said()}" for n, s in self.states.items()]
+                                             + [f"{n} GET {self.endpoints[n][1]} → {c}" for n, c in self.codes.items()]))
+
+    def poll(self) -> None:
+        for name, c in self.containers.items():
+            now, before = read_state(c), self.states.get(name)
+            if now != before:
+                self.states[name] = now
+                self.history[name].append(now.said())
+                if before is not None:
+                    self.tl.stack(f"{name}: {now.said()}" + (f", restarted ({now.restarts})" if now.restarts > before.restarts
+                                                            else ""), self._cause(name, c, before, now))
+        for name, (port, path) in self.endpoints.items():
+            if self.sent >= MAX_REQUESTS:
+                break
+            code, _ = ask(port, path, timeout=2)
+            self.sent += 1
+            if name not in self.codes or code != self.codes[name]:
+                first = name not in self.codes
+                self.codes[name] = code
+                self.answers[name].append(code)
+                if not first:
+                    self.tl.stack(f"{name}: GET {path} → {code if code is not None else 'no answer'}")
+
+    def _cause(self, name, container, before: State, now: State) -> str:
+        if now.restarts > before.restarts:
+            return f"its restart policy ({now.policy})"
+        if now.status == "exited":
+            line = next((l for l in reversed(logs_tail(container, 5).splitlines()) if l.strip()), "")
+            return "OOM kill (over its memory limit)" if now.oom else short(line, 90)
+        return ""
+
+    def until(self, done: Callable[["Watch"], bool], timeout: float, interval: float = 0.5,
+              give_up: Callable[["Watch"], str] | None = None) -> bool:
+        """Poll until ``done(self)`` (True) or ``timeout`` s pass (False); ``give_up(self)`` returning a reason ends
+        the wait early (recorded on the timeline)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            if done(self):
+                return True
+            if give_up is not None:
+                reason = give_up(self)
+                if reason:
+                    self.tl.stack(reason)
+                    return False
+            if time.monotonic() > deadline:
+                self.tl.course(f"stopped watching after {timeout:.0f} s")
+                return False
+            time.sleep(interval)
+
+    def state(self, name: str) -> State:
+        return self.states.get(name) or read_state(self.containers[name])
