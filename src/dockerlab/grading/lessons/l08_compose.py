@@ -229,7 +229,14 @@ def order(g: Grading):
 
 
 def round_trip(g: Grading, text: str, timeout: float = 30) -> tuple[bool, str]:
-    status, body = ask(g.port, "/pastes", method="POST", body=text.encode(), timeout=5)
+    """POST a paste (asked again while api does not answer yet: running is not yet listening), then GET it until the
+    worker has counted it. Bounded: one POST a second, ``timeout`` s for each half."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = ask(g.port, "/pastes", method="POST", body=text.encode(), timeout=5)
+        if status is not None or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     if status != 201:
         return False, f"POST /pastes → {status}: {short(body, 120)}"
     pid = json.loads(body)["id"]
