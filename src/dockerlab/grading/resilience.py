@@ -1,25 +1,23 @@
 """Attack a running stack and watch how it recovers: a timeline of what the course did and what the stack did.
 
-A check with a resilience line (lessons 08 and 09; the capstone can add one) does something a real day does to a
-service, and grades how the stack copes, from what Docker and the app report:
+A resilience line (lessons 08, 09; the capstone can add one) does to a service what a real day does, and grades
+how the stack copes from what Docker and the app report:
 
-* :func:`stop_in_flight`: a slow request is in flight when ``docker stop`` comes. It must arrive complete and the
-  exit must be graceful (not 137). A handler-less program under an init (tini, ``--init``) exits fast on SIGTERM,
-  and is caught here by the request it dropped.
-* :func:`crash`: the main process of a container dies of SIGKILL, as in a crash or an OOM kill. Docker counts it as
-  an exit, so the restart policy applies (``docker kill`` counts as a stop by hand, which no policy undoes).
-* :class:`Watch`: follows containers (status, health, restart count, exit code, OOM kill) and HTTP endpoints
-  (the code each answers) and records every change, until a condition holds or a deadline passes.
-* :func:`disconnect` / :func:`reconnect`: take a container off a network and put it back (its aliases kept).
+* :func:`stop_in_flight`: ``docker stop`` while a slow request is in flight: it must arrive complete and the exit
+  be graceful (not 137). A handler-less program under an init (tini) exits fast, and is caught by the request it drops.
+* :func:`crash`: SIGKILL to a container's main process, as a crash or an OOM kill: the restart policy applies
+  (``docker kill`` counts as a stop by hand, which no policy undoes).
+* :class:`Watch`: follows containers (status, health, restarts, exit code, OOM) and HTTP endpoints, recording
+  each change, until a condition holds or a deadline passes. :func:`disconnect` / :func:`reconnect`: a network cut.
 
-Every load is bounded in count and time, and HTTP goes only to published ports on :func:`host_address` (this
-machine). The :class:`Timeline` is shown as a table (time, what the course did, what the stack did or reported,
-and the cause), and kept as JSON in the line's observed values.
+Every load is bounded in count and time; HTTP goes only to published ports on :func:`host_address` (this machine).
+The :class:`Timeline` shows as a table (time, the course, the stack, the cause) and is kept as JSON in ``observed``.
 """
 from __future__ import annotations
 
 import dataclasses
 import http.client
+import signal
 import threading
 import time
 import urllib.error
@@ -52,9 +50,6 @@ class Timeline:
     def __init__(self, title: str = "timeline"):
         self.title, self.t0, self.events = title, time.monotonic(), []
 
-    def now(self) -> float:
-        return time.monotonic() - self.t0
-
     def course(self, what: str, cause: str = "") -> Event:
         return self._add("course", what, cause)
 
@@ -62,7 +57,7 @@ class Timeline:
         return self._add("stack", what, cause)
 
     def _add(self, actor: str, what: str, cause: str) -> Event:
-        event = Event(round(self.now(), 1), actor, what, cause)
+        event = Event(round(time.monotonic() - self.t0, 1), actor, what, cause)
         self.events.append(event)
         return event
 
@@ -97,10 +92,8 @@ def ask(port: int, path: str, *, method: str = "GET", body: bytes | None = None,
 class InFlight:
     """A request sent in a thread, still running while the course does something to the service."""
 
-    path: str
     thread: threading.Thread
     result: dict
-    sent: float
 
     def wait(self, timeout: float) -> dict:
         self.thread.join(timeout)
@@ -123,7 +116,7 @@ def send_slow(port: int, path: str, timeout: float = 30) -> InFlight:
 
     thread = threading.Thread(target=go, daemon=True)
     thread.start()
-    return InFlight(path, thread, result, t0)
+    return InFlight(thread, result)
 
 
 # --- attack 1: docker stop with a request in flight -------------------------------------------------------------
@@ -151,12 +144,8 @@ class InFlightStop:
 
     @property
     def signal_number(self) -> int:
-        import signal as _signal
-
         name = (self.stop_signal or "SIGTERM").upper()
-        if name.isdigit():
-            return int(name)
-        return int(getattr(_signal, name if name.startswith("SIG") else f"SIG{name}", _signal.SIGTERM))
+        return int(name) if name.isdigit() else int(getattr(signal, name if name.startswith("SIG") else f"SIG{name}", 15))
 
     @property
     def clean_exit(self) -> bool:
@@ -246,13 +235,13 @@ def crash(lab, container, timeline: Timeline, why: str = "a crash") -> bool:
 def disconnect(network, container, timeline: Timeline) -> list[str]:
     """``docker network disconnect``: returns the container's aliases on that network (give them to reconnect)."""
     container.reload()
-    aliases = (((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).get(network.name) or {}).get("Aliases") or []
+    nets = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
     network.disconnect(container)
     timeline.course(f"docker network disconnect {network.name} {service_of(container)}")
-    return list(aliases)
+    return list((nets.get(network.name) or {}).get("Aliases") or [])
 
 
-def reconnect(network, container, timeline: Timeline, aliases: list[str]) -> None:
+def reconnect(network, container, timeline: Timeline, aliases: list[str]) -> None:  # put it back, with its aliases
     network.connect(container, aliases=aliases or None)
     timeline.course(f"docker network connect {network.name} {service_of(container)}")
 
@@ -324,11 +313,10 @@ class Watch:
             code, _ = ask(port, path, timeout=2)
             self.sent += 1
             if name not in self.codes or code != self.codes[name]:
-                first = name not in self.codes
+                if name in self.codes:  # the first answer is part of the "before" row
+                    self.tl.stack(f"{name}: GET {path} → {code if code is not None else 'no answer'}")
                 self.codes[name] = code
                 self.answers[name].append(code)
-                if not first:
-                    self.tl.stack(f"{name}: GET {path} → {code if code is not None else 'no answer'}")
 
     def _cause(self, name, container, before: State, now: State) -> str:
         if now.restarts > before.restarts:
@@ -347,11 +335,10 @@ class Watch:
             self.poll()
             if done(self):
                 return True
-            if give_up is not None:
-                reason = give_up(self)
-                if reason:
-                    self.tl.stack(reason)
-                    return False
+            reason = give_up(self) if give_up is not None else ""
+            if reason:
+                self.tl.stack(reason)
+                return False
             if time.monotonic() > deadline:
                 self.tl.course(f"stopped watching after {timeout:.0f} s")
                 return False

@@ -56,7 +56,7 @@ class Grading:
             raise NotEvaluated(f"Compose could not read {self.file} (line 1)")
         return self.cfg
 
-    def svc(self, name: str) -> dict:
+    def svc(self, name: str) -> dict:  # a service as `docker compose config` resolved it
         return (self.need_config().get("services") or {}).get(name) or {}
 
     def container(self, service: str):
@@ -197,13 +197,12 @@ def events(g: Grading) -> dict:
 
 
 def order(g: Grading):
-    g.need_config()
-    if g.since is None or g.container("db") is None:
+    if g.cfg is None or g.since is None or g.container("db") is None:
         raise NotEvaluated("the stack was not started (line 3)")
     ev = events(g)
     t0 = min(ev["db"]["start"] or [time.time()])
 
-    def at(t):
+    def at(t):  # seconds since db started
         return None if t is None else round(t - t0, 1)
     healthy = min(ev["db"]["healthy"], default=None)
     job = min(ev["schema"]["start"], default=None)

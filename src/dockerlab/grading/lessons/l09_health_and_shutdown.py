@@ -23,9 +23,9 @@ LESSON = "09_health_and_shutdown"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
     "Start the image and look at PID 1 (`docker exec NAME cat /proc/1/cmdline`): is it the server? What does that "
     "program do with the SIGTERM docker stop sends it?",
-    "Two things must hold: the signal reaches Python (who runs `python main.py`, and is it replaced by it?), and on "
-    "that signal the server stops taking new requests yet lets the running ones finish before the process exits. "
-    "Look at how this server runs each request: `ThreadingHTTPServer.daemon_threads`.",
+    "Two things must hold: the signal reaches Python (who runs `python main.py`, and is it replaced by it?), and "
+    "Python, once signalled, refuses new work but waits for the work already started. Which threads does the "
+    "process wait for at exit, and which does `ThreadingHTTPServer` start for each request?",
     "Lesson 09, section \"Graceful shutdown\": the three things that decide what `docker stop` does, and a draining "
     "handler for a server whose request threads are not daemons.",
 )
