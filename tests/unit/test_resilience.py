@@ -49,7 +49,8 @@ def test_a_complete_answer_needs_the_expected_body():
 
 
 def test_state_says_what_docker_reports():
-    assert State("exited", "unhealthy", 0, 137, True, "no").said() == "exited (exit 137, OOM-killed), unhealthy"
+    said = State("exited", "unhealthy", 0, 137, True, "no").said()
+    assert said.startswith("exited") and "137" in said and "OOM" in said and said.endswith("unhealthy")
     assert State("running", "none", 1, 0, False, "on-failure").said() == "running"
 
 
