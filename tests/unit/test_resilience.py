@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from dockerlab.grading import resilience
+from dockerlab.grading import resilience, watching
 from dockerlab.grading.probes import Pid1
 from dockerlab.grading.resilience import InFlightStop, State, Timeline
 
@@ -68,7 +68,7 @@ def test_ask_and_send_slow_reach_a_local_server(monkeypatch):
             pass
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(resilience, "host_address", lambda: "127.0.0.1")
+    monkeypatch.setattr(watching, "host_address", lambda: "127.0.0.1")
     try:
         port = server.server_address[1]
         assert resilience.ask(port, "/") == (200, "done")

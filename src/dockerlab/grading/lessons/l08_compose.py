@@ -1,14 +1,13 @@
 """Lesson 08 exercise: the learner writes the paste service's ``compose.yaml`` (YAML, a stack the lesson did not run).
 
-Judged by what Compose and Docker do, never by the words: the file as ``docker compose config`` resolves it; db's
-health check run where Postgres accepts no TCP connection; ``up --wait`` and the state of every container after
-it; the start order from the engine's events; a paste round trip; the mount that holds the data; and a resilience
-line: the course crashes Postgres and watches the stack recover by itself (a timeline of what happened).
+Judged by what Compose and Docker do, not the words: the file as ``docker compose config`` resolves it; db's health
+check where Postgres accepts no TCP connection; ``up --wait`` and every container's state; the start order from the
+engine's events; a paste round trip; the data's mount; and a resilience line: the course crashes Postgres and
+watches the stack recover by itself (a timeline).
 """
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from docker.errors import DockerException
 from dockerlab.compose import ComposeError, Stack, healthcheck_test
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.grading.probes import exec_argv
-from dockerlab.grading.resilience import Timeline, Watch, ask, crash, read_state
+from dockerlab.grading.resilience import Events, Timeline, Watch, ask, crash, read_state
 from dockerlab.grading.serving import healthcheck_argv, healthcheck_can_fail
 from dockerlab.run import free_port, logs_tail, remove
 from dockerlab.show import quiet_cli, short
@@ -48,7 +47,8 @@ class Grading:
     port: int = 0
     stack: Stack | None = None
     cfg: dict | None = None
-    since: datetime.datetime | None = None
+    events: list | None = None  # the engine's events for the project, collected while `up` ran (by the collector)
+    collector: Events | None = None
     up_ok: bool = False
 
     def need_config(self) -> dict:
@@ -134,7 +134,8 @@ def db_check(g: Grading):
 
 def up(g: Grading):
     g.need_config()
-    g.since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=2)
+    collector, why = Events(f"com.docker.compose.project={g.stack.name}", client=g.lab.client), ""
+    g.collector = collector
     try:
         with quiet_cli():
             g.stack.up(wait=True, build=True, wait_timeout=g.wait_timeout)
@@ -142,18 +143,17 @@ def up(g: Grading):
         said = " ".join(f"{exc} {exc.output or ''}".split())
         if "failed to solve" in said or "failed to build" in said.lower():
             return failed("build-failed", f"an image of the stack does not build: {short(said, 240)}",
-                      "fix the Dockerfile step Compose names (services with build: . share it)", error=short(said, 240))
+                          "fix the Dockerfile step Compose names (services with build: . share it)", error=short(said, 240))
         if "port is already allocated" in said or "address already in use" in said:
             return failed("not-answering", f"api's host port {g.port} is taken by another program: {short(said, 160)}",
                           "publish api as \"${API_PORT}:8000\" (the check picks a free port) and run the check again",
                           port=g.port, taken=True)
         why = short(" ".join(str(exc).split()), 200)
-    else:
-        why = ""
     job = g.container("schema")
     deadline = time.monotonic() + 60
     while job is not None and read_state(job).status in ("running", "created") and time.monotonic() < deadline:
         time.sleep(0.5)
+    g.events = collector.close()
     states = {s: (read_state(c) if (c := g.container(s)) is not None else None) for s in SERVICES}
     seen = {s: (st.said() if st else "no container") for s, st in states.items()}
     bad = []
@@ -177,12 +177,9 @@ def up(g: Grading):
 
 
 def events(g: Grading) -> dict:
-    """{service: {"start": [t…], "die": [(t, code)…], "healthy": [t…]}} from the engine's events since ``up``."""
-    until = datetime.datetime.now(datetime.timezone.utc)
+    """{service: {"start": [t…], "die": [(t, code)…], "healthy": [t…]}} from the events collected while ``up`` ran."""
     out: dict = {s: {"start": [], "die": [], "healthy": []} for s in SERVICES}
-    stream = g.lab.client.events(since=g.since, until=until, decode=True, filters={
-        "type": "container", "label": [f"com.docker.compose.project={g.stack.name}"]})
-    for e in stream:
+    for e in g.events or []:
         attrs = (e.get("Actor") or {}).get("Attributes") or {}
         svc, action, t = attrs.get("com.docker.compose.service"), e.get("Action") or e.get("status") or "", e.get("timeNano", 0) / 1e9
         if svc not in out:
@@ -197,10 +194,12 @@ def events(g: Grading) -> dict:
 
 
 def order(g: Grading):
-    if g.cfg is None or g.since is None or g.container("db") is None:
+    if g.cfg is None or g.events is None or g.container("db") is None:
         raise NotEvaluated("the stack was not started (line 3)")
     ev = events(g)
-    t0 = min(ev["db"]["start"] or [time.time()])
+    if not ev["db"]["start"]:
+        raise NotEvaluated(f"the engine reported no start event for db during `up` ({len(g.events)} events)")
+    t0 = ev["db"]["start"][0]
 
     def at(t):  # seconds since db started
         return None if t is None else round(t - t0, 1)
@@ -228,8 +227,7 @@ def order(g: Grading):
 
 
 def round_trip(g: Grading, text: str, timeout: float = 30) -> tuple[bool, str]:
-    """POST a paste (asked again while api does not answer yet: running is not yet listening), then GET it until the
-    worker has counted it. Bounded: one POST a second, ``timeout`` s for each half."""
+    """POST a paste (again while api does not answer: running is not listening), GET it until the worker counted it."""
     deadline = time.monotonic() + timeout
     while True:
         status, body = ask(g.port, "/pastes", method="POST", body=text.encode(), timeout=5)
@@ -340,6 +338,8 @@ def grade(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int 
     try:
         card.grade(CRITERIA, g, only=only)
     finally:
+        if g.collector is not None:
+            g.collector.close()
         if g.stack is not None:
             g.stack.cleanup()
     return card.report(raise_on_failure=False)
