@@ -24,8 +24,8 @@ from dockerlab.show import quiet_cli, short
 
 LESSON = "08_compose"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Run the draft and look at what each container did: `docker compose ps --all` and `docker compose logs schema`. "
-    "Which program ran before what it needs was ready, and which one stayed down after it stopped?",
+    "Read the draft's run again: which program started before what it needs was ready (schema's last log line), "
+    "and which container stayed down once its process had exited? Each of the two has a Compose setting.",
     "Three things Compose can do for this stack: wait for a health check or for a job's exit code before starting a "
     "service (the long form of depends_on), bring back a container whose process exits (restart), and keep data in "
     "a volume it names. The health check must ask Postgres the way the programs connect: over TCP.",
