@@ -7,14 +7,13 @@
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fnmatch
-import hashlib
 import re
 import uuid
 from pathlib import Path
 
+from dockerlab import recipes
 from dockerlab.build import BuildFailed, BuildResult, Step, context_files
 from dockerlab.show import short
 
@@ -200,21 +199,15 @@ INPUTS_LABEL = "org.dockerlab.check.inputs"
 
 def inputs_hash(app_dir, dockerfile: str = "Dockerfile") -> str:
     """A hash of what the build sees (Dockerfile + the context after .dockerignore): same hash, same image."""
-    app, h = Path(app_dir), hashlib.sha256()
-    for name, _ in context_files(app, dockerfile):
-        if name != ".dockerlab.labels.yaml":
-            h.update(name.encode() + b"\0" + (app / name).read_bytes() + b"\0")
-    h.update((app / dockerfile).read_bytes())
-    return h.hexdigest()[:24]
+    app = Path(app_dir)
+    files = [(name, app / name) for name, _ in context_files(app, dockerfile) if name != ".dockerlab.labels.yaml"]
+    return recipes.digest([*files, (dockerfile, app / dockerfile)], length=24)
 
 
 def build_reusing(lab, app_dir, thing: str, tag: str = "latest", reuse: bool = True):
     """The image of ``app_dir``: built with BuildKit, or, with ``reuse``, the one already built from the same
     inputs (labelled with their hash). Raises BuildFailed."""
-    h = inputs_hash(app_dir)
-    if reuse:
-        with contextlib.suppress(Exception):  # not there (or built from other inputs): build it
-            img = lab.client.images.get(lab.image(thing, tag))
-            if (img.labels or {}).get(INPUTS_LABEL) == h:
-                return img
-    return lab.build(app_dir, thing, tag=tag, quiet=True, labels={INPUTS_LABEL: h}).image
+    return recipes.build_if_changed(
+        lab.image(thing, tag), INPUTS_LABEL, inputs_hash(app_dir),
+        lambda labels: lab.build(app_dir, thing, tag=tag, quiet=True, labels=labels).image,
+        client=lab.client, force=not reuse)
