@@ -11,7 +11,7 @@ import pytest
 
 from dockerlab.engine import EngineUnavailable, get_client
 
-DOCKERLAB = [sys.executable, "-m", "dockerlab.ops.commands"]
+DOCKERLAB = [sys.executable, "-m", "dockerlab"]
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 

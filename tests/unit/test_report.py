@@ -5,6 +5,7 @@ from pathlib import Path
 
 from dockerlab.grading import report
 from dockerlab.grading.checker import Result, record_progress
+from dockerlab.ops.commands import main
 
 PROGRESS = {
     "namespace": "ada",
@@ -51,7 +52,7 @@ def test_main_writes_both_into_runs_by_default(tmp_path, monkeypatch, capsys):
     elsewhere.mkdir()
     monkeypatch.setenv("DOCKERLAB_ROOT", str(course))
     monkeypatch.chdir(elsewhere)
-    assert report.main(["--progress", str(src)]) == 0
+    assert main(["report", "--progress", str(src)]) == 0
     assert not list(elsewhere.iterdir())
     data = json.loads((course / "runs" / "dockerlab-report.json").read_text())
     assert [l["lesson"] for l in data["lessons"]] == ["12_debugging", "13_capstone"]
@@ -72,9 +73,9 @@ def test_the_default_folder_is_ignored_by_git():
 
 def test_options_choose_the_files(tmp_path):
     src = write_progress(tmp_path)
-    assert report.main(["--progress", str(src), "--json", str(tmp_path / "only.json")]) == 0
+    assert main(["report", "--progress", str(src), "--json", str(tmp_path / "only.json")]) == 0
     assert (tmp_path / "only.json").exists() and not (tmp_path / "dockerlab-report.html").exists()
-    assert report.main(["--progress", str(src), "--html", str(tmp_path / "page.html")]) == 0
+    assert main(["report", "--progress", str(src), "--html", str(tmp_path / "page.html")]) == 0
     assert "fix CMD &lt;path&gt;" not in (tmp_path / "page.html").read_text()  # latest attempt passed: no failing line
     assert "13_capstone" in (tmp_path / "page.html").read_text()
 

@@ -8,15 +8,13 @@ Cells tagged ``solution-only`` are dropped. Outputs are stripped. The cell that 
 in its metadata (:mod:`dockerlab.grading.checkcell`), so an edited check cell shows in the learner's report. A block never closed, or one inside
 another, stops the generator with the notebook, cell and line (it would otherwise ship the answer).
 
-    python -m dockerlab.ops.authoring            # write every exercise
-    python -m dockerlab.ops.authoring --check    # exit 1 and list drift, writing nothing
+    dockerlab exercises            # write every exercise (make exercises)
+    dockerlab exercises --check    # exit 1 and list drift, writing nothing
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import sys
 
 from dockerlab.grading import checkcell
 from dockerlab.paths import repo_root
@@ -101,41 +99,37 @@ def dumps(nb: dict) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="make exercises", description="exercises/ from solutions/ (one source)")
-    ap.add_argument("--check", action="store_true", help="report drift, write nothing")
-    args = ap.parse_args(argv)
-    ROOT = repo_root()
+def write_exercises(check: bool = False) -> tuple[int, list[str]]:
+    """Write exercises/NN_topic.ipynb from each solutions/NN_topic.ipynb (``dockerlab exercises``); with ``check``,
+    write nothing. Returns how many solutions there are and the problems found (with ``check``: every exercise that
+    differs from what its solution generates), one line each."""
+    root = repo_root()
     problems = []
-    solutions = sorted((ROOT / "solutions").glob("*.ipynb"))
+    solutions = sorted((root / "solutions").glob("*.ipynb"))
     for sol in solutions:
         nb = json.loads(sol.read_text())
         if not has_markers(nb):
-            problems.append(f"{sol.relative_to(ROOT)}: no ### BEGIN SOLUTION block")
+            problems.append(f"{sol.relative_to(root)}: no ### BEGIN SOLUTION block")
             continue
         try:
-            want = dumps(exercise_from_solution(nb, str(sol.relative_to(ROOT))))
+            want = dumps(exercise_from_solution(nb, str(sol.relative_to(root))))
         except MarkerError as exc:
             problems.append(str(exc))
             continue
-        ex = ROOT / "exercises" / sol.name
-        if args.check:
+        ex = root / "exercises" / sol.name
+        if check:
             if not ex.exists():
-                problems.append(f"{ex.relative_to(ROOT)}: missing (run make exercises)")
+                problems.append(f"{ex.relative_to(root)}: missing (run make exercises)")
             elif ex.read_text() != want:
-                problems.append(f"{ex.relative_to(ROOT)}: differs from what its solution generates (run make exercises)")
+                problems.append(f"{ex.relative_to(root)}: differs from what its solution generates (run make exercises)")
         else:
             ex.parent.mkdir(exist_ok=True)
             ex.write_text(want)
-    for ex in sorted((ROOT / "exercises").glob("*.ipynb")):
-        if not (ROOT / "solutions" / ex.name).exists():
-            problems.append(f"{ex.relative_to(ROOT)}: has no solution notebook")
-    for p in problems:
-        print(p, file=sys.stderr)
-    if not args.check:
-        print(f"wrote {len(solutions)} exercise notebook(s)")
-    return 1 if problems else 0
+    for ex in sorted((root / "exercises").glob("*.ipynb")):
+        if not (root / "solutions" / ex.name).exists():
+            problems.append(f"{ex.relative_to(root)}: has no solution notebook")
+    return len(solutions), problems
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit("python -m dockerlab.ops.authoring is now `dockerlab exercises [--check]` (make exercises)")
