@@ -106,12 +106,27 @@ class CodeChangeRebuild:
     def cached(self) -> bool:
         return self.result is not None and self.dependency_step is not None and not self.rebuilt
 
+    @property
+    def blamed(self) -> Step | None:
+        """The step :meth:`why` blames: the first invalidated step that reads the changed file (the dependency step
+        itself when a bind mount of the context gives it the code); None when the dependency step was kept."""
+        if not self.rebuilt or self.dependency_step is None:
+            return None
+        return next((s for s in self.rebuilt if reads(s, self.code_file)), self.rebuilt[0])
+
+    @property
+    def kept_by(self) -> str:
+        """How the dependency step was kept: "cache", or "rescheduled" (it ran again, nothing it reads changed)."""
+        if not self.cached:
+            return ""
+        return "rescheduled" if self.dependency_step in self.rescheduled else "cache"
+
     def why(self) -> str:
         """Why the dependency step ran again: the first step it depends on that reads the changed file."""
-        if not self.rebuilt or self.dependency_step is None:
+        reader = self.blamed
+        if reader is None:
             return ""
         dep = short(self.dependency_step.instruction, 70)
-        reader = next((s for s in self.rebuilt if reads(s, self.code_file)), self.rebuilt[0])
         if reader is self.dependency_step:
             return (f"after editing {self.code_file}, `{dep}` ran again: it reads {self.code_file} itself "
                     "(a bind mount of the context that includes the code)")
@@ -121,7 +136,7 @@ class CodeChangeRebuild:
     def kept(self) -> str:
         """How the dependency step was kept: from the cache, or run again with nothing it reads changed."""
         dep = short(re.sub(r"^RUN\s+(?:--(?:mount|network|security)=\S+\s+)+", "RUN ", self.dependency_step.instruction), 60)
-        if self.dependency_step in self.rescheduled:
+        if self.kept_by == "rescheduled":
             return (f"`{dep}` ran again, but nothing it reads changed: the engine scheduled it once more beside "
                     "another build (not your order)")
         return f"`{dep}` came from the cache{self.note()}"
