@@ -122,7 +122,7 @@ def run(image: str, lesson: str, thing: str, command=None, *, replace: bool = Tr
     except APIError as exc:
         msg = str(exc.explanation or exc)
         if "port is already allocated" in msg or "address already in use" in msg:
-            raise RuntimeError(f"a host port asked for is taken ({msg}); pick another, e.g. dockerlab.free_port()") from None
+            raise RuntimeError(f"a host port asked for is taken ({msg}); pick another, e.g. lab.free_port()") from None
         raise
 
 
