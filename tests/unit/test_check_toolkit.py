@@ -240,3 +240,16 @@ def test_inline_code_only_pairs():
     assert readhtml.texts(html, "code") == ["b"] and readhtml.text(html) == "a b <c>"
     unpaired = "one ` backtick"
     assert inline_code(unpaired) == unpaired and not readhtml.texts(inline_code(unpaired), "code")
+
+
+def test_build_failed_names_the_step_and_buildkits_own_error():
+    from dockerlab.errors import BuildFailed
+    from dockerlab.grading.rebuild import build_error, build_failed
+
+    exc = BuildFailed("t", "RUN pip install -r requirements.txt", "docker build exited with 1",
+                      ["#7 ERROR: process did not complete", "ERROR: failed to solve: process \"/bin/sh -c pip\" did not complete"], [])
+    v = build_failed(exc, "fix it", lacking="requirements.txt")
+    assert (v.passed, v.cause) == (False, "build-failed")
+    assert v.observed == {"step": "RUN pip install -r requirements.txt", "lacking": "requirements.txt"}
+    assert exc.step in v.detail and build_error(exc) in v.detail and build_error(exc) != exc.error
+    assert build_failed(BuildFailed("t", "", "boom", [], []), "x").observed["step"] == ""

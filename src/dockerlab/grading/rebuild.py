@@ -4,7 +4,7 @@
   recognised in the steps BuildKit reports, whatever the spelling around the command.
 * :func:`rebuild_after_code_change`: does a code-only change keep the dependency install in the cache?
 * :func:`build_reusing`: build, or take the image already built from the same inputs (a re-run check).
-* :func:`build_error`: what a failed build said, in one line.
+* :func:`build_error`: what a failed build said, in one line; :func:`build_failed`: the check line that says it.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dockerlab import recipes
 from dockerlab.build import BuildFailed, BuildResult, Step, context_files
+from dockerlab.grading.checker import Verdict, failed
 from dockerlab.show import short
 
 INSTALL = re.compile(
@@ -31,6 +32,13 @@ def build_error(exc: BuildFailed) -> str:
         said = next((line for line in reversed(exc.log_tail) if line.startswith("ERROR")), "")
         error = re.sub(r"^ERROR:\s*(?:failed to build:\s*)?(?:failed to solve:\s*)?", "", said) or error
     return error
+
+
+def build_failed(exc: BuildFailed, fix: str, width: int = 200, **observed) -> Verdict:
+    """The failed line of an image that did not build: the step that failed, BuildKit's own error, the fix."""
+    where = short(exc.step or "(before the first step)", 70)
+    return failed("build-failed", f"the build failed at `{where}`: {short(build_error(exc), width)}", fix,
+                  step=exc.step or "", **observed)
 
 
 def install_steps(steps: list[Step]) -> list[Step]:

@@ -28,7 +28,7 @@ from dockerlab.run import host_address, http_get, logs_tail, remove
 from dockerlab.show import quiet_cli, short
 from dockerlab.grading.contents import files_named
 from dockerlab.grading.probes import SHELLS, Pid1, pid1_info
-from dockerlab.grading.rebuild import build_error
+from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.asking import cause_of, serve_watching, why_not_started
 from dockerlab.grading.serving import Served, explain_exit
 
@@ -137,10 +137,7 @@ def builds(g: Grading):
     try:
         g.result = g.lab.build(g.app, "quote-api")
     except BuildFailed as exc:
-        return failed("build-failed", f"the build failed at step {exc.step or '(before the first step)'!r}: "
-                      f"{short(build_error(exc), 200)}",
-                      "fix that instruction (the log above shows its output), then run this cell again",
-                      step=exc.step or "")
+        return build_failed(exc, "fix that instruction (the log above shows its output), then run this cell again")
     return passed(f"{g.result.tag}: {len(g.result.steps)} steps", steps=len(g.result.steps))
 
 

@@ -24,7 +24,7 @@ from dockerlab.build import BuildFailed
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.run import remove
 from dockerlab.show import quiet_cli, short
-from dockerlab.grading.rebuild import CodeChangeRebuild, build_error, rebuild_after_code_change
+from dockerlab.grading.rebuild import CodeChangeRebuild, build_failed, rebuild_after_code_change
 from dockerlab.grading.probes import helper
 from dockerlab.grading.asking import cause_of, serve_watching, why_not_started
 
@@ -113,9 +113,7 @@ def builds(g: Grading):
         fix = "read the build log above"
         if "No such file or directory" in exc.error or any("No such file" in l or "not found" in l for l in exc.log_tail):
             fix = "a step reads a file that is not in the image yet: COPY it before the step that needs it"
-        return failed("build-failed", f"the build failed at `{short(exc.step or '(before the first step)', 70)}`: "
-                      f"{short(build_error(exc), 160)}", fix,
-                      step=exc.step or "")
+        return build_failed(exc, fix, width=160)
     return passed(f"{g.first.tag}: {len(g.first.steps)} steps", steps=len(g.first.steps))
 
 

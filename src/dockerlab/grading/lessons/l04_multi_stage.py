@@ -22,6 +22,7 @@ from urllib.parse import quote
 from dockerlab.build import BuildFailed, BuildResult
 from dockerlab.dockerfile import parse
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.contents import size_budget
 from dockerlab.grading.probes import helper
 from dockerlab.grading.serving import serve
@@ -196,8 +197,7 @@ def builds(g: Grading):
         g.result = g.lab.build(g.app, "exercise", dockerfile=g.dockerfile)
     except BuildFailed as exc:
         lacking, fix = build_fix(exc.step, exc.error, exc.log_tail)
-        return failed("build-failed", f"the build failed at `{short(exc.step or '?', 70)}`: {short(exc.error, 160)}",
-                      fix, step=exc.step or "", lacking=lacking)
+        return build_failed(exc, fix, width=160, lacking=lacking)
     return passed(f"built {g.result.tag} ({len(parse(g.text).stages)} stages)", stages=len(parse(g.text).stages))
 
 

@@ -27,7 +27,7 @@ from dockerlab.build import BuildFailed, BuildResult
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.grading.contents import package_caches
 from dockerlab.grading.probes import helper
-from dockerlab.grading.rebuild import rebuild_after_code_change
+from dockerlab.grading.rebuild import build_failed, rebuild_after_code_change
 from dockerlab.grading.serving import serve
 from dockerlab.paths import workspace_root
 from dockerlab.run import remove
@@ -177,8 +177,7 @@ def builds(g: Grading):
     try:
         g.result = g.lab.build(g.work, "check-uv", quiet=True)
     except BuildFailed as exc:
-        return failed("build-failed", f"the build failed at `{short(exc.step or '?', 70)}`: {short(exc.error, 160)}",
-                      build_fix(exc), step=exc.step or "")
+        return build_failed(exc, build_fix(exc), width=160)
     return passed(f"{len(g.result.steps)} steps", steps=len(g.result.steps))
 
 

@@ -27,6 +27,7 @@ from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, Verdict, failed, passed
+from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.learner import ANONYMOUS, START_FIX, call_start, gone, mount_kind, mounts, published, volume_name
 from dockerlab.grading.probes import helper, pid1_info
 from dockerlab.namespace import LABEL_NAMESPACE
@@ -235,8 +236,7 @@ def builds(g: Grading):
         denied = "Permission denied" in exc.error or any("Permission denied" in l for l in exc.log_tail)
         fix = ("a step after USER runs as that user, who may not write there: do it as root, before USER" if denied
                else "read the build log (lab.build(app, 'notes'))")
-        return failed("build-failed", f"the build failed at `{short(exc.step or '(before the first step)', 70)}`: "
-                      f"{short(exc.error, 160)}", fix, step=exc.step or "", permission_denied=denied)
+        return build_failed(exc, fix, width=160, permission_denied=denied)
     user = (g.lab.client.images.get(g.image).attrs.get("Config") or {}).get("User") or "root"
     return passed(f"{g.image} (USER {user})", user=user)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dockerlab.build import BuildFailed
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.probes import pid1  # noqa: F401 (the lesson notebook reads PID 1 with it)
 from dockerlab.grading.resilience import INITS, InFlightStop, stop_in_flight
 from dockerlab.grading.serving import serve
@@ -69,8 +70,7 @@ def builds(g: Grading):
     try:
         g.image = g.lab.build(g.app, "exercise", quiet=True)
     except BuildFailed as exc:
-        return failed("build-failed", f"the build failed at `{exc.step or '?'}`: {short(exc.error, 200)}",
-                      "fix that step of the Dockerfile", step=exc.step or "")
+        return build_failed(exc, "fix that step of the Dockerfile")
     return passed(f"built {g.image.tag}", tag=g.image.tag)
 
 

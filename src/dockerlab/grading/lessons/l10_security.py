@@ -26,6 +26,7 @@ from docker.errors import DockerException, NotFound
 from dockerlab.build import BuildFailed
 from dockerlab.errors import ContainerExited, WaitTimeout
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.probes import cap_names, describe_listeners, helper, listeners, proc_status, proc_text
 from dockerlab.grading.serving import explain_exit
 from dockerlab.lint import errors, lint
@@ -140,8 +141,7 @@ def builds(g: Grading):
         if "Permission denied" in text or "not writable" in text or "os error 13" in text:
             fix = ("the install ran as the non-root user, who may not write there: install as root first, then USER "
                    "(give the user only what it must write)")
-        return failed("build-failed", f"the build failed at `{exc.step or '(before the first step)'}`: "
-                      f"{short(exc.error, 160)}", fix, step=exc.step or "")
+        return build_failed(exc, fix, width=160)
     g.image = result.image
     return passed(f"built {result.tag}", tag=result.tag)
 

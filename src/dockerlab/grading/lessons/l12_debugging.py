@@ -22,6 +22,7 @@ from docker.errors import NotFound
 
 from dockerlab.build import BuildFailed
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.learner import PORT_TAKEN, gone
 from dockerlab.grading.probes import helper
 from dockerlab.grading.serving import Served, healthcheck_can_fail, serve
@@ -111,9 +112,7 @@ def builds(g: Grading):
     try:
         g.image = g.lab.build(g.app, "dice", quiet=True).tag
     except BuildFailed as exc:
-        return failed("build-failed", f"the build failed at `{short(exc.step or '(before the first step)', 70)}`: "
-                      f"{short(exc.error, 200)}", "read the build log: lab.build(app, 'dice', log=True)",
-                      step=exc.step or "")
+        return build_failed(exc, "read the build log: lab.build(app, 'dice', log=True)")
     g.test = ((g.lab.client.images.get(g.image).attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
     return passed(g.image, image=g.image)
 

@@ -25,7 +25,7 @@ from dockerlab.secrets import image_index
 from dockerlab.show import human_size, quiet_cli, short
 from dockerlab import dockerfile as dfile
 from dockerlab.grading.database import Database
-from dockerlab.grading.rebuild import build_reusing, rebuild_after_code_change
+from dockerlab.grading.rebuild import build_failed, build_reusing, rebuild_after_code_change
 from dockerlab.grading.contents import env_file_values, env_secrets, files_named, secrets_anywhere, size_budget, stage_images
 from dockerlab.grading.probes import image_uid, is_root_user, pid1_info
 from dockerlab.grading.serving import answers_inside, healthcheck_can_fail, serve, stop_when_ready
@@ -117,8 +117,7 @@ def builds(g: Grading):
     try:
         g.image = build_reusing(g.lab, g.app, "capstone", reuse=g.reuse)
     except BuildFailed as exc:
-        return failed("build-failed", f"the build failed at `{exc.step or '?'}`: {short(exc.error, 200)}",
-                      "fix that step (read the plain log: lab.build(app, 'x', log=True))", step=exc.step or "")
+        return build_failed(exc, "fix that step (read the plain log: lab.build(app, 'x', log=True))")
     size = unpacked_size(g.image, g.lab.client)
     return passed(f"built {g.lab.image('capstone')} ({human_size(size)})", bytes=size)
 
