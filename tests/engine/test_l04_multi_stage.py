@@ -3,12 +3,10 @@ its own line, with its cause and the values seen; correct answers spelled otherw
 failing lines are in tests/test_exercises.py (UNSOLVED_FAILS); the solution notebook proves the solution."""
 from __future__ import annotations
 
-import socket
 
 import pytest
 
 from dockerlab import Lesson
-from dockerlab.grading import serving
 from dockerlab.grading.lessons import l04_multi_stage as ex
 from dockerlab.images import ref
 
@@ -135,22 +133,11 @@ def test_an_empty_answer_is_a_verdict(lab):
     assert sc.by_id("l04.builds").observed == {"file": "Dockerfile"}
 
 
-def test_a_port_taken_meanwhile_is_the_checks_failure(lab, monkeypatch):
-    with socket.socket() as taken:
-        taken.bind(("0.0.0.0", 0))
-        taken.listen()
-        monkeypatch.setattr(serving, "free_port", lambda: taken.getsockname()[1])
-        sc = grade(lab, VENV, only={"l04.builds", "l04.answers"})
+def test_a_port_taken_meanwhile_is_the_checks_failure(lab, port_taken):
+    sc = grade(lab, VENV, only={"l04.builds", "l04.answers"})
     assert sc.failed_ids == ["l04.answers"] and sc.by_id("l04.answers").cause == "check-error", str(sc)
 
 
-def test_a_container_that_disappears_mid_check_is_a_verdict(lab, monkeypatch):
-    real = serving.http_get
-
-    def removed_first(*args, container=None, **kwargs):
-        container.remove(force=True)
-        return real(*args, container=container, **kwargs)
-
-    monkeypatch.setattr(serving, "http_get", removed_first)
+def test_a_container_that_disappears_mid_check_is_a_verdict(lab, removed_on_first_get):
     sc = grade(lab, VENV, only={"l04.builds", "l04.answers"})
     assert sc.failed_ids == ["l04.answers"] and sc.by_id("l04.answers").cause == "check-error", str(sc)

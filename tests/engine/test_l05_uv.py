@@ -4,12 +4,10 @@ that builds the project's wheel in an earlier stage that copies the source (issu
 graph). The unsolved starter's failing lines are in tests/test_exercises.py; the solution notebook proves the solution."""
 from __future__ import annotations
 
-import socket
 
 import pytest
 
 from dockerlab import Lesson
-from dockerlab.grading import serving
 from dockerlab.grading.lessons import l05_uv as ex
 from dockerlab.images import ref
 
@@ -173,22 +171,11 @@ def test_an_empty_answer_is_a_verdict(lab):
     assert sc.failed_ids == ["l05.builds"] and sc.by_id("l05.builds").cause == "missing"
 
 
-def test_a_port_taken_meanwhile_is_the_checks_failure(lab, monkeypatch):
-    with socket.socket() as taken:
-        taken.bind(("0.0.0.0", 0))
-        taken.listen()
-        monkeypatch.setattr(serving, "free_port", lambda: taken.getsockname()[1])
-        sc = grade(lab, ONE_STAGE, only={"l05.builds", "l05.answers"})
+def test_a_port_taken_meanwhile_is_the_checks_failure(lab, port_taken):
+    sc = grade(lab, ONE_STAGE, only={"l05.builds", "l05.answers"})
     assert sc.failed_ids == ["l05.answers"] and sc.by_id("l05.answers").cause == "check-error", str(sc)
 
 
-def test_a_container_that_disappears_mid_check_is_a_verdict(lab, monkeypatch):
-    real = serving.http_get
-
-    def removed_first(*args, container=None, **kwargs):
-        container.remove(force=True)
-        return real(*args, container=container, **kwargs)
-
-    monkeypatch.setattr(serving, "http_get", removed_first)
+def test_a_container_that_disappears_mid_check_is_a_verdict(lab, removed_on_first_get):
     sc = grade(lab, ONE_STAGE, only={"l05.builds", "l05.answers"})
     assert sc.failed_ids == ["l05.answers"] and sc.by_id("l05.answers").cause == "check-error", str(sc)

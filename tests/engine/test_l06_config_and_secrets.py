@@ -181,12 +181,9 @@ def test_empty_answer_and_missing_compose_file(lab):
     assert all(r.passed is None for r in sc.lines[1:])
 
 
-def test_a_port_already_taken(lab):
-    with socket.socket() as held:
-        held.bind(("0.0.0.0", 0))
-        held.listen()
-        port = held.getsockname()[1]
-        sc = grade(lab, OTHER_DOCKERFILE, OTHER_COMPOSE.format(port=port), only={"l06.up"})
+def test_a_port_already_taken(lab, held_port):
+    port = held_port
+    sc = grade(lab, OTHER_DOCKERFILE, OTHER_COMPOSE.format(port=port), only={"l06.up"})
     assert sc.failed_ids == ["l06.up"], str(sc)
     assert sc.by_id("l06.up").cause == "not-answering" and sc.by_id("l06.up").observed == {"port": port}
 

@@ -8,7 +8,6 @@ are in tests/test_exercises.py (UNSOLVED_FAILS); the solution is proven by its n
 The attack (dockerlab.grading.attack) is proven on a container run as root, a hardened one, and one given the socket."""
 from __future__ import annotations
 
-import socket
 import subprocess
 
 import docker
@@ -178,12 +177,9 @@ def test_empty_answer(lab):
     assert all(r.passed is None for r in sc.lines[2:])
 
 
-def test_a_port_already_taken_and_a_start_that_raises(lab):
-    with socket.socket() as held:
-        held.bind(("0.0.0.0", 0))
-        held.listen()
-        port = held.getsockname()[1]
-        sc = grade(lab, HARDENED, starter(lab, **LOCKED), port=port, only={"l10.builds", "l10.serves"})
+def test_a_port_already_taken_and_a_start_that_raises(lab, held_port):
+    port = held_port
+    sc = grade(lab, HARDENED, starter(lab, **LOCKED), port=port, only={"l10.builds", "l10.serves"})
     assert sc.failed_ids == ["l10.serves"], str(sc)
     assert sc.by_id("l10.serves").cause == "not-answering" and sc.by_id("l10.serves").observed["port"] == port
 
