@@ -93,6 +93,13 @@ def failed(cause: str, detail: str, fix: str = "", **observed) -> Verdict:
     return Verdict(False, detail, fix, cause, observed)
 
 
+def needed(value, why: str = "the image did not build (line 1)"):
+    """``value`` when an earlier line produced it; else the line cannot be judged: :class:`NotEvaluated` (``why``)."""
+    if value is None:
+        raise NotEvaluated(why)
+    return value
+
+
 @dataclasses.dataclass
 class Criterion:
     """One line of a graded list: its stable id, its title and the function that grades it.

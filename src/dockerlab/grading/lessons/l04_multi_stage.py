@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from dockerlab.build import BuildFailed, BuildResult
 from dockerlab.dockerfile import parse
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.contents import size_budget
 from dockerlab.grading.probes import helper
@@ -177,9 +177,7 @@ class Grading:
     library_failed: str = ""  # why psycopg2 cannot load (line 3), so line 4 is not judged twice
 
     def need_image(self) -> BuildResult:
-        if self.result is None:
-            raise NotEvaluated("the image did not build (line 1)")
-        return self.result
+        return needed(self.result)
 
     def inventory(self) -> Inventory:
         if self._inventory is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dockerlab.build import BuildFailed, BuildResult
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.grading.contents import package_caches
 from dockerlab.grading.probes import helper
 from dockerlab.grading.rebuild import build_failed, rebuild_after_code_change
@@ -136,9 +136,7 @@ class Grading:
     lock_failed: bool = False
 
     def need_image(self) -> BuildResult:
-        if self.result is None:
-            raise NotEvaluated("the image did not build (line 1)")
-        return self.result
+        return needed(self.result)
 
     def inventory(self) -> Inventory:
         if self._inventory is None:

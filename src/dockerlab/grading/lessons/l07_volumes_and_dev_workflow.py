@@ -26,7 +26,7 @@ from pathlib import Path
 from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, Verdict, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, Verdict, failed, needed, passed
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.learner import ANONYMOUS, START_FIX, call_start, gone, mount_kind, mounts, published, volume_name
 from dockerlab.grading.probes import helper, pid1_info
@@ -154,9 +154,7 @@ class Grading:
     _second: Run | None = None
 
     def need_image(self) -> str:
-        if self.image is None:
-            raise NotEvaluated("the image did not build (line 1)")
-        return self.image
+        return needed(self.image)
 
     def _seen(self, run: Run) -> None:
         run.mount = mounts(run.container).get(TARGET)

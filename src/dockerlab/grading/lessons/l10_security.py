@@ -25,7 +25,7 @@ from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
 from dockerlab.errors import ContainerExited, WaitTimeout
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.probes import cap_names, describe_listeners, helper, listeners, proc_status, proc_text
 from dockerlab.grading.serving import explain_exit
@@ -76,9 +76,7 @@ class Grading:
     _status: dict | None = None
 
     def need_image(self):
-        if self.image is None:
-            raise NotEvaluated("the image did not build (line 2)")
-        return self.image
+        return needed(self.image, "the image did not build (line 2)")
 
     def running(self):
         if self.container is None:

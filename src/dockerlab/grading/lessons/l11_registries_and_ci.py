@@ -17,7 +17,7 @@ from pathlib import Path
 from dockerlab import dockerfile as dfile
 from dockerlab import workflow
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.grading.probes import helper
 from dockerlab.registry import PushFailed, Registry, push
 from dockerlab.show import quiet_cli, short
@@ -56,9 +56,7 @@ class Grading:
     wf: workflow.Workflow | None = None
 
     def need_workflow(self) -> workflow.Workflow:
-        if self.wf is None:
-            raise NotEvaluated("the workflow could not be read (line 1)")
-        return self.wf
+        return needed(self.wf, "the workflow could not be read (line 1)")
 
     def builds(self) -> list[workflow.Build]:
         return self.need_workflow().builds()

@@ -21,7 +21,7 @@ from pathlib import Path
 from docker.errors import NotFound
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.learner import PORT_TAKEN, gone
 from dockerlab.grading.probes import helper
@@ -60,9 +60,7 @@ class Grading:
     _served: Served | None = None
 
     def need_image(self) -> str:
-        if self.image is None:
-            raise NotEvaluated("the image did not build (line 1)")
-        return self.image
+        return needed(self.image)
 
     def served(self) -> Served:
         """The image run with port 8000 published on a free port (another one if that port was taken meanwhile)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dockerlab.build import BuildFailed
 from dockerlab.imagelayers import unpacked_size
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.compose import ComposeError, Stack
 from dockerlab.health import poll_health
 from dockerlab.run import remove
@@ -82,9 +82,7 @@ class Grading:
     _served: object = None
 
     def need_image(self):
-        if self.image is None:
-            raise NotEvaluated("the image did not build (line 1)")
-        return self.image
+        return needed(self.image)
 
     def served(self):
         """The app, started once with DATABASE_URL pointing at the Postgres, its port published."""
