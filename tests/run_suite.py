@@ -228,7 +228,11 @@ class Runner:
             u.failures.append(f"{u.key}: pytest exited with {u.rc}")
         if u.rc == 124:
             from dockerlab.cleanup import cleanup  # what the killed unit left in its namespace
-            cleanup(ns=u.ns, quiet=True)
+            try:
+                cleanup(ns=u.ns, quiet=True)
+            except Exception as exc:  # noqa: BLE001 (the leak check at the end names what stays)
+                with open(log, "a") as fh:
+                    fh.write(f"cleanup of {u.ns} after the kill: {type(exc).__name__}: {exc}\n")
 
     def _report(self, u: Unit) -> None:
         log = OUT / "logs" / f"{u.key.replace('/', '-')}.log"
@@ -261,6 +265,11 @@ class Runner:
                     continue
                 try:
                     self.run_one(u)
+                except Exception as exc:  # noqa: BLE001 (the runner's own error: a failed unit, never a lost lane)
+                    u.rc = u.rc if u.rc not in (0, 5) else 1
+                    u.counts["failed"] += 1
+                    u.failures.append(f"{u.key}: the runner failed on it: {type(exc).__name__}: {exc}")
+                    self._report(u)
                 finally:
                     with self.lock:
                         busy.discard(u.lesson)
@@ -395,6 +404,11 @@ def main() -> int:
         if qemu:
             from dockerlab.supply.platforms import unregister_emulation
             print(f"=== QEMU arm64 emulation removed again: {unregister_emulation('arm64', quiet=True)}", flush=True)
+    for u in rest:  # a unit the runner never reported is a failure, not a gap
+        if not any(x is u for x in done):
+            u.rc, u.counts["failed"] = 1, u.counts["failed"] + 1
+            u.failures.append(f"{u.key}: never reported by the runner")
+            done.append(u)
     if any(u.group in ("engine", "notebooks", "solutions", "exercises") for u in done):
         try:
             done.append(leak_check(base_ns))

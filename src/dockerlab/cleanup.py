@@ -88,6 +88,9 @@ def cleanup(lesson: str | None = None, ns: str | None = None, all_namespaces: bo
             removed["containers"] += 1
         except NotFound:
             pass
+        except APIError as exc:  # 409: the engine is removing it already (an auto-remove, another cleanup)
+            if exc.status_code != 409:
+                raise
     for n in objs["networks"]:
         removed["networks"] += remove_network(n)
     for v in objs["volumes"]:
