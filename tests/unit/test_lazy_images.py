@@ -115,3 +115,21 @@ def test_preflight_prepare_judges_the_reference_the_lessons_use(monkeypatch, no_
     monkeypatch.setenv(images.override_var("python-full"), "python:0.0-absent")
     table = prepare.prepare(client=FakeClient({i.ref for i in images.manifest()}), progress=False, lazy=False)
     assert {r["image"]: r["size"] for r in table}["python:0.0-absent"] == "-" and no_tools == []
+
+
+def test_make_lab_prepares_without_the_lazy_image(monkeypatch):
+    """`make lab` runs `dockerlab prepare --skip-lazy`; `make images` (plain `dockerlab prepare`) still makes all."""
+    import subprocess
+
+    from dockerlab.ops import commands
+    from dockerlab.show import Table
+
+    asked = []
+    monkeypatch.setattr(prepare, "prepare", lambda **kw: asked.append(kw["lazy"]) or Table([]))
+    assert commands.main(["prepare", "--skip-lazy"]) == commands.EXIT_OK
+    assert commands.main(["prepare"]) == commands.EXIT_OK
+    assert asked == [False, True]
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "lab"], capture_output=True, text=True, timeout=60,
+                         cwd=images.HERE.parents[1])
+    assert [line.split()[1:] for line in dry.stdout.splitlines() if line.endswith("/dockerlab prepare --skip-lazy")] == [
+        ["prepare", "--skip-lazy"]]
