@@ -53,7 +53,8 @@ browser:  ## Debian's Chromium for the browser test (root on Debian; otherwise s
 doctor: env  ## is this machine ready? (engine, BuildKit, Compose, images)
 	$(VENV)/bin/dockerlab doctor
 
-lab: images  ## start JupyterLab on the notebooks (as root too); options: make lab LAB_ARGS="--no-browser --port=8890"
+lab: env engine  ## the course images (the 1 GB full Python image waits for lesson 02), then JupyterLab (as root too); options: make lab LAB_ARGS="--no-browser --port=8890"
+	$(VENV)/bin/dockerlab prepare --skip-lazy
 	JUPYTER=$(VENV)/bin/jupyter scripts/lab $(LAB_ARGS)
 
 # LESSON=05: an author's loop, what proves one lesson (its notebook, solution, exercise, engine tests, unit and sync).

@@ -33,13 +33,15 @@ class CourseImage:
     why: str
     on_demand: bool = False  # made only when asked for by key (`dockerlab prepare --only KEY`), never by default
     pull: bool = True  # False: the course's own image (no registry has it): always built here
+    lazy: bool = False  # made when a lesson first asks for it (``lab.base(key)``), not by the preflight: the doctor warns only
 
 
 def manifest(*, on_demand: bool = False) -> list[CourseImage]:
     """The course images, from images.toml (the one list of pinned tags); ``on_demand=True`` adds the images that
     are made only when something asks for them (the engine image, the arm64 Python of lesson 14)."""
     data = tomllib.loads((HERE / "images.toml").read_text())
-    out = [CourseImage(key, v["ref"], v.get("why", ""), bool(v.get("on_demand", False)), bool(v.get("pull", True)))
+    out = [CourseImage(key, v["ref"], v.get("why", ""), bool(v.get("on_demand", False)), bool(v.get("pull", True)),
+                       bool(v.get("lazy", False)))
            for key, v in data.items()]
     return out if on_demand else [i for i in out if not i.on_demand]
 

@@ -10,7 +10,7 @@ from dockerlab.namespace import image_name, labels, lesson_id, namespace as curr
 from dockerlab.health import wait_for_health
 from dockerlab.run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_answer
 from dockerlab.engine import get_client
-from dockerlab.images import ref as image_ref
+from dockerlab.images import manifest, ref as image_ref
 
 
 class Lesson:
@@ -53,7 +53,15 @@ class Lesson:
 
     @staticmethod
     def base(key: str = "python") -> str:
-        """A course image's pinned reference, e.g. ``lab.base("python")`` -> ``python:3.13.5-slim``."""
+        """A course image's pinned reference, e.g. ``lab.base("python")`` -> ``python:3.13.5-slim``.
+
+        A lazy image (``lazy = true`` in images.toml: the full Python image, which the preflight leaves out) is
+        fetched here the first time a lesson asks for it (:func:`dockerlab.ops.prepare.when_needed`).
+        """
+        if any(i.key == key and i.lazy for i in manifest()):
+            from dockerlab.ops.prepare import when_needed
+
+            return when_needed(key)
         return image_ref(key)
 
     def workspace(self, app: str, fresh: bool = True) -> Path:

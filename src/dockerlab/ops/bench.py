@@ -102,7 +102,7 @@ def layer_size(image, needle: str) -> int:
 
 
 def multi_stage(lab, root: Path, quiet: bool) -> Claim:
-    full, slim = ref("python-full"), ref("python")
+    full, slim = lab.base("python-full"), ref("python")  # the full image is lazy: fetched here if absent
     # markupsafe from source: a compiled extension, so the toolchain of the full image is used, not just carried.
     install = "--no-cache-dir --no-binary markupsafe -r requirements.txt"
     single = _write(root / "single", {"requirements.txt": REQUIREMENTS, "app.py": APP, "Dockerfile": f"""FROM {full}

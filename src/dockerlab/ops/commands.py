@@ -46,11 +46,14 @@ def _doctor(args) -> int:
 @command("prepare", "pull the course images, or build stand-ins where no registry answers",
          arg("--only", nargs="*", help="image keys (python, python-full, uv, postgres, redis, registry; "
                                        "made only when named: engine, python-arm64)"),
-         arg("--no-pull", action="store_true", help="do not try the registry; build stand-ins"))
+         arg("--no-pull", action="store_true", help="do not try the registry; build stand-ins"),
+         arg("--skip-lazy", action="store_true", help="leave out what a lesson fetches when it first needs it "
+                                                       "(python-full, about 1 GB: lesson 02); what make lab does"))
 def _prepare(args) -> int:
     from dockerlab.ops import prepare
 
-    table = prepare.prepare(keys=args.only or None, pull=not args.no_pull, progress=sys.stdout.isatty())
+    table = prepare.prepare(keys=args.only or None, pull=not args.no_pull, progress=sys.stdout.isatty(),
+                            lazy=not args.skip_lazy)
     print(table)
     standins = [r["image"] for r in table if r["kind"] == "stand-in"]
     if standins:

@@ -120,7 +120,7 @@ def doctor(check_registry: bool = True) -> Report:
                       warning=older_than_current("buildx", bx)))
     cp = _cli_version(["docker", "compose", "version", "--short"])
     items.append(Item("compose v2", cp or "missing", bool(cp),
-                      "install the compose plugin (Debian: docker-compose): lessons 06, 08, 13 need it",
+                      "install the compose plugin (Debian: docker-compose): lessons 06, 07, 08, 13 need it",
                       warning=older_than_current("compose", cp)))
     root = info.get("DockerRootDir") or "/"
     try:
@@ -136,12 +136,21 @@ def doctor(check_registry: bool = True) -> Report:
     if check_registry:
         reach = prepare.registry_reachable(client=client)
         items.append(Item("registry", "reachable" if reach else "not reachable (stand-in images are built instead)"))
-    status = prepare.status(client=client)
-    missing = [r["image"] for r in status if r["present"] == "no"]
-    standins = [r["image"] for r in status if r["kind"] == "stand-in"]
-    value = f"{len(status) - len(missing)}/{len(status)} present"
-    if standins:
-        value += f", {len(standins)} stand-in(s)"
-    items.append(Item("course images", value, not missing, "run `dockerlab prepare` (or `make images`)"))
+    items.append(images_item(prepare.status(client=client)))
     items.append(Item("namespace", namespace()))
     return Report(items)
+
+
+def images_item(status) -> Item:
+    """The "course images" line from :func:`prepare.status` rows: an absent image is a problem, unless it is one a
+    lesson fetches when it first needs it (the 1 GB full Python image): then a warning that says when and how."""
+    missing = [r["image"] for r in status if r["present"] == "no" and r.get("fetched") != prepare.FETCHED_LATER]
+    later = [r["image"] for r in status if r["present"] == "no" and r.get("fetched") == prepare.FETCHED_LATER]
+    standins = [r["image"] for r in status if r["kind"] == "stand-in"]
+    value = f"{sum(r['present'] == 'yes' for r in status)}/{len(status)} present"
+    if standins:
+        value += f", {len(standins)} stand-in(s)"
+    warning = (f"{', '.join(later)} not here yet: the lesson that needs it fetches it (about 1 GB); "
+               "`dockerlab prepare` fetches every image now") if later else ""
+    return Item("course images", value, not missing,
+                f"absent: {', '.join(missing) or '-'}; run `dockerlab prepare` (or `make images`)", warning=warning)

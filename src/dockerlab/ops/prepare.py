@@ -7,6 +7,7 @@ list of images and their pins is :mod:`dockerlab.images` (``images.toml``); stan
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import docker
@@ -17,6 +18,9 @@ from dockerlab.images import LABEL_RECIPE, is_standin, local_image, manifest, re
 from dockerlab.ops import standins as debian_standins
 from dockerlab.progressbar import StepProgress
 from dockerlab.show import Table, cli, human_size
+
+
+FETCHED_LATER = "when a lesson needs it"  # status()'s "fetched" value for a lazy image (the doctor only warns)
 
 
 def registry_reachable(reference: str | None = None, client=None, timeout: int = 10) -> bool:
@@ -43,8 +47,11 @@ def _pull(client, reference: str, timeout: int = 600) -> bool:
 
 
 def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progress: bool = True,
-            jobs: int = 3) -> Table:
+            jobs: int = 3, lazy: bool = True) -> Table:
     """Make every course image present: keep what is there, pull what can be pulled, build stand-ins for the rest.
+
+    ``lazy=False`` (the preflight) leaves an absent *lazy* image (``lazy = true`` in images.toml: the 1 GB full
+    Python image) for the lesson that first asks for it (:func:`when_needed`, through ``lab.base(key)``).
 
     Stand-ins are built ``jobs`` at a time (BuildKit runs builds side by side; most of their time is apt
     downloading), after the shared Debian base. Returns a table: image, official or stand-in, size, what was done.
@@ -56,7 +63,13 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
     actions: dict[str, str] = {}
     to_build = []
     bar = _progress(len(images), "preparing course images") if progress else None
-    for img in images:
+    for n, img in enumerate(images):
+        if img.lazy and not lazy and keys is None and local_image(ref(img.key), client=client) is None:
+            img = images[n] = dataclasses.replace(img, ref=ref(img.key))  # the reference the lessons will use
+            actions[img.key] = "left for later: " + _needed_by(img)
+            if bar is not None:
+                bar.update(done=bar.done + 1)
+            continue
         present = local_image(img.ref, client=client)
         if present is not None and is_standin(present) and present.labels.get(LABEL_RECIPE) != debian_standins.recipe_hash(img.key):
             print(f"the stand-in recipe for {img.ref} changed: rebuilding it", flush=True)
@@ -93,11 +106,11 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
                     bar.update(done=bar.done + 1)
     rows = []
     for img in images:
-        image = client.images.get(img.ref)
+        image = None if actions[img.key].startswith("left for later") else client.images.get(img.ref)
         rows.append({
             "image": img.ref,
-            "kind": "stand-in" if is_standin(image) else "official",
-            "size": human_size(image.attrs.get("Size")),
+            "kind": "-" if image is None else "stand-in" if is_standin(image) else "official",
+            "size": "-" if image is None else human_size(image.attrs.get("Size")),
             "action": actions[img.key],
             "used for": img.why,
         })
@@ -106,17 +119,45 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
     return Table(rows, title="Course images")
 
 
+def _needed_by(img) -> str:
+    """'lesson 02 fetches it when it needs it', from the image's ``why`` in images.toml."""
+    import re
+
+    lessons = re.findall(r"lesson \d\d", img.why)
+    return f"{lessons[0] if lessons else 'the lesson that needs it'} fetches it when it needs it"
+
+
+def when_needed(key: str, *, client=None) -> str:
+    """The reference of course image ``key``, made present first if it is not (pulled, or a stand-in built).
+
+    What ``lab.base(key)`` calls for a lazy image: the preflight leaves the full Python image (about 1 GB) out, and
+    the first lesson that asks for it fetches it here. CLI: ``docker pull REF`` (or ``dockerlab prepare --only KEY``).
+    """
+    client = client or get_client()
+    reference = ref(key)
+    if local_image(reference, client=client) is None:
+        print(f"{reference} is not on this engine yet: fetching it now (the preflight left it for this lesson)", flush=True)
+        prepare([key], client=client, progress=False)
+    return reference
+
+
 def status(*, client=None) -> Table:
-    """Which course images are present, and whether each is official or a stand-in."""
+    """Which course images are present, and whether each is official or a stand-in.
+
+    Each row names the reference the lessons use (``ref(key)``: ``DOCKERLAB_IMAGE_<KEY>`` overrides the manifest)
+    and whether the image is ``lazy`` (fetched by the lesson that first needs it, so its absence is no problem yet).
+    """
     client = client or get_client()
     rows = []
     for img in manifest():
-        image = local_image(img.ref, client=client)
+        reference = ref(img.key)
+        image = local_image(reference, client=client)
         rows.append({
-            "image": img.ref,
+            "image": reference,
             "present": "yes" if image else "no",
             "kind": "-" if image is None else ("stand-in" if is_standin(image) else "official"),
             "size": human_size(image.attrs.get("Size")) if image else "-",
+            "fetched": FETCHED_LATER if img.lazy else "by the preflight",
         })
     return Table(rows, title="Course images")
 
