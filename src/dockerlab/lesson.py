@@ -53,7 +53,7 @@ class Lesson:
 
     @staticmethod
     def base(key: str = "python") -> str:
-        """A course image's pinned reference, e.g. ``lab.base("python")`` -> ``python:3.13.5-slim``."""
+        """A course image's pinned reference, e.g. ``lab.base("python")`` -> ``python:3.13-slim-trixie``."""
         return image_ref(key)
 
     def workspace(self, app: str, fresh: bool = True) -> Path:

@@ -143,5 +143,8 @@ def doctor(check_registry: bool = True) -> Report:
     if standins:
         value += f", {len(standins)} stand-in(s)"
     items.append(Item("course images", value, not missing, "run `dockerlab prepare` (or `make images`)"))
+    for row in status:  # which pins are stand-ins, and what pins each (images.toml, the stand-in's labels)
+        if row["present"] == "yes":
+            items.append(Item(f"pin {row['image']}", row["pinned by"], warning=row["version gap"]))
     items.append(Item("namespace", namespace()))
     return Report(items)
