@@ -222,8 +222,14 @@ def _record_package(img: CourseImage, ctx: Path, platform: str | None, client) -
             from dockerlab.supply.platforms import emulation
 
             stack.enter_context(emulation(platform.rsplit("/", 1)[1]))
-        version = client.containers.run(img.ref, ["-W", "-f", "${Version}", img.standin_package], entrypoint="dpkg-query",
-                                        user="0", remove=True, platform=platform).decode().strip()
+        box = client.containers.create(img.ref, ["-W", "-f", "${Version}", img.standin_package], entrypoint="dpkg-query",
+                                       user="0", platform=platform)
+        try:  # removed with its anonymous volumes (postgres, registry and engine declare a VOLUME), as `--rm` does
+            box.start()
+            box.wait(timeout=STANDIN_TIMEOUT)
+            version = box.logs(stderr=False).decode().strip()
+        finally:
+            box.remove(v=True, force=True)
         (ctx / "Dockerfile.record").write_text(f"FROM {img.ref}\n")
         build(ctx, img.ref, dockerfile="Dockerfile.record", platform=platform, quiet=True, client=client,
               labels={LABEL_PACKAGE: f"{img.standin_package}={version}", LABEL_SUITE: DEBIAN_SUITE})
