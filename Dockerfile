@@ -2,7 +2,7 @@
 # (with buildx and compose), from the course's own Python image. It drives the HOST's engine through the
 # mounted socket, and imports `dockerlab` from the mounted course folder, never from a copy in the image.
 # How to run it: docs/course-container.md (or compose.yaml). Build with BuildKit (cache mounts).
-FROM python:3.13.5-slim
+FROM python:3.13-slim-trixie
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/
 
 # The docker CLI, Buildx and Compose v2 (no engine: the host's is used), the versions learners run and

@@ -2,7 +2,7 @@
 image store on while the host keeps the classic one, or one engine per learner in a classroom.
 
     >>> eng = Engine(lab.name("engine"), labels=lab.labels, containerd_store=True).start()
-    >>> eng.load([lab.base("python")])            # docker save python:3.13.5-slim | DOCKER_HOST=… docker load
+    >>> eng.load([lab.base("python")])            # docker save python:3.13-slim-trixie | DOCKER_HOST=… docker load
     >>> eng.client().images.list()                # the inner engine, through the Docker SDK
     >>> tools.run(["docker", "info"], env=eng.env())   # the CLI, through DOCKER_HOST (dockerlab.tools)
     >>> eng.remove()                              # the container and its data volume (lab.cleanup() does it too)

@@ -170,12 +170,17 @@ def with_stage_names(text: str) -> tuple[str, list[str]]:
 PIN_PROBLEMS = {
     "untagged": "`{ref}` has no tag, which means `latest`: it changes under you",
     "latest": "`{ref}` uses the moving tag `latest`",
-    "inexact": "`{ref}`: tag `{tag}` is not an exact version (it moves with every patch release)",
+    "inexact": "`{ref}`: tag `{tag}` names neither an exact version nor a version line with its OS release "
+               "(it moves to new releases, even to a new Debian)",
 }
+# A supported tag that names its version line and OS release (`3.13-slim-trixie`, `17-trixie`, `3.13-alpine3.22`):
+# it moves only with patch releases and rebuilds of that line on that Debian/Alpine release (lesson 10).
+_RELEASE_TAG = re.compile(r"^\d+(\.\d+)*(-[a-z]+)*-(trixie|bookworm|bullseye|forky|alpine\d+\.\d+)$")
 
 
 def pin_kind(ref: str) -> str | None:
-    """None when ``ref`` is pinned (an exact version tag or a digest), else the kind of problem (:data:`PIN_PROBLEMS`)."""
+    """None when ``ref`` is pinned (a digest, an exact version tag, or a version line with its OS release such as
+    ``3.13-slim-trixie``), else the kind of problem (:data:`PIN_PROBLEMS`)."""
     if "@sha256:" in ref:
         return None
     last = ref.rsplit("/", 1)[-1]
@@ -184,11 +189,11 @@ def pin_kind(ref: str) -> str | None:
     tag = last.split(":", 1)[1]
     if tag == "latest":
         return "latest"
-    return None if re.search(r"\d+\.\d+\.\d+", tag) else "inexact"
+    return None if re.search(r"\d+\.\d+\.\d+", tag) or _RELEASE_TAG.match(tag) else "inexact"
 
 
 def pin_problem(ref: str) -> str | None:
-    """None when ``ref`` is pinned (exact version tag or digest), else what is wrong with it."""
+    """None when ``ref`` is pinned (see :func:`pin_kind`), else what is wrong with it."""
     kind = pin_kind(ref)
     return PIN_PROBLEMS[kind].format(ref=ref, tag=ref.rsplit("/", 1)[-1].partition(":")[2]) if kind else None
 
@@ -230,8 +235,8 @@ def dockerfile_stages(dockerfile_text: str) -> list[tuple[str, list[str]]]:
 
 
 def same_base(printed: str, written: str) -> bool:
-    """'FROM docker.io/library/python:3.13.5-slim' (as BuildKit prints it; with ``@sha256:…`` when it resolved the
-    digest) vs 'FROM python:3.13.5-slim AS x'."""
+    """'FROM docker.io/library/python:3.13-slim-trixie' (as BuildKit prints it; with ``@sha256:…`` when it resolved the
+    digest) vs 'FROM python:3.13-slim-trixie AS x'."""
     ref = printed.split()[-1]
     words = [w for w in written.split()[1:] if not w.startswith("--")]
     base = words[0] if words else ""

@@ -21,6 +21,8 @@ STANDINS = HERE / "standins"
 LABEL_STANDIN = "org.dockerlab.standin"
 LABEL_STANDIN_FOR = "org.dockerlab.standin.for"
 LABEL_RECIPE = "org.dockerlab.standin.recipe"
+LABEL_PACKAGE = "org.dockerlab.standin.debian-package"  # e.g. "python3=3.13.5-1": what the recipe installed
+LABEL_SUITE = "org.dockerlab.standin.debian-suite"
 BASE_REF = "dockerlab/standin-base:trixie"
 DEBIAN_SUITE = "trixie"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -34,6 +36,13 @@ class CourseImage:
     on_demand: bool = False  # made only when asked for by key (`dockerlab prepare --only KEY`), never by default
     pull: bool = True  # False: the course's own image (no registry has it): always built here
     lazy: bool = False  # made when a lesson first asks for it (``lab.base(key)``), not by the preflight: the doctor warns only
+    digest: str = ""  # the manifest digest a registry answered for ref ("sha256:…"), moved by the bot; "" = none
+    standin_package: str = ""  # the Debian package whose version a stand-in records (its label LABEL_PACKAGE)
+
+    @property
+    def pinned_ref(self) -> str:
+        """``ref@digest`` where the manifest holds a digest (what a registry is asked for), else ``ref``."""
+        return f"{self.ref}@{self.digest}" if self.digest else self.ref
 
 
 def manifest(*, on_demand: bool = False) -> list[CourseImage]:
@@ -41,7 +50,8 @@ def manifest(*, on_demand: bool = False) -> list[CourseImage]:
     are made only when something asks for them (the engine image, the arm64 Python of lesson 14)."""
     data = tomllib.loads((HERE / "images.toml").read_text())
     out = [CourseImage(key, v["ref"], v.get("why", ""), bool(v.get("on_demand", False)), bool(v.get("pull", True)),
-                       bool(v.get("lazy", False)))
+                       lazy=bool(v.get("lazy", False)), digest=v.get("digest", ""),
+                       standin_package=v.get("standin_package", ""))
            for key, v in data.items()]
     return out if on_demand else [i for i in out if not i.on_demand]
 
@@ -52,7 +62,7 @@ def override_var(key: str) -> str:
 
 
 def ref(key: str) -> str:
-    """The pinned reference of a course image: ``ref("python")`` -> ``python:3.13.5-slim``.
+    """The pinned reference of a course image: ``ref("python")`` -> ``python:3.13-slim-trixie``.
 
     ``DOCKERLAB_IMAGE_<KEY>`` (dashes as underscores) overrides it (``dockerlab run-all --image python=…``).
     """
@@ -76,3 +86,44 @@ def local_image(reference: str, *, client=None):
         return client.images.get(reference)
     except ImageNotFound:
         return None
+
+
+def pin_facts(img: CourseImage, image) -> dict[str, str]:
+    """How the local image of ``img`` is pinned: ``kind`` (stand-in, official or missing) and, for a stand-in, the
+    ``recipe`` folder, the Debian ``package`` version and ``suite`` it recorded and the ``recipe_hash``; for an
+    official image the manifest's ``digest`` ("" when it holds none)."""
+    if image is None:
+        return {"kind": "missing"}
+    labels = image.labels or {}
+    if not is_standin(image):
+        return {"kind": "official", "digest": img.digest}
+    return {"kind": "stand-in", "recipe": "standins/python" if img.key == "python-arm64" else f"standins/{img.key}",
+            "package": labels.get(LABEL_PACKAGE, ""), "suite": labels.get(LABEL_SUITE, ""),
+            "recipe_hash": labels.get(LABEL_RECIPE, "")}
+
+
+def pinned_by(img: CourseImage, image) -> str:
+    """:func:`pin_facts` in words: "stand-in, built from standins/python, pinned by recipe (python3=3.13.5-1, …)",
+    "official, pinned by digest sha256:…", "official, tag only (no digest in images.toml)" or "missing"."""
+    f = pin_facts(img, image)
+    if f["kind"] == "missing":
+        return "missing"
+    if f["kind"] == "official":
+        return f"official, pinned by digest {f['digest']}" if f["digest"] else "official, tag only (no digest in images.toml)"
+    recorded = ", ".join(v for v in (f["package"], f"Debian {f['suite']}" if f["suite"] else "",
+                                     f"recipe {f['recipe_hash']}" if f["recipe_hash"] else "") if v)
+    return f"stand-in, built from {f['recipe']}, pinned by recipe" + (f" ({recorded})" if recorded else "")
+
+
+def standin_version_gap(img: CourseImage, image) -> str:
+    """Where a stand-in's recorded Debian package is of another version line than its tag names (``registry:3``
+    served by Debian's docker-registry 2.8.3): that, in words; else ''."""
+    recorded = ((image.labels or {}).get(LABEL_PACKAGE, "") if image is not None and is_standin(image) else "")
+    if not recorded:
+        return ""
+    package, _, version = recorded.partition("=")
+    upstream = version.split(":", 1)[-1]  # drop a Debian epoch ("5:8.0.2-3" -> "8.0.2-3")
+    line = img.ref.rsplit(":", 1)[-1].split("-")[0]  # "3.13-slim-trixie" -> "3.13", "3" -> "3"
+    if not line[:1].isdigit() or upstream == line or upstream.startswith(line + "."):
+        return ""
+    return f"the stand-in serves {package} {upstream}, not {line}.x: Debian has no {line}.x package"

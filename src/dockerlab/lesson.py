@@ -53,7 +53,7 @@ class Lesson:
 
     @staticmethod
     def base(key: str = "python") -> str:
-        """A course image's pinned reference, e.g. ``lab.base("python")`` -> ``python:3.13.5-slim``.
+        """A course image's pinned reference, e.g. ``lab.base("python")`` -> ``python:3.13-slim-trixie``.
 
         A lazy image (``lazy = true`` in images.toml: the full Python image, which the preflight leaves out) is
         fetched here the first time a lesson asks for it (:func:`dockerlab.ops.prepare.when_needed`).

@@ -2,7 +2,7 @@
 
     >>> lint("sample_apps/flask_hello/Dockerfile")    # one file
     >>> lint()                                         # every Dockerfile under sample_apps/
-    >>> lint_text("FROM python:3.13.5-slim\\nWORKDIR app\\n")
+    >>> lint_text("FROM python:3.13-slim-trixie\\nWORKDIR app\\n")
 
 Each returns a :class:`dockerlab.Table` with the columns file, line, code, level, message.
 CLI twin: ``hadolint --format json Dockerfile``.

@@ -1,4 +1,4 @@
-"""A local registry (the registry:2.8 image) for lesson 11: start it, tag, push, pull, ask it what it holds.
+"""A local registry (the registry:3 image) for lesson 11: start it, tag, push, pull, ask it what it holds.
 
     >>> reg = registry.start(lab)                       # a container of lab, on 127.0.0.1:<free port>
     >>> ref = registry.tag(image, f"{reg.host}/ci-service", "1.0", client=lab.client)

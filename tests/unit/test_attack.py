@@ -5,7 +5,7 @@ from dockerlab.grading.attack import (SECRET_FILE, SYSTEM, AttackReport, Attempt
                                       history_instruction, line_for)
 
 DOCKERFILE = """# a comment
-FROM python:3.13.5-slim AS build
+FROM python:3.13-slim-trixie AS build
 ARG FX_FEED_KEY
 ENV API_KEY=sk-live-123456 \\
     LOG_LEVEL=info

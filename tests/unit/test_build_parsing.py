@@ -76,9 +76,9 @@ def test_build_failed_message_shows_step_and_tail():
 
 
 def test_a_from_named_by_another_build_gets_this_dockerfiles_stage():
-    text = "FROM python:3.13.5-slim\nWORKDIR /app\nCOPY . .\n"
+    text = "FROM python:3.13-slim-trixie\nWORKDIR /app\nCOPY . .\n"
     raw = RawProgress(stage_order(text), text)
-    for name in ("[build 1/7] FROM docker.io/library/python:3.13.5-slim", "[2/3] WORKDIR /app", "[3/3] COPY . ."):
+    for name in ("[build 1/7] FROM docker.io/library/python:3.13-slim-trixie", "[2/3] WORKDIR /app", "[3/3] COPY . ."):
         raw.feed(json.dumps({"vertexes": [{"digest": name, "name": name, "started": "2026-11-21T09:00:00Z",
                                            "completed": "2026-11-21T09:00:01Z"}]}))
     assert [(s.stage, s.number, s.total, s.keyword) for s in raw.steps()] == [
@@ -86,9 +86,9 @@ def test_a_from_named_by_another_build_gets_this_dockerfiles_stage():
 
 
 def test_every_step_named_after_this_dockerfile_when_another_build_named_it():
-    text = "FROM python:3.13.5-slim AS build\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install \\\n  -r requirements.txt\nCOPY . .\nCMD [\"python\"]\n"
+    text = "FROM python:3.13-slim-trixie AS build\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install \\\n  -r requirements.txt\nCOPY . .\nCMD [\"python\"]\n"
     raw = RawProgress(stage_order(text), text)
-    for name in ("[stage-0 1/3] FROM docker.io/library/python:3.13.5-slim", "[2/4] WORKDIR /app",
+    for name in ("[stage-0 1/3] FROM docker.io/library/python:3.13-slim-trixie", "[2/4] WORKDIR /app",
                  "[build 3/5] COPY requirements.txt .", "[build 4/5] RUN pip install   -r requirements.txt",
                  "[build 5/5] COPY . ."):
         raw.feed(json.dumps({"vertexes": [{"digest": name, "name": name, "started": "2026-11-21T09:00:00Z",
@@ -103,11 +103,11 @@ def test_every_step_named_after_this_dockerfile_when_another_build_named_it():
 
 def test_derived_stages_and_repeated_instructions_keep_their_stage():
     """FROM <earlier stage> is no step; `COPY app.py .` in two stages belongs to the stage BuildKit printed."""
-    text = "FROM python:3.13.5-slim AS base\nWORKDIR /app\nFROM base AS test\nCOPY app.py .\nRUN pytest\nFROM base AS runtime\nCOPY app.py .\n"
-    assert dockerfile_stages(text) == [("base", ["FROM python:3.13.5-slim AS base", "WORKDIR /app"]),
+    text = "FROM python:3.13-slim-trixie AS base\nWORKDIR /app\nFROM base AS test\nCOPY app.py .\nRUN pytest\nFROM base AS runtime\nCOPY app.py .\n"
+    assert dockerfile_stages(text) == [("base", ["FROM python:3.13-slim-trixie AS base", "WORKDIR /app"]),
                                        ("test", ["COPY app.py .", "RUN pytest"]), ("runtime", ["COPY app.py ."])]
     raw = RawProgress(stage_order(text), text)
-    for name in ("[base 1/2] FROM docker.io/library/python:3.13.5-slim", "[base 2/2] WORKDIR /app", "[runtime 1/1] COPY app.py ."):
+    for name in ("[base 1/2] FROM docker.io/library/python:3.13-slim-trixie", "[base 2/2] WORKDIR /app", "[runtime 1/1] COPY app.py ."):
         raw.feed(json.dumps({"vertexes": [{"digest": name, "name": name, "started": "2026-11-21T09:00:00Z",
                                            "completed": "2026-11-21T09:00:01Z"}]}))
     assert [(s.stage, s.number, s.total) for s in raw.steps()] == [("base", 1, 2), ("base", 2, 2), ("runtime", 1, 1)]

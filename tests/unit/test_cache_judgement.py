@@ -33,7 +33,7 @@ class Graph:
 
 def one_stage(*, venv_cached: bool, copy_all_first: bool = False) -> Graph:
     g = Graph()
-    base = g.add("FROM docker.io/library/python:3.13.5-slim", cached=True)
+    base = g.add("FROM docker.io/library/python:3.13-slim-trixie", cached=True)
     venv = g.add("RUN python -m venv /opt/venv", cached=venv_cached, after=(base,))
     if copy_all_first:
         code = g.add("COPY . .", cached=False, after=(venv,), context=True)
@@ -71,10 +71,10 @@ def test_a_copy_of_the_code_before_the_install_is_blamed():
 def test_a_copy_in_a_stage_the_install_does_not_read_is_not_blamed():
     """A wheel built in another stage from the source: that stage re-runs, the install (in its own chain) is kept."""
     g = Graph()
-    base = g.add("FROM docker.io/library/python:3.13.5-slim", cached=True, stage="wheel")
+    base = g.add("FROM docker.io/library/python:3.13-slim-trixie", cached=True, stage="wheel")
     src = g.add("COPY . /src", cached=False, after=(base,), stage="wheel", context=True)
     g.add("RUN pip wheel /src -w /wheels", cached=False, after=(src,), stage="wheel")
-    base2 = g.add("FROM docker.io/library/python:3.13.5-slim", cached=True, stage="deps")
+    base2 = g.add("FROM docker.io/library/python:3.13-slim-trixie", cached=True, stage="deps")
     req = g.add("COPY requirements.txt .", cached=True, after=(base2,), stage="deps", context=True)
     dep = g.add("RUN pip install -r requirements.txt", cached=True, after=(req,), stage="deps")
     change = judge_code_change(g.result(), "app.py")
@@ -84,9 +84,9 @@ def test_a_copy_in_a_stage_the_install_does_not_read_is_not_blamed():
 
 def test_a_stage_the_install_copies_from_is_followed():
     g = Graph()
-    base = g.add("FROM docker.io/library/python:3.13.5-slim", cached=True, stage="src")
+    base = g.add("FROM docker.io/library/python:3.13-slim-trixie", cached=True, stage="src")
     src = g.add("COPY . /src", cached=False, after=(base,), stage="src", context=True)
-    base2 = g.add("FROM docker.io/library/python:3.13.5-slim", cached=True, stage="final")
+    base2 = g.add("FROM docker.io/library/python:3.13-slim-trixie", cached=True, stage="final")
     cp = g.add("COPY --from=src /src /src", cached=False, after=(base2, src), stage="final")
     g.add("RUN pip install -r /src/requirements.txt", cached=False, after=(cp,), stage="final")
     change = judge_code_change(g.result(), "app.py")
@@ -95,7 +95,7 @@ def test_a_stage_the_install_copies_from_is_followed():
 
 def test_a_bind_mount_of_the_whole_context_reads_the_code():
     g = Graph()
-    base = g.add("FROM docker.io/library/python:3.13.5-slim", cached=True)
+    base = g.add("FROM docker.io/library/python:3.13-slim-trixie", cached=True)
     g.add("RUN --mount=type=bind,target=/src pip install /src", cached=False, after=(base,), context=True)
     change = judge_code_change(g.result(), "app.py")
     assert not change.cached and change.blamed is change.dependency_step  # it reads the code itself
@@ -117,7 +117,7 @@ def test_which_steps_read_the_changed_file(instruction, context, expected):
 
 def test_without_a_graph_every_step_before_the_install_counts():
     """An older BuildKit reports no digests: the judgement falls back to the cached flags in build order."""
-    steps = [Step(1, 3, "FROM python:3.13.5-slim", True, 0.0), Step(2, 3, "COPY . .", False, 0.0),
+    steps = [Step(1, 3, "FROM python:3.13-slim-trixie", True, 0.0), Step(2, 3, "COPY . .", False, 0.0),
              Step(3, 3, "RUN pip install -r requirements.txt", False, 0.0)]
 
     class Result:

@@ -7,13 +7,13 @@ from dockerlab.show import cli
 
 def test_run_twin_is_quoted_and_leaves_the_labels_out():
     code = 'import os; print("PID", os.getpid(), "$(whoami)")'
-    words = _cli_run_args("python:3.13.5-slim", "dl-ada-01-web", ["python", "-c", code],
+    words = _cli_run_args("python:3.13-slim-trixie", "dl-ada-01-web", ["python", "-c", code],
                           {"detach": True, "ports": {"8000/tcp": 8080}, "environment": {"APP_MODE": "a b"},
                            "volumes": {"/tmp/x y": {"bind": "/data", "mode": "ro"}}, "labels": {"org.dockerlab.course": "x"}})
     line = cli(words)
     assert "--label" not in line and "…" not in line
     assert shlex.split(line) == ["docker", "run", "-d", "--name", "dl-ada-01-web", "-e", "APP_MODE=a b", "-p", "8080:8000",
-                                 "-v", "/tmp/x y:/data:ro", "python:3.13.5-slim", "python", "-c", code]
+                                 "-v", "/tmp/x y:/data:ro", "python:3.13-slim-trixie", "python", "-c", code]
 
 
 def test_run_twin_of_a_foreground_run_with_an_entrypoint_list():

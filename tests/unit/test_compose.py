@@ -10,8 +10,8 @@ CONFIG = {
     "services": {
         "web": {"build": {"context": "."}, "depends_on": {"db": {"condition": "service_healthy"}}},
         "worker": {"build": ".", "image": "mine/worker:1", "networks": ["back"]},
-        "db": {"image": "postgres:17.6", "healthcheck": {"test": ["CMD-SHELL", "pg_isready"]}},
-        "host": {"image": "redis:8.0", "network_mode": "host", "depends_on": ["db"]},
+        "db": {"image": "postgres:17-trixie", "healthcheck": {"test": ["CMD-SHELL", "pg_isready"]}},
+        "host": {"image": "redis:8-trixie", "network_mode": "host", "depends_on": ["db"]},
     },
     "networks": {"back": {}, "outside": {"external": True}},
     "volumes": {"pgdata": {}, "shared": {"external": True, "name": "shared"}},

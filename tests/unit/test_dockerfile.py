@@ -90,10 +90,10 @@ def test_every_dockerfile_of_the_course_reads_whole(path):
 
 def test_a_from_step_is_recognised_with_the_digest_buildkit_resolved():
     """A base shared with another build (another learner's, on the same engine) comes as "[builder 1/4] FROM
-    docker.io/library/python:3.13.5-slim@sha256:…": it is still this Dockerfile's FROM python:3.13.5-slim."""
-    printed = "FROM docker.io/library/python:3.13.5-slim@sha256:" + "a" * 64
-    assert dfile.same_base(printed, "FROM python:3.13.5-slim")
-    assert dfile.same_base(printed, "FROM --platform=linux/amd64 python:3.13.5-slim AS base")
-    assert dfile.same_base(printed, "FROM python:3.13.5-slim@sha256:" + "a" * 64)
-    assert not dfile.same_base(printed, "FROM python:3.13.5-slim@sha256:" + "b" * 64)
-    assert not dfile.same_base(printed, "FROM python:3.13.5") and not dfile.same_base(printed, "FROM slim")
+    docker.io/library/python:3.13-slim-trixie@sha256:…": it is still this Dockerfile's FROM python:3.13-slim-trixie."""
+    printed = "FROM docker.io/library/python:3.13-slim-trixie@sha256:" + "a" * 64
+    assert dfile.same_base(printed, "FROM python:3.13-slim-trixie")
+    assert dfile.same_base(printed, "FROM --platform=linux/amd64 python:3.13-slim-trixie AS base")
+    assert dfile.same_base(printed, "FROM python:3.13-slim-trixie@sha256:" + "a" * 64)
+    assert not dfile.same_base(printed, "FROM python:3.13-slim-trixie@sha256:" + "b" * 64)
+    assert not dfile.same_base(printed, "FROM python:3.13-trixie") and not dfile.same_base(printed, "FROM slim")

@@ -40,14 +40,14 @@ def test_short_name_drops_the_namespace(monkeypatch):
     monkeypatch.setenv("DOCKERLAB_NAMESPACE", "ada")
     assert figures.short_name("dl-ada/03-good:latest") == "03-good:latest"
     assert figures.short_name("dl-ada-09-stop-1") == "09-stop-1"
-    assert figures.short_name("python:3.13.5-slim") == "python:3.13.5-slim"
+    assert figures.short_name("python:3.13-slim-trixie") == "python:3.13-slim-trixie"
 
 
 def test_a_build_records_its_seconds_cache_hits_and_sizes(tmp_path, monkeypatch):
     path = tmp_path / "figures.jsonl"
     monkeypatch.setenv("DOCKERLAB_FIGURES", str(path))
     monkeypatch.setenv("DOCKERLAB_NAMESPACE", "ada")
-    steps = [Step(1, 3, "FROM python:3.13.5-slim", True, 0.0), Step(2, 3, "RUN pip install -r requirements.txt", False, 4.2),
+    steps = [Step(1, 3, "FROM python:3.13-slim-trixie", True, 0.0), Step(2, 3, "RUN pip install -r requirements.txt", False, 4.2),
              Step(3, 3, "COPY . .", False, 0.2)]
     image = SimpleNamespace(attrs={"Size": 150_000_000})
     build_mod._record(BuildResult(image, "dl-ada/03-good:latest", steps, 5.0, [], 4096))

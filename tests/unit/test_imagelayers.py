@@ -68,20 +68,20 @@ def _image(id_, entries):
 
 def test_the_base_is_the_longest_course_image_the_history_starts_with(monkeypatch):
     app = _image("app", BASE + APP)
-    client = SimpleNamespace(images=FakeImages({"python:3.13.5-slim": _image("py", BASE),
+    client = SimpleNamespace(images=FakeImages({"python:3.13-slim-trixie": _image("py", BASE),
                                                 "root:1": _image("root", BASE[:1]),
                                                 "other:1": _image("other", [("", 5)])}))
     monkeypatch.setattr("dockerlab.images.manifest",
-                        lambda **kw: [SimpleNamespace(ref=r) for r in ("root:1", "python:3.13.5-slim", "other:1", "gone:1")])
-    assert find_base(app, client) == ("python:3.13.5-slim", 3)
+                        lambda **kw: [SimpleNamespace(ref=r) for r in ("root:1", "python:3.13-slim-trixie", "other:1", "gone:1")])
+    assert find_base(app, client) == ("python:3.13-slim-trixie", 3)
     assert find_base(app, client, base="root:1") == ("root:1", 1)
-    assert find_base(client.images.get("python:3.13.5-slim"), client) == ("root:1", 1)
+    assert find_base(client.images.get("python:3.13-slim-trixie"), client) == ("root:1", 1)
 
 
 def test_layers_folds_the_base_and_the_settings_but_not_a_0_byte_run(monkeypatch):
     app = _image("app", BASE + APP)
-    client = SimpleNamespace(images=FakeImages({"dl-x/03-good:latest": app, "python:3.13.5-slim": _image("py", BASE)}))
-    monkeypatch.setattr("dockerlab.images.manifest", lambda **kw: [SimpleNamespace(ref="python:3.13.5-slim")])
+    client = SimpleNamespace(images=FakeImages({"dl-x/03-good:latest": app, "python:3.13-slim-trixie": _image("py", BASE)}))
+    monkeypatch.setattr("dockerlab.images.manifest", lambda **kw: [SimpleNamespace(ref="python:3.13-slim-trixie")])
     table = imagelayers.layers("dl-x/03-good:latest", client=client)
     assert isinstance(table, Layers)
     assert [(r["part"], r["step"]) for r in table.rows] == [
@@ -93,7 +93,7 @@ def test_layers_folds_the_base_and_the_settings_but_not_a_0_byte_run(monkeypatch
     assert table.rows[4]["what it did"].startswith(" ".join(settings[0])) and len(table.rows) == 5
     assert "169.0 MB" in table.title and "folded" in table.title
     assert not any("RUN RUN" in str(r) or "# buildkit" in str(r) or "[8000/tcp]" in str(r) for r in table.rows)
-    assert table.bars() == {"FROM python:3.13.5-slim": (169_000_000, 0),
+    assert table.bars() == {"FROM python:3.13-slim-trixie": (169_000_000, 0),
                             **{" ".join(step_of(cb)): (0, size) for cb, size in APP if step_of(cb)[0] in ("COPY", "RUN")}}
     shown = readhtml.text(table.chart().value)
     assert all(label in shown for label in table.bars()) and "WORKDIR" not in shown

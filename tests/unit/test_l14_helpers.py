@@ -89,21 +89,21 @@ def _saved(arch: str, payload: bytes) -> bytes:
 
 def test_index_layout_lists_both_platforms_under_the_official_name():
     layout = platforms.index_layout({"linux/amd64": _saved("amd64", b"a"), "linux/arm64": _saved("arm64", b"b")},
-                                    "python:3.13.5-slim")
+                                    "python:3.13-slim-trixie")
     with tarfile.open(fileobj=io.BytesIO(layout)) as tar:
         names = tar.getnames()
         top = json.load(tar.extractfile("index.json"))
         desc = top["manifests"][0]
         inner = json.load(tar.extractfile("blobs/sha256/" + desc["digest"].split(":")[1]))
-    assert desc["annotations"]["io.containerd.image.name"] == "docker.io/library/python:3.13.5-slim"
+    assert desc["annotations"]["io.containerd.image.name"] == "docker.io/library/python:3.13-slim-trixie"
     assert [m["platform"]["architecture"] for m in inner["manifests"]] == ["amd64", "arm64"]
     assert all("blobs/sha256/" + m["digest"].split(":")[1] in names for m in inner["manifests"])
     assert "oci-layout" in names
 
 
 def test_full_name_keeps_registry_hosts():
-    assert platforms.full_name("python:3.13.5-slim") == ("docker.io/library/python", "3.13.5-slim")
-    assert platforms.full_name("dockerlab/python-arm64:3.13.5-slim")[0] == "docker.io/dockerlab/python-arm64"
+    assert platforms.full_name("python:3.13-slim-trixie") == ("docker.io/library/python", "3.13-slim-trixie")
+    assert platforms.full_name("dockerlab/python-arm64:3.13-slim-trixie")[0] == "docker.io/dockerlab/python-arm64"
     assert platforms.full_name("127.0.0.1:5000/app:1") == ("127.0.0.1:5000/app", "1")
 
 

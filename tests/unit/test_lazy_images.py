@@ -98,9 +98,9 @@ def test_the_lesson_that_asks_for_it_fetches_it(monkeypatch, no_tools):
     monkeypatch.setattr(prepare, "get_client", lambda: client)
     monkeypatch.setattr(prepare, "registry_reachable", lambda *a, **k: True)
 
-    def pull(c, ref):
-        no_tools.append(("pull", ref))
-        c.images.present.add(ref)
+    def pull(c, img):  # prepare's _pull(client, CourseImage): pulls img.pinned_ref, tags it img.ref
+        no_tools.append(("pull", img.ref))
+        c.images.present.add(img.ref)
         return True
 
     monkeypatch.setattr(prepare, "_pull", pull)

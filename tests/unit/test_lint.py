@@ -4,14 +4,14 @@ import pytest
 from dockerlab import Table
 from dockerlab import lint as L
 
-BAD = """FROM python:3.13.5-slim
+BAD = """FROM python:3.13-slim-trixie
 WORKDIR app
 ADD app.py /app/
 RUN pip install flask
 CMD python app.py
 """
 
-GOOD = """FROM python:3.13.5-slim
+GOOD = """FROM python:3.13-slim-trixie
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt

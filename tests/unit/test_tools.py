@@ -139,7 +139,7 @@ if "fail" in os.environ.get("FAKE_MODE", ""):
     print("Error response from daemon: it broke", file=sys.stderr)
     sys.exit(1)
 if args[:1] == ["load"]:
-    print("Loaded image: python:3.13.5-slim")
+    print("Loaded image: python:3.13-slim-trixie")
 elif args[:1] == ["build"]:
     print(json.dumps({{"warnings": [{{"ruleName": "JSONArgsRecommended", "detail": "use JSON",
                                     "location": {{"ranges": [{{"start": {{"line": 3}}}}]}}}}]}}))
@@ -168,7 +168,7 @@ def test_bundle_load_prints_its_twin_and_fails_with_the_tools_error(fake, capsys
 
     bundle = fake.dir / "bundle.tar"
     bundle.write_bytes(b"")
-    assert bundles.load(bundle) == ["python:3.13.5-slim"]
+    assert bundles.load(bundle) == ["python:3.13-slim-trixie"]
     assert capsys.readouterr().out == f"$ docker load -i {bundle}\n"
     assert fake.calls()[-1]["argv"] == ["load", "-i", str(bundle)]
     monkeypatch.setenv("FAKE_MODE", "fail")

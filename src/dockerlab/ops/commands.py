@@ -165,7 +165,7 @@ def _report(args) -> int:
          arg("lessons", nargs="*", help="lesson numbers or names (default: all)"),
          arg("--namespace", default="runall", help="namespace for the run (default: runall)"),
          arg("--no-solutions", action="store_true", help="lessons only, not their solutions"),
-         arg("--image", action="append", metavar="KEY=REF", help="override a course image, e.g. python=python:3.13.6-slim"),
+         arg("--image", action="append", metavar="KEY=REF", help="override a course image, e.g. python=python:3.14-slim-trixie"),
          arg("--out", help="folder for executed notebooks and the report (default: runs/<time>)"),
          arg("--timeout", type=int, default=900, help="seconds per cell (default 900)"))
 def _run_all(args) -> int:

@@ -136,7 +136,11 @@ def doctor(check_registry: bool = True) -> Report:
     if check_registry:
         reach = prepare.registry_reachable(client=client)
         items.append(Item("registry", "reachable" if reach else "not reachable (stand-in images are built instead)"))
-    items.append(images_item(prepare.status(client=client)))
+    status = prepare.status(client=client)
+    items.append(images_item(status))
+    for row in status:  # which pins are stand-ins, and what pins each (images.toml, the stand-in's labels)
+        if row["present"] == "yes":
+            items.append(Item(f"pin {row['image']}", row["pinned by"], warning=row["version gap"]))
     items.append(Item("namespace", namespace()))
     return Report(items)
 

@@ -57,7 +57,7 @@ def build_wheelhouse(dest: str | Path, requirements: list[str] | None = None, le
     """Download wheels for ``requirements`` (default: every sample app's set, each resolved on its own, since
     two apps may pin different versions of one package) into ``dest``; return the file names.
 
-    CLI twin: ``docker run --rm -v DEST:/wheels python:3.13.5-slim pip download -d /wheels -r requirements.txt``
+    CLI twin: ``docker run --rm -v DEST:/wheels python:3.13-slim-trixie pip download -d /wheels -r requirements.txt``
     """
     from dockerlab.lesson import Lesson
 

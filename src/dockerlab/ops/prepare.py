@@ -14,7 +14,8 @@ import docker
 from docker.errors import APIError, DockerException
 
 from dockerlab.engine import get_client
-from dockerlab.images import LABEL_RECIPE, is_standin, local_image, manifest, ref
+from dockerlab.images import (LABEL_RECIPE, CourseImage, is_standin, local_image, manifest, pinned_by, ref,
+                              standin_version_gap)
 from dockerlab.ops import standins as debian_standins
 from dockerlab.progressbar import StepProgress
 from dockerlab.show import Table, cli, human_size
@@ -35,11 +36,14 @@ def registry_reachable(reference: str | None = None, client=None, timeout: int =
         return False
 
 
-def _pull(client, reference: str, timeout: int = 600) -> bool:
-    cli("docker", "pull", reference)
+def _pull(client, img: CourseImage, timeout: int = 600) -> bool:
+    """Pull ``img`` by its digest where the manifest holds one (then tag it with its tag), else by its tag."""
+    cli("docker", "pull", img.pinned_ref)
     try:
-        repo, _, tag = reference.rpartition(":")
-        client.images.pull(repo, tag=tag)
+        repo, _, tag = img.ref.rpartition(":")
+        pulled = client.images.pull(repo, tag=img.digest or tag)
+        if img.digest:
+            pulled.tag(repo, tag)
         return True
     except (APIError, DockerException) as exc:
         print(f"  pull failed: {str(exc).splitlines()[0][:160]}", flush=True)
@@ -82,7 +86,7 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
                     print("no container registry answers: building stand-ins from Debian packages", flush=True)
             if bar is not None:
                 bar.update(running=img.ref)
-            if reachable and img.pull and _pull(client, img.ref):
+            if reachable and img.pull and _pull(client, img):
                 actions[img.key] = "pulled"
             else:
                 to_build.append(img)
@@ -158,6 +162,8 @@ def status(*, client=None) -> Table:
             "kind": "-" if image is None else ("stand-in" if is_standin(image) else "official"),
             "size": human_size(image.attrs.get("Size")) if image else "-",
             "fetched": FETCHED_LATER if img.lazy else "by the preflight",
+            "pinned by": pinned_by(img, image),
+            "version gap": standin_version_gap(img, image),
         })
     return Table(rows, title="Course images")
 

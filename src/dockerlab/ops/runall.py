@@ -47,7 +47,7 @@ def run_all(lessons: list[str] | None = None, namespace: str = "runall", solutio
             parameters: dict | None = None, progress: bool = True, timeout: int = 900) -> tuple[list[NotebookRun], Path]:
     """Execute the selected notebooks with papermill; return the runs and the folder holding them and the report.
 
-    ``images`` overrides course image references (``{"python": "python:3.13.6-slim"}``) through
+    ``images`` overrides course image references (``{"python": "python:3.14-slim-trixie"}``) through
     ``DOCKERLAB_IMAGE_<KEY>`` variables that :func:`dockerlab.images.ref` reads.
     """
     import papermill as pm

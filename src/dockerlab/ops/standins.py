@@ -17,8 +17,8 @@ from pathlib import Path
 from dockerlab import recipes, settings, tools
 from dockerlab.build import BuildFailed, build
 from dockerlab.engine import get_client
-from dockerlab.images import (BASE_REF, DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_RECIPE, LABEL_STANDIN, LABEL_STANDIN_FOR, STANDINS,
-                     CourseImage)
+from dockerlab.images import (BASE_REF, DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_PACKAGE, LABEL_RECIPE, LABEL_STANDIN,
+                              LABEL_STANDIN_FOR, LABEL_SUITE, STANDINS, CourseImage)
 from dockerlab.errors import ToolFailed, last_lines
 from dockerlab.show import cli
 
@@ -208,4 +208,28 @@ def _build_standin(img: CourseImage, recipe: str, arch: str | None, recipe_label
                 build(ctx, img.ref, buildargs=buildargs, labels=labels, quiet=True, client=client)
         except BuildFailed as exc:
             raise RuntimeError(f"building the stand-in for {img.ref} failed: {exc}") from None
+        if img.standin_package:
+            _record_package(img, ctx, platform, client)
         print(f"  stand-in {img.ref} built in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def _record_package(img: CourseImage, ctx: Path, platform: str | None, client) -> None:
+    """Label the stand-in with the Debian version of the package its recipe installed (``python3=3.13.5-1``) and the
+    suite: with the recipe hash, what the stand-in is pinned by. A label-only rebuild ``FROM`` the image (no layer).
+    CLI twin: ``docker run --rm --entrypoint dpkg-query REF -W -f '${Version}' PKG``."""
+    with contextlib.ExitStack() as stack:
+        if platform:
+            from dockerlab.supply.platforms import emulation
+
+            stack.enter_context(emulation(platform.rsplit("/", 1)[1]))
+        box = client.containers.create(img.ref, ["-W", "-f", "${Version}", img.standin_package], entrypoint="dpkg-query",
+                                       user="0", platform=platform)
+        try:  # removed with its anonymous volumes (postgres, registry and engine declare a VOLUME), as `--rm` does
+            box.start()
+            box.wait(timeout=STANDIN_TIMEOUT)
+            version = box.logs(stderr=False).decode().strip()
+        finally:
+            box.remove(v=True, force=True)
+        (ctx / "Dockerfile.record").write_text(f"FROM {img.ref}\n")
+        build(ctx, img.ref, dockerfile="Dockerfile.record", platform=platform, quiet=True, client=client,
+              labels={LABEL_PACKAGE: f"{img.standin_package}={version}", LABEL_SUITE: DEBIAN_SUITE})

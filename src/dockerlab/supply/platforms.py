@@ -137,7 +137,7 @@ def _blob_digest(data: bytes) -> str:
 
 
 def full_name(name: str) -> tuple[str, str]:
-    """``python:3.13.5-slim`` -> (``docker.io/library/python``, ``3.13.5-slim``); a registry host is kept."""
+    """``python:3.13-slim-trixie`` -> (``docker.io/library/python``, ``3.13-slim-trixie``); a registry host is kept."""
     repo, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
     first = repo.split("/")[0]
     if "/" not in repo:
@@ -199,8 +199,8 @@ def _save(ref: str, host: str | None = None, platform: str | None = None) -> byt
 
 def load_index(name: str, variants: dict[str, str], *, source_host: str, target_host: str, quiet: bool = False) -> None:
     """Make ``name`` a multi-platform image on the engine at ``target_host`` (containerd image store) from
-    single-platform images on the engine at ``source_host``: ``{"linux/amd64": "python:3.13.5-slim", "linux/arm64":
-    "dockerlab/python-arm64:3.13.5-slim"}``. Nothing is pulled: their layers go in one OCI layout through
+    single-platform images on the engine at ``source_host``: ``{"linux/amd64": "python:3.13-slim-trixie", "linux/arm64":
+    "dockerlab/python-arm64:3.13-slim-trixie"}``. Nothing is pulled: their layers go in one OCI layout through
     ``docker load``."""
     if not quiet:
         for platform, ref in variants.items():

@@ -149,7 +149,7 @@ class Target:
 
     def registry(self, lab, thing: str = "registry", timeout: float = 30) -> Registry:
         """A registry (the course's registry image) on this engine, reached as ``127.0.0.1:PORT`` from this process and
-        from the engine alike. CLI twin: ``docker run -d -p 127.0.0.1:PORT:5000 registry:2.8``."""
+        from the engine alike. CLI twin: ``docker run -d -p 127.0.0.1:PORT:5000 registry:3``."""
         port = free_port()
         ref = images.ref("registry")
         publish = port if self.remote else ("127.0.0.1", port)

@@ -213,8 +213,8 @@ def pinned(g: Grading):
     refs = g.df.external_refs()
     problems = [p for p in (dfile.pin_problem(r) for r in refs) if p]
     if problems:
-        return failed("wrong-value", "; ".join(problems), "name an exact version, e.g. FROM python:3.13.5-slim, or pin a "
-                      "digest (FROM python:3.13.5-slim@sha256:…)", refs=refs)
+        return failed("wrong-value", "; ".join(problems), "name a version line and its Debian release, e.g. FROM "
+                      "python:3.13-slim-trixie, and pin a digest where a registry answers (…@sha256:…)", refs=refs)
     return passed("pinned: " + ", ".join(refs), refs=refs)
 
 
@@ -249,7 +249,7 @@ def compose(g: Grading):
     name = next((f for f in COMPOSE_FILES if (g.app / f).exists()), None)
     if name is None:
         return failed("missing", "no compose.yaml in the app folder", "write compose.yaml with an app service (build: .) "
-                      "and a db service (postgres:17.6), both with healthchecks", file="compose.yaml")
+                      "and a db service (postgres:17-trixie), both with healthchecks", file="compose.yaml")
     stack = Stack(g.lab, g.app, project="capstone-stack", files=(name,), timeout=120)
     try:
         try:
@@ -261,7 +261,7 @@ def compose(g: Grading):
         built = [s for s, v in services.items() if (v or {}).get("build") is not None]
         if not dbs or not built:
             return failed("missing", f"services {sorted(services)}: need one built from this folder (build: .) and one "
-                          "postgres", "add `app: {build: .}` and `db: {image: postgres:17.6}`", services=sorted(services))
+                          "postgres", "add `app: {build: .}` and `db: {image: postgres:17-trixie}`", services=sorted(services))
         try:
             stack.up(build=True, wait=True, wait_timeout=60)
         except ComposeError as exc:
