@@ -42,7 +42,8 @@ NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/s
 UNIT_TIMEOUT = 600  # seconds: a unit that hangs is killed (and tried once more) instead of stalling the run
 # Units that build their own images the first time on a fresh machine (minutes of apt and pip downloads).
 UNIT_TIMEOUTS = {"engine/test_classroom": 1800, "engine/test_escape": 1200,
-                 "engine/test_image_stores": 1500}  # a helper engine with two lessons in it
+                 "engine/test_image_stores": 1500,  # a helper engine with two lessons in it
+                 "engine/test_l13_capstone": 900}  # each shard: many gradings of a whole stack (5 min unloaded)
 GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks", "checks"]
 # Test files whose tests are many long, independent gradings: split into this many units (own namespaces).
 SHARDS = {"test_l13_capstone": 3}
@@ -83,7 +84,7 @@ class Unit:
 
     @property
     def timeout(self) -> int:
-        return UNIT_TIMEOUTS.get(self.key, UNIT_TIMEOUT)
+        return UNIT_TIMEOUTS.get(self.key, UNIT_TIMEOUTS.get(self.key.split("[")[0], UNIT_TIMEOUT))
 
     @property
     def lesson(self) -> str:
