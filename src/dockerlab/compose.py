@@ -114,8 +114,10 @@ class Stack:
     def write_override(self) -> Path:
         """Write the labels override next to the Compose file (from the resolved config) and return its path."""
         path = self.dir / OVERRIDE_NAME
+        # every profile's services (`--profile "*"`), so one started with `--profile NAME` is labelled too
+        proc = self.compose("--profile", "*", "config", "--format", "json", quiet=True, with_override=False, timeout=30)
         # JSON is YAML: Compose reads it as is.
-        path.write_text(json.dumps(labels_override(self.config(), self.lesson), indent=2) + "\n")
+        path.write_text(json.dumps(labels_override(json.loads(proc.stdout), self.lesson), indent=2) + "\n")
         return path
 
     def _logs_quietly(self, tail: int = LOG_TAIL) -> str:

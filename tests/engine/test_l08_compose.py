@@ -82,6 +82,11 @@ SOCKET_CHECK = OTHER_CORRECT.replace("pg_isready --host=localhost --username=pas
 NEVER_FAILS = OTHER_CORRECT.replace("pg_isready --host=localhost --username=paste --dbname=pastes",
                                     "pg_isready -h 127.0.0.1 || exit 0")
 CONFIG_LINES = {"l08.valid", "l08.db-check"}
+# postgres 18's mount (docker-library/postgres#1259) on a 17 image: the image's VOLUME /var/lib/postgresql/data
+# still takes PGDATA, unless PGDATA moves under the named volume, as 18 does (/var/lib/postgresql/17/docker here)
+MOUNT_18 = OTHER_CORRECT.replace("        target: /var/lib/postgresql/data\n", "        target: /var/lib/postgresql\n")
+PGDATA_18 = MOUNT_18.replace("POSTGRES_DB: pastes}", "POSTGRES_DB: pastes, PGDATA: /var/lib/postgresql/17/docker}")
+VOLUME_LINES = {"l08.valid", "l08.up", "l08.volume"}
 
 
 @pytest.fixture
@@ -120,6 +125,17 @@ def test_no_restart_policy_stays_down_after_the_crash(lab):
     rec = sc.by_id("l08.recovers")
     assert rec.cause == "exited" and rec.observed["policies"]["db"] == "no" and rec.observed["restarts"]["db"] == 0
     assert any(e["actor"] == "course" and "SIGKILL" in e["what"] for e in rec.observed["timeline"])
+
+
+@pytest.mark.parametrize("compose, mount, pgdata", [
+    (MOUNT_18, "anonymous", "/var/lib/postgresql/data"),   # 18's mount alone on 17: data in the anonymous volume
+    (PGDATA_18, "data", "/var/lib/postgresql/17/docker"),   # 18's layout opted into on 17: in the named volume
+], ids=["mount-18-on-17", "pgdata-18-layout"])
+def test_volume_is_the_mount_that_holds_pgdata(lab, compose, mount, pgdata):
+    sc = grade(lab, stack(lab, compose), only=VOLUME_LINES)
+    line = sc.by_id("l08.volume")
+    assert (line.passed, line.observed["mount"], line.observed["pgdata"]) == (mount == "data", mount, pgdata)
+    assert mount == "data" or line.cause == "missing"
 
 
 def test_job_started_before_postgres_was_ready(lab):

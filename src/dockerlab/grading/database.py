@@ -10,6 +10,9 @@ from dockerlab.run import remove
 from dockerlab.waiting import wait_until
 
 DB_USER = DB_PASSWORD = DB_NAME = "app"
+# Where the official image keeps its data (docker-library/docs postgres/content.md, "PGDATA"; docker-library/postgres#1259):
+PGDATA_17 = "/var/lib/postgresql/data"  # PGDATA and VOLUME of postgres 17 and older
+PG_VOLUME_18 = "/var/lib/postgresql"  # the VOLUME of 18+, PGDATA under it: /var/lib/postgresql/18/docker
 
 
 class Database:
@@ -53,3 +56,14 @@ class Database:
         remove(self.container, client=self.lab.client, quiet=True)
         with contextlib.suppress(Exception):
             self.network.remove()
+
+
+def pgdata_mount(container) -> tuple[str, dict | None]:
+    """PGDATA as a Postgres container has it, and the mount that holds it (the deepest one whose destination contains
+    it, from ``docker inspect``'s Mounts). A 17-style image declares VOLUME /var/lib/postgresql/data, so a named volume
+    mounted at /var/lib/postgresql alone leaves PGDATA in that anonymous volume."""
+    env = dict(e.split("=", 1) for e in (container.attrs.get("Config") or {}).get("Env") or [] if "=" in e)
+    pgdata = env.get("PGDATA") or PGDATA_17
+    holding = [m for m in container.attrs.get("Mounts") or []
+               if pgdata == m.get("Destination") or pgdata.startswith(m.get("Destination", "").rstrip("/") + "/")]
+    return pgdata, max(holding, key=lambda m: len(m.get("Destination", "")), default=None)

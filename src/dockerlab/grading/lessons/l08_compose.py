@@ -1,9 +1,8 @@
 """Lesson 08 exercise: the learner writes the paste service's ``compose.yaml`` (YAML, a stack the lesson did not run).
 
 Judged by what Compose and Docker do, not the words: the file as ``docker compose config`` resolves it; db's health
-check where Postgres accepts no TCP connection; ``up --wait`` and every container's state; the start order from the
-engine's events; a paste round trip; the data's mount; and a resilience line: the course crashes Postgres and
-watches the stack recover by itself (a timeline).
+check where Postgres accepts no TCP connection; ``up --wait``, every container's state; the start order (engine events);
+a paste round trip; the mount holding PGDATA; a resilience line: Postgres crashed, the stack recovers (a timeline).
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from docker.errors import DockerException
 
 from dockerlab.compose import ComposeError, Stack, healthcheck_test
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.database import PG_VOLUME_18, PGDATA_17, pgdata_mount
 from dockerlab.grading.probes import exec_argv
 from dockerlab.grading.resilience import Events, Timeline, Watch, ask, crash, read_state
 from dockerlab.grading.serving import healthcheck_argv, healthcheck_can_fail
@@ -34,7 +34,6 @@ HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook 
 )
 SERVICES = ("api", "worker", "schema", "db")
 LONG_RUNNING = ("api", "worker", "db")
-DATA = "/var/lib/postgresql/data"
 RECOVER_TIMEOUT = 90  # Postgres' crash recovery plus a restart back-off, on a busy 2-core machine
 
 
@@ -259,29 +258,30 @@ def volume(g: Grading):
     db = g.container("db")
     if db is None:
         raise NotEvaluated("db has no container (line 3)")
-    mount = next((m for m in db.attrs.get("Mounts") or [] if m.get("Destination") == DATA), None)
+    pgdata, mount = pgdata_mount(db)
+    fix, where = (f"declare a named volume (top-level volumes:) and mount it at {PGDATA_17} (postgres 17 and older), or "
+                  f"at {PG_VOLUME_18} with PGDATA={PG_VOLUME_18}/17/docker, the layout of 18+"), f"PGDATA {pgdata} is in"
     if mount is None:
-        return failed("missing", f"nothing is mounted at {DATA}", f"mount a named volume at {DATA}", mount=None)
+        return failed("missing", f"nothing is mounted where PGDATA is ({pgdata})", fix, mount=None, pgdata=pgdata)
     if mount.get("Type") == "volume":
         try:
             labels = g.lab.client.volumes.get(mount["Name"]).attrs.get("Labels") or {}
         except DockerException:
             labels = {}
         if "com.docker.compose.volume" not in labels:
-            return failed("missing", f"{DATA} is in the anonymous volume {short(mount['Name'], 16)} the image declares: "
-                          "a new db container (after `docker compose down`, or a new image) starts with an empty "
-                          "database", f"declare a named volume (top-level volumes:) and mount it at {DATA}",
-                          mount="anonymous")
-        return passed(f"{DATA} in the named volume {mount['Name']}", mount=labels["com.docker.compose.volume"])
-    return passed(f"{DATA} bind-mounted from {short(mount.get('Source'), 60)}", mount=mount.get("Type"))
+            return failed("missing", f"{where} the anonymous volume {short(mount['Name'], 16)} the image declares at "
+                          f"{mount.get('Destination')}: a new db container (after `docker compose down`, or a new "
+                          "image) starts with an empty database", fix, mount="anonymous", pgdata=pgdata)
+        return passed(f"{where} the named volume {mount['Name']} (at {mount.get('Destination')})",
+                      mount=labels["com.docker.compose.volume"], pgdata=pgdata)
+    return passed(f"{where} a bind mount from {short(mount.get('Source'), 60)}", mount=mount.get("Type"), pgdata=pgdata)
 
 
 def recovers(g: Grading):
     g.need_up()
     db = g.container("db")
     tl = Timeline("the course crashes Postgres: what the stack did")
-    watch = Watch(tl, {s: g.container(s) for s in LONG_RUNNING}, {"api": (g.port, "/ready")})
-    watch.start()
+    (watch := Watch(tl, {s: g.container(s) for s in LONG_RUNNING}, {"api": (g.port, "/ready")})).start()
     crash(g.lab, db, tl, "a crash: the engine restarts it only if a restart policy says so")
     t_kill = time.monotonic()
 

@@ -1,17 +1,46 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # A small version of the official postgres entrypoint: initialise PGDATA on first start from
 # POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, then run the server as the postgres user.
-set -e
+# Each of the three may come from a file instead (POSTGRES_PASSWORD_FILE=/run/secrets/…), as in the official
+# image: file_env below is docker-library/postgres's docker-entrypoint.sh `file_env` (commit 6edb0a8, 2026-02-26).
+set -Eeo pipefail
+
+# usage: file_env VAR [DEFAULT]: "$VAR_FILE" fills in "$VAR" from a file (Docker's and Compose's secrets);
+# setting both is an error; the _FILE variable is unset once read.
+file_env() {
+  local var="$1"
+  local fileVar="${var}_FILE"
+  local def="${2:-}"
+  if [ "${!var:-}" ] && [ "${!fileVar:-}" ]; then
+    printf >&2 'error: both %s and %s are set (but are exclusive)\n' "$var" "$fileVar"
+    exit 1
+  fi
+  local val="$def"
+  if [ "${!var:-}" ]; then
+    val="${!var}"
+  elif [ "${!fileVar:-}" ]; then
+    val="$(< "${!fileVar}")"
+  fi
+  export "$var"="$val"
+  unset "$fileVar"
+}
+
+if [ "$1" = "postgres" ]; then
+  # read as root, before gosu (the official _main runs docker_setup_env first): a secret file only root can
+  # read still works; the values reach the postgres user's process as exported variables
+  file_env POSTGRES_PASSWORD
+  file_env POSTGRES_USER postgres
+  file_env POSTGRES_DB "$POSTGRES_USER"
+fi
 if [ "$1" = "postgres" ] && [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA" && chown -R postgres:postgres "$PGDATA" && chmod 700 "$PGDATA"
   exec gosu postgres "$0" "$@"
 fi
 if [ "$1" = "postgres" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
-  : "${POSTGRES_USER:=postgres}"
-  : "${POSTGRES_DB:=$POSTGRES_USER}"
   if [ -z "$POSTGRES_PASSWORD" ] && [ "$POSTGRES_HOST_AUTH_METHOD" != trust ]; then
     echo "Error: database is uninitialized and superuser password is not specified." >&2
     echo "       You must specify POSTGRES_PASSWORD to a non-empty value for the superuser." >&2
+    echo "       (or POSTGRES_PASSWORD_FILE: a file that holds it, such as a Compose secret)" >&2
     exit 1
   fi
   pwfile=$(mktemp)
