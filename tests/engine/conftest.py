@@ -1,6 +1,8 @@
-"""What several lessons' verdict tests do to a check: take its port, remove its container mid-check."""
+"""What several lessons' verdict tests do to a check (take its port, remove its container mid-check), and the record of
+every line a test grades."""
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -34,3 +36,25 @@ def removed_on_first_get(monkeypatch):
         return real(*args, container=container, **kwargs)
 
     monkeypatch.setattr(serving, "http_get", removed_first)
+
+
+@pytest.fixture(autouse=True)
+def graded_lines_are_recorded(monkeypatch):
+    """Under the suite (DOCKERLAB_PROGRESS set per unit), every line a test grades goes to the unit's progress file,
+    as a learner's check does: the full run reads them to prove each line id failing and passing (tests/wording.py).
+    Tests grade with Checker.grade and assert ids; they need not call report()."""
+    if not os.environ.get("DOCKERLAB_PROGRESS"):
+        yield
+        return
+    from dockerlab.grading.checker import Checker
+    from dockerlab.grading.progress import record_progress
+
+    real = Checker.grade
+
+    def grade(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        record_progress(self.lesson, self.exercise, self.results, self.seconds, "test")
+        return out
+
+    monkeypatch.setattr(Checker, "grade", grade)
+    yield

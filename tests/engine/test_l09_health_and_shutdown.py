@@ -158,6 +158,12 @@ def test_image_that_does_not_build(lab):
     assert [r.passed for r in sc.results[1:]] == [None, None, None]
 
 
+def test_a_renderer_that_dies_at_start_fails_the_serving_line(lab):
+    dies = "import renderer_settings  # a module the image does not have\n"
+    sc = grade(lab, app(lab, dies), only={"l09.builds", "l09.serves"})
+    assert sc.failed_ids == ["l09.serves"] and sc.by_id("l09.serves").cause == "exited", str(sc)
+
+
 def test_empty_answer(lab):
     sc = grade(lab, app(lab, dockerfile=lambda df: ""))
     assert sc.failed_ids == ["l09.builds"] and sc.by_id("l09.builds").cause == "missing"
