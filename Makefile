@@ -45,7 +45,7 @@ images: env engine  ## pull the course images, or build stand-ins where no regis
 
 supply-chain: env engine  ## lesson 14: QEMU and cosign (Debian, root); the engine image and arm64 Python stand-in where needed
 	@scripts/install-supply-chain-tools
-	$(PY) -m dockerlab.supply.stores
+	$(VENV)/bin/dockerlab supply prepare
 
 browser:  ## Debian's Chromium for the browser test (root on Debian; otherwise says how)
 	@if [ -x scripts/install-browser ]; then scripts/install-browser; fi
@@ -69,7 +69,7 @@ nb: env-test  ## one lesson's notebooks through nbval: make nb NB=01_images_and_
 	  $(wildcard notebooks/$(NB).ipynb solutions/$(NB).ipynb)
 
 exercises: env  ## regenerate exercises/ from solutions/
-	$(PY) -m dockerlab.ops.authoring
+	$(VENV)/bin/dockerlab exercises
 
 strip: env  ## remove outputs from every notebook
 	$(PY) scripts/strip_outputs.py notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb
@@ -77,8 +77,8 @@ strip: env  ## remove outputs from every notebook
 clean: env  ## remove what the course created for your namespace
 	$(VENV)/bin/dockerlab clean
 
-classroom: env-test engine  ## a workshop on this machine: JupyterHub, a course container and a Docker engine per learner
+classroom: env-test engine  ## a workshop on this machine (root): JupyterHub, a seat with its own Docker engine per learner
 	$(PY) classroom/classroom.py up
 
-classroom-down: env-test  ## stop the classroom (learners' files stay: classroom/classroom.py down --purge deletes them)
+classroom-down: env-test  ## stop the classroom (learners' seats stay: classroom/classroom.py down --purge deletes them)
 	$(PY) classroom/classroom.py down

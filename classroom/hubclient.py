@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import os
 import threading
 import time
 import uuid
@@ -154,54 +155,64 @@ def upload(hub: Hub, user: str, token: str, path: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ measuring
-def memory_mib(container) -> float:
-    """Memory a container uses now (usage minus the page cache it could drop), MiB; 0 when it is gone."""
-    try:
-        s = container.stats(stream=False, one_shot=True)
-    except Exception:  # noqa: BLE001 - the container went away
-        return 0.0
-    m = s.get("memory_stats") or {}
-    st = m.get("stats") or {}
-    return max(0, (m.get("usage") or 0) - (st.get("total_inactive_file") or st.get("inactive_file") or 0)) / 2**20
+DATA_DIRS: dict[str, Path] = {}  # namespace -> the classroom's data folder, when not the default one
 
 
-def learner_containers(ns: str, user: str, client=None) -> dict:
-    """A learner's notebook and engine containers (the classroom in namespace ``ns``)."""
-    from dockerlab.engine import get_client
-    from dockerlab.namespace import resource_name
+def seats(ns: str):
+    """The classroom's seats (classroom/hub/dockerlab_hub/seats.py), read from its registry."""
+    import sys
 
-    c = client or get_client()
-    return {role: c.containers.get(resource_name("classroom", f"{thing}-{user}", ns))
-            for role, thing in (("notebook", "nb"), ("engine", "engine"))}
+    sys.path.insert(0, str(ROOT / "classroom" / "hub"))
+    sys.path.insert(0, str(ROOT / "classroom"))
+    import classroom as room  # noqa: F401 (classroom/classroom.py)
+    from dockerlab_hub.seats import Seats, Settings
 
-
-def learner_cpu_seconds(ns: str, user: str) -> float:
-    """CPU time a learner's notebook and engine (with everything in it) have used so far, seconds."""
-    total = 0.0
-    for c in learner_containers(ns, user).values():
-        try:
-            total += c.stats(stream=False, one_shot=True)["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
-        except Exception:  # noqa: BLE001 - gone
-            pass
-    return total
+    data = DATA_DIRS.get(ns) or room.default_data(ns)
+    return Seats(Settings(ns=ns, data=Path(data), venv="", course_source=str(ROOT)))
 
 
-def learner_disk_mib(ns: str, user: str) -> float:
-    """MiB in a learner's engine's /var/lib/docker (images, containers, volumes, build cache)."""
-    engine = learner_containers(ns, user)["engine"]
-    out = engine.exec_run(["du", "-sm", "/var/lib/docker"]).output.decode().split()
-    return float(out[0]) if out and out[0].isdigit() else 0.0
+def learner_seat(ns: str, user: str):
+    """(Seats, the learner's Seat)."""
+    s = seats(ns)
+    seat = s.of(user)
+    assert seat is not None, f"{user} has no seat in the classroom {ns}"
+    return s, seat
 
 
 def learner_memory(ns: str, user: str) -> dict:
-    """MiB a learner uses now: notebook, engine (with every container in it), total."""
-    out = {role: memory_mib(c) for role, c in learner_containers(ns, user).items()}
-    out["total"] = sum(out.values())
-    return out
+    """MiB a learner's seat uses now (server, kernels, engine, every container they run: the seat's cgroup, minus
+    the page cache the kernel may drop), with the part of the engine's daemons and of the Jupyter server."""
+    s, seat = learner_seat(ns, user)
+    total = s.cgroups(seat).memory()["used"] if s.alive(seat) else 0.0
+    parts = {"engine": 0.0, "server": 0.0}
+    for pid in s.cgroups(seat).pids():
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * 4096 / 2**20
+        except (OSError, ValueError, IndexError):
+            continue
+        if cmd.rsplit("/", 1)[-1] in ("dockerd", "containerd"):
+            parts["engine"] += rss
+        elif "python" in cmd:
+            parts["server"] += rss
+    return {"total": total, **parts}
+
+
+def learner_cpu_seconds(ns: str, user: str) -> float:
+    """CPU time everything in a learner's seat has used so far, seconds."""
+    s, seat = learner_seat(ns, user)
+    return s.cgroups(seat).cpu_seconds()
+
+
+def learner_disk_mib(ns: str, user: str) -> float:
+    """MiB used on a learner's seat disk (home, the engine's images, containers, volumes, build cache)."""
+    s, seat = learner_seat(ns, user)
+    st = os.statvfs(s.mnt(seat))
+    return (st.f_blocks - st.f_bfree) * st.f_frsize / 2**20
 
 
 class PeakSampler(threading.Thread):
-    """Samples the memory of learners' containers every second until stopped; keeps the peak of the sum."""
+    """Samples the memory of learners' seats every second until stopped; keeps the peak of the sum."""
 
     def __init__(self, ns: str, users: list[str], every: float = 1.0):
         super().__init__(daemon=True)
@@ -220,3 +231,33 @@ class PeakSampler(threading.Thread):
     def stop(self):
         self._stop_event.set()
         self.join(timeout=30)
+
+
+# ------------------------------------------------------------------------------------------------ isolation
+def privileged_containers(ns: str, client=None) -> dict:
+    """{learner: containers of the host's engine that run --privileged for them} (the classroom in ``ns``): every
+    learner with a seat, and any classroom container of the namespace (none: seats are not containers)."""
+    from dockerlab.engine import get_client
+
+    c = client or get_client()
+    out: dict[str, int] = {seat.learner: 0 for seat in seats(ns).all().values() if seat.learner}
+    flt = {"label": [f"org.dockerlab.namespace={ns}"]}
+    for ctr in c.containers.list(all=True, filters=flt, ignore_removed=True):
+        if ctr.attrs["HostConfig"].get("Privileged"):
+            who = ctr.labels.get("org.dockerlab.classroom.user", "(no learner)")
+            out[who] = out.get(who, 0) + 1
+    return out
+
+
+def learner_targets(ns: str, user: str, data=None) -> dict:
+    """Where a learner's things are, for another learner to try: their engine's socket (as the host's root reaches
+    it) and ID, their server's address, their home on the host and the uid that owns it."""
+    import docker
+
+    s, seat = learner_seat(ns, user)
+    sock = s.socket(seat)
+    eid = docker.DockerClient(base_url="unix://" + sock, timeout=10).info()["ID"]
+    home = s.home(seat)
+    return {"engines": ["unix://" + sock, f"tcp://{seat.ip}:2375", f"tcp://{seat.ip}:2376"], "engine_id": eid,
+            "notebooks": [f"{seat.ip}:8888"], "home_on_host": str(home), "home_uid": seat.learner_uid,
+            "other_paths": [f"/proc/{seat.init_pid}/root/home/learner/escape-marker.txt"]}

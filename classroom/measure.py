@@ -6,7 +6,7 @@
 
 Test learners ``measure-1`` … ``measure-N`` sign up with the workshop code, start their servers at once, then run
 each lesson (or its solution, --folder solutions; uploaded into their copy) at the same time, lesson after lesson, while their memory is
-sampled every second. At the end their servers, engines (with volumes), accounts and home folders are removed.
+sampled every second. At the end their servers and seats (disks, images, Unix users), accounts are removed.
 Numbers are printed, never judged: docs/classroom.md turns them into a capacity plan.
 """
 from __future__ import annotations
@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{min(times):.1f} to {max(times):.1f} s")
         time.sleep(5)
         idle = [learner_memory(ns, n) for n in learners]
-        say("memory of one idle learner (notebook + engine)",
-            " / ".join(f"{m['total']:.0f} MiB ({m['notebook']:.0f} + {m['engine']:.0f})" for m in idle))
-        say("disk of an engine after sign-in", " / ".join(f"{learner_disk_mib(ns, n):.0f} MiB" for n in learners))
+        say("memory of one idle learner (their whole seat; of it, RSS of the server / of the engine's daemons)",
+            " / ".join(f"{m['total']:.0f} MiB ({m['server']:.0f} / {m['engine']:.0f})" for m in idle))
+        say("disk of a seat after sign-in", " / ".join(f"{learner_disk_mib(ns, n):.0f} MiB" for n in learners))
         for lesson in args.lessons:
             solution = f"{args.folder}/{lesson}.ipynb"
             if not (ROOT / solution).exists():
@@ -109,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{min(s for s, _ in results):.0f} to {max(s for s, _ in results):.0f} s; peak memory "
                 f"{sampler.peak:.0f} MiB in all ({sampler.peak / len(learners):.0f} MiB a learner); "
                 f"{cpu:.0f} CPU-s a learner" + (f"; FAILED: {errors[0][:200]}" if errors else ""))
-        say("disk of an engine after the lessons", " / ".join(f"{learner_disk_mib(ns, n):.0f} MiB" for n in learners))
+        say("disk of a seat after the lessons", " / ".join(f"{learner_disk_mib(ns, n):.0f} MiB" for n in learners))
     finally:
-        for name in learners:  # servers, engines and their volumes (delete_forever), accounts, homes
+        for name in learners:  # servers, then seats (delete_forever), accounts
             hub.api("DELETE", f"/users/{name}/server", admin)
         for name in learners:
             try:

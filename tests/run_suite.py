@@ -41,7 +41,8 @@ NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/s
          "--nbval-kernel-startup-timeout", "240"]
 UNIT_TIMEOUT = 600  # seconds: a unit that hangs is killed (and tried once more) instead of stalling the run
 # Units that build their own images the first time on a fresh machine (minutes of apt and pip downloads).
-UNIT_TIMEOUTS = {"engine/test_classroom": 1800, "engine/test_image_stores": 1500}  # a helper engine, two lessons in it
+UNIT_TIMEOUTS = {"engine/test_classroom": 1800, "engine/test_escape": 1200,
+                 "engine/test_image_stores": 1500}  # a helper engine with two lessons in it
 GROUP_ORDER = ["unit", "sync", "engine", "notebooks", "solutions", "exercises", "leaks", "checks"]
 # Test files whose tests are many long, independent gradings: split into this many units (own namespaces).
 SHARDS = {"test_l13_capstone": 3}

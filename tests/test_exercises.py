@@ -45,7 +45,12 @@ UNSOLVED_FAILS = {
     "03_layers_and_cache": ["l03.deps-cached"],
     "04_multi_stage": ["l04.no-compiler", "l04.size"],
     "05_uv": ["l05.lock", "l05.deps-cached"],
+    "06_config_and_secrets": ["l06.password-file", "l06.not-in-inspect", "l06.no-secret"],
+    "07_volumes_and_dev_workflow": ["l07.writes-data"],
+    "08_compose": ["l08.db-check", "l08.up", "l08.order", "l08.volume"],
+    "09_health_and_shutdown": ["l09.stops"],
     "11_registries_and_ci": ["l11.actionlint", "l11.pinned", "l11.cache", "l11.tests", "l11.push-digest"],
+    "12_debugging": ["l12.starts"],
     "13_capstone": ["l13.builds"],
     "14_supply_chain": ["l14.platforms", "l14.provenance", "l14.signed", "l14.sbom"],
 }

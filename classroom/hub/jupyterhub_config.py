@@ -1,5 +1,5 @@
-# The classroom's JupyterHub configuration (classroom/README.md). classroom/classroom.py starts the hub container
-# with the environment below; every setting a workshop may want to change is one CLASSROOM_* variable.
+# The classroom's JupyterHub configuration (classroom/README.md). classroom/classroom.py starts the hub, as root on
+# the host, with the environment below; every setting a workshop may want to change is one CLASSROOM_* variable.
 import json
 import os
 import sys
@@ -9,20 +9,23 @@ c = get_config()  # noqa: F821 (JupyterHub provides it)
 
 env = os.environ.get
 NS = env("CLASSROOM_NAMESPACE", "classroom")
-DATA = Path(env("CLASSROOM_DATA", "/srv/classroom"))  # the same path on the host and in this container
+DATA = Path(env("CLASSROOM_DATA", "/srv/classroom"))
 STATE = DATA / "hub"
 HOMES = DATA / "homes"
 SECRETS = json.loads((STATE / "secrets.json").read_text())
+HUB_IP = env("CLASSROOM_HUB_IP", "127.0.0.1")  # the classroom's front address: reachable from seats, not the LAN
+HUB_API = f"http://{HUB_IP}:{env('CLASSROOM_HUB_API_PORT', '8081')}"
 
-# The hub and its proxy (configurable-http-proxy, started by the hub) listen in this container; learners'
-# servers reach the hub's API over their own network, where this container is joined as CLASSROOM_HUB_CONTAINER.
-c.JupyterHub.bind_url = "http://:8000"
-c.JupyterHub.hub_bind_url = "http://0.0.0.0:8081"
-c.JupyterHub.hub_connect_ip = env("CLASSROOM_HUB_CONTAINER", "")
+# The public proxy (configurable-http-proxy, Debian's package, started by the hub) on CLASSROOM_BIND:CLASSROOM_PORT;
+# its API and the hub's own API stay off the room's network. Learners' servers reach the hub's API at HUB_API.
+c.JupyterHub.bind_url = f"http://{env('CLASSROOM_BIND', '127.0.0.1')}:{env('CLASSROOM_PORT', '8000')}"
+c.JupyterHub.hub_bind_url = HUB_API
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env('CLASSROOM_PROXY_API_PORT', '8001')}"
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
-c.JupyterHub.cleanup_servers = True  # the hub stopping (make classroom-down) stops every server and engine
+c.JupyterHub.cleanup_servers = True  # the hub stopping (make classroom-down) stops every server and seat
 c.JupyterHub.concurrent_spawn_limit = int(env("CLASSROOM_CONCURRENT_SPAWNS", "10"))
 c.JupyterHub.log_level = env("CLASSROOM_LOG_LEVEL", "INFO")
 c.JupyterHub.template_vars = {"announcement_login": "Docker course workshop: first time here? Type the workshop "
@@ -36,36 +39,27 @@ c.WorkshopAuthenticator.instructor_password = SECRETS["instructor_password"]
 c.WorkshopAuthenticator.store_path = str(STATE / "learners.json")
 c.WorkshopAuthenticator.signup_closed_file = str(STATE / "signup-closed")
 
-# Every learner: the course container + their own Docker engine (dockerlab_hub/spawner.py).
+# Every learner: a seat of their own (dockerlab_hub/seats.py) with their Docker engine, warm from the pool.
+# The seats' settings (CLASSROOM_POOL, CLASSROOM_SEAT_*, CLASSROOM_IMAGES_*, …) are read by the spawner module.
 c.JupyterHub.spawner_class = "dockerlab_hub.spawner.CourseSpawner"
-c.CourseSpawner.course_namespace = NS
-c.CourseSpawner.data_dir = str(DATA)
-c.CourseSpawner.course_source = env("CLASSROOM_COURSE", "/srv/course")
-c.CourseSpawner.hub_container = env("CLASSROOM_HUB_CONTAINER", "")
-c.CourseSpawner.image = env("CLASSROOM_LEARNER_IMAGE", "dockerlab/classroom-learner:latest")
+c.CourseSpawner.hub_connect_url = HUB_API
 c.CourseSpawner.cmd = ["jupyterhub-singleuser"]
 c.CourseSpawner.notebook_dir = "/home/learner/course"
 c.CourseSpawner.default_url = "/lab"
-c.CourseSpawner.mem_limit = env("CLASSROOM_NOTEBOOK_MEM", "1G")
-c.CourseSpawner.cpu_limit = float(env("CLASSROOM_NOTEBOOK_CPUS", "1"))
-c.CourseSpawner.engine_mem_limit = env("CLASSROOM_ENGINE_MEM", "2G")
-c.CourseSpawner.engine_cpus = float(env("CLASSROOM_ENGINE_CPUS", "2"))
-c.CourseSpawner.images_first = env("CLASSROOM_IMAGES_FIRST", "python python-full uv postgres redis registry").split()
-c.CourseSpawner.images_later = env("CLASSROOM_IMAGES_LATER", "").split()
-c.CourseSpawner.subnet_pool = env("CLASSROOM_SUBNET_POOL", "10.213.0.0/16")
-# each learner's copy of the course (made at their first sign-in); CLASSROOM_SOLUTIONS=1 hands out the solutions too
-c.CourseSpawner.course_paths = ["README.md", "pyproject.toml", "notebooks", "exercises", "sample_apps", "src"] + (
-    ["solutions"] if env("CLASSROOM_SOLUTIONS", "0") == "1" else [])
 c.CourseSpawner.start_timeout = int(env("CLASSROOM_START_TIMEOUT", "600"))
 c.CourseSpawner.http_timeout = 120
 
-# The instructor's progress page, and jupyterhub-idle-culler (stops idle servers: notebook and engine).
+from dockerlab_hub.spawner import start_pool_when_the_hub_runs  # noqa: E402
+
+start_pool_when_the_hub_runs()
+
+# The instructor's progress page, and jupyterhub-idle-culler (stops idle servers: the whole seat).
 python = sys.executable
 idle = int(env("CLASSROOM_IDLE_TIMEOUT", "1800"))
 c.JupyterHub.services = [
     {
         "name": "progress",
-        "url": "http://127.0.0.1:10101",
+        "url": f"http://127.0.0.1:{env('CLASSROOM_PROGRESS_PORT', '10101')}",
         "command": [python, "-m", "dockerlab_hub.progress"],
         "environment": {"CLASSROOM_HOMES": str(HOMES), "CLASSROOM_NOT_LEARNERS": SECRETS["instructor"]},
         "oauth_no_confirm": True,

@@ -6,34 +6,36 @@ Notebooks use it through a Lesson object::
     lab = Lesson("01_images_and_containers", namespace=namespace)
     lab.run(...), lab.build(...), lab.cleanup()
 
-Modules keep their names: ``import dockerlab.build`` is the build module (``dockerlab.build.check``), and
-``dockerlab.cli(...)`` is always the helper that prints a CLI twin (the command line tool is
-``dockerlab.ops.commands``). The functions behind ``lab.*`` live in their modules (``dockerlab.run.run``).
+The top level holds what a learner calls in a notebook, and nothing else; the rest sits in its module
+(``dockerlab.run.run`` behind ``lab.run``) or in the folder of its audience (``dockerlab.grading``,
+``dockerlab.supply``, ``dockerlab.ops``). Modules keep their names: ``import dockerlab.build`` is the build module
+(``dockerlab.build.check``), and ``dockerlab.cli(...)`` is always the helper that prints a CLI twin (the command
+line tool is ``dockerlab.ops.commands``). A name that left the top level still resolves, and says where it went.
 """
-from dockerlab.build import BuildFailed, BuildResult, Step, context_files, context_size
-from dockerlab.grading.checker import CheckFailed, Checker
-from dockerlab.cleanup import leaks
-from dockerlab.engine import EngineUnavailable, get_client, image_store
-from dockerlab.figures import figure, ratio
-from dockerlab.images import ref as image_ref
-from dockerlab.imagelayers import layers, unpacked_size
+from dockerlab.build import BuildFailed, context_files, context_size
+from dockerlab.engine import image_store
+from dockerlab.grading.checker import CheckFailed
+from dockerlab.imagelayers import layers
 from dockerlab.lesson import Lesson
-from dockerlab.namespace import image_name, labels, resource_name, set_namespace
-from dockerlab.run import (ContainerExited, StopResult, WaitTimeout, free_port, http_get, published_port, stop, wait_exit,
-                  wait_for_health)
+from dockerlab.namespace import set_namespace
+from dockerlab.run import ContainerExited, WaitTimeout
 from dockerlab.show import Table, cli, human_size
 from dockerlab.widgets import hints, size_bars
 
 __all__ = [
-    "BuildFailed", "BuildResult", "Step", "context_files", "context_size",
-    "CheckFailed", "Checker", "leaks", "EngineUnavailable", "get_client", "image_store", "image_ref", "layers",
-    "unpacked_size", "Lesson", "image_name", "labels", "resource_name", "set_namespace", "ContainerExited",
-    "StopResult", "WaitTimeout", "free_port", "http_get", "published_port", "stop", "wait_exit",
-    "wait_for_health", "Table", "cli", "human_size", "hints", "size_bars", "figure", "ratio",
+    "Lesson",                                       # every notebook: lab = Lesson("NN_topic", namespace=namespace)
+    "cli", "Table", "human_size",                   # a CLI twin printed, a table shown, a size in words
+    "hints",                                        # the exercise's hints, one button press at a time
+    "layers", "size_bars",                          # lessons 02-05: what each layer of an image adds
+    "context_files", "context_size",                # lesson 02: what the build context sends
+    "image_store",                                  # lesson 11: which image store the engine uses
+    "set_namespace",                                # lesson 00: the namespace of what the course creates
+    "BuildFailed", "ContainerExited", "WaitTimeout",  # errors a learner's cell catches (lessons 04, 05, 07, 12)
+    "CheckFailed",                                  # what a failing exercise check raises (its name is in the output)
 ]
 __version__ = "0.1.0"
 
-from dockerlab import _moved  # noqa: E402  (old module names, e.g. dockerlab.checks, still import)
+from dockerlab import _moved  # noqa: E402  (old names, e.g. dockerlab.checks or dockerlab.free_port, still work)
 
 _moved.install()
 

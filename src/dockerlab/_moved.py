@@ -1,9 +1,10 @@
-"""Old module names that still work: the package was regrouped by audience (the learner's API at the top,
+"""Old names that still work: the package was regrouped by audience (the learner's API at the top,
 ``dockerlab.grading``, ``dockerlab.supply``, ``dockerlab.ops``), and a notebook or a learner's own code may still say
 ``import dockerlab.checks`` or ``from dockerlab.exercises import l05_uv``.
 
-Each old name gives a stand-in module that forwards to the new one and says once, as a DeprecationWarning, where it
-went (as docker-py's moved APIs say where they went). Nothing else imports from here.
+Each old module name gives a stand-in module that forwards to the new one, and each name that left the package's
+top level (:data:`NAMES`) resolves to the module that has it; each says once, as a DeprecationWarning, where it went
+(as docker-py's moved APIs say where they went). Nothing else imports from here.
 """
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ MOVED = {  # old name under dockerlab. -> new name under dockerlab.
     "commands": "ops.commands",
     "authoring": "ops.authoring",
     "classroom": "ops.room",
+}
+
+
+NAMES = {  # names that left the package's top level (no notebook calls them) -> the module that has them
+    "BuildResult": "build", "Step": "build", "Checker": "grading.checker", "leaks": "cleanup",
+    "EngineUnavailable": "engine", "get_client": "engine", "image_ref": "images:ref", "unpacked_size": "imagelayers",
+    "image_name": "namespace", "labels": "namespace", "resource_name": "namespace", "StopResult": "run",
+    "free_port": "run", "http_get": "run", "published_port": "run", "stop": "run", "wait_exit": "run",
+    "wait_for_health": "run", "figure": "figures", "ratio": "figures",
 }
 
 
@@ -91,7 +101,13 @@ def install() -> None:
 
 
 def attribute(name: str):
-    """``dockerlab.doctor`` (an attribute of the package) for an old module name; AttributeError otherwise."""
+    """``dockerlab.doctor`` (an attribute of the package) for an old module name, ``dockerlab.free_port`` for a name
+    that left the top level (it says once where it went); AttributeError otherwise."""
+    if name in NAMES:
+        module, _, attr = NAMES[name].partition(":")
+        warnings.warn(f"dockerlab.{name} is now dockerlab.{module}.{attr or name} (the old name still works)",
+                      DeprecationWarning, stacklevel=3)
+        return getattr(importlib.import_module(f"dockerlab.{module}"), attr or name)
     new = new_name(f"dockerlab.{name}")
     if new is None:
         raise AttributeError(f"module 'dockerlab' has no attribute {name!r}")

@@ -250,13 +250,16 @@ def _lines(proc: tools.Process, tag: str, raw: RawProgress, lines: list[str], ti
 
 def _record(result: BuildResult) -> None:
     """The build's figures for the run-all report: seconds, steps from the cache, image and context size."""
-    note = f"{len(result.cached())}/{len(result.steps)} steps cached, image {human_size(result.size)}"
+    facts = {"steps": len(result.steps), "cached": len(result.cached()), "image_bytes": result.size,
+             "context_bytes": result.context_bytes}  # BuildKit sends only what changed of the context
+    note = f"{facts['cached']}/{facts['steps']} steps cached, image {human_size(result.size)}"
     if result.context_bytes is not None:
-        note += f", context sent {human_size(result.context_bytes)}"  # BuildKit sends only what changed
+        note += f", context sent {human_size(result.context_bytes)}"
     slowest = max(result.rebuilt(), key=lambda s: s.seconds, default=None)
     if slowest is not None and slowest.seconds >= 0.1:
+        facts["slowest_step"] = {"instruction": slowest.instruction, "seconds": slowest.seconds}
         note += f", slowest step {_short(slowest.instruction, 40)} {slowest.seconds:.1f} s"
-    record(f"build {short_name(result.tag)}", result.seconds, "s", note)
+    record(f"build {short_name(result.tag)}", result.seconds, "s", note, **facts)
 
 
 def _print_step(progress: StepProgress, step: Step, log_lines: list[str], failed: bool = False) -> None:

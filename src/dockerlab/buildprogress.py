@@ -197,7 +197,8 @@ class RawProgress:
         return best
 
     def failure(self) -> dict | None:
-        """The step that failed: its instruction, BuildKit's error and the last lines of its output."""
+        """The step that failed: its instruction, BuildKit's error, the last lines of its output and, for a process
+        that exited, its exit code."""
         failed = [d for d in self.order if self.vertices[d]["error"]]
         if not failed:
             return None
@@ -207,7 +208,8 @@ class RawProgress:
         m = _STEP_NAME.match(rec["name"])
         step = (f"[{m.group('stage')} {m.group('n')}/{m.group('total')}] " if m and m.group("stage") else "") + (
             m.group("instr") if m else rec["name"])
-        return {"step": step, "message": rec["error"], "log": rec["log"]}
+        code = re.search(r"exit code: (\d+)", rec["error"] or "")  # a RUN step's process: BuildKit's words
+        return {"step": step, "message": rec["error"], "log": rec["log"], "exit_code": int(code.group(1)) if code else None}
 
 
 def _warning(w: dict) -> dict:

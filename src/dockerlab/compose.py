@@ -44,13 +44,16 @@ class Stack:
     """One Compose project of a lesson: named ``lab.name(project)``, labelled for the course, with timeouts."""
 
     def __init__(self, lab, directory, project: str = "stack", files: Iterable[str] = ("compose.yaml",),
-                 env: dict[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT):
+                 env: dict[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 secret_env: dict[str, str] | None = None):
         self.lab = lab
         self.lesson = lab.lesson
         self.dir = Path(directory).resolve()
         self.name = lab.name(project)
         self.files = [str(f) for f in files]
         self.env = {k: str(v) for k, v in (env or {}).items()}
+        # variables Compose reads (build secrets, say) that the printed commands leave out, as a CI job's secrets are
+        self.secret_env = {k: str(v) for k, v in (secret_env or {}).items()}
         self.timeout = timeout
         for f in self.files:
             if not (self.dir / f).exists():
@@ -64,6 +67,11 @@ class Stack:
         if with_override:
             args += ["-f", str(self.dir / OVERRIDE_NAME)]
         return args
+
+    @property
+    def child_env(self) -> dict[str, str]:
+        """What the ``docker compose`` processes get on top of this process's environment."""
+        return {**self.env, **self.secret_env}
 
     def _show(self, args: list[str]) -> str:
         """Print the command as one paste-able line: ``cd DIR && [VAR=value …] docker compose …``, file names
@@ -88,7 +96,7 @@ class Stack:
         cmd = self._base(with_override) + list(args)
         line = self._show(cmd) if not quiet else " ".join(cmd)
         try:
-            return tools.run(cmd, timeout=timeout or self.timeout, env=self.env, cwd=self.dir, check=check)
+            return tools.run(cmd, timeout=timeout or self.timeout, env=self.child_env, cwd=self.dir, check=check)
         except ToolFailed as exc:
             if exc.timed_out:
                 raise ComposeError(f"docker compose did not finish within {exc.timeout:.0f} s",
@@ -112,7 +120,7 @@ class Stack:
 
     def _logs_quietly(self, tail: int = LOG_TAIL) -> str:
         try:
-            proc = tools.run(self._base(True) + ["logs", "--no-color", "--tail", str(tail)], timeout=30, env=self.env,
+            proc = tools.run(self._base(True) + ["logs", "--no-color", "--tail", str(tail)], timeout=30, env=self.child_env,
                              cwd=self.dir)
             return _ANSI.sub("", proc.stdout + proc.stderr)
         except ToolFailed:
@@ -223,7 +231,7 @@ class Watch:
         self.command = stack._show(cmd)
         self._raw = bytearray()
         try:
-            self.proc = tools.start(cmd, cwd=stack.dir, env=stack.env, text=False)
+            self.proc = tools.start(cmd, cwd=stack.dir, env=stack.child_env, text=False)
         except ToolFailed as exc:
             raise ComposeError(f"docker compose watch did not start: {exc.reason}", command=self.command) from None
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -166,19 +166,31 @@ def with_stage_names(text: str) -> tuple[str, list[str]]:
     return "".join(lines), names
 
 
-def pin_problem(ref: str) -> str | None:
-    """None when ``ref`` is pinned (exact version tag or digest), else what is wrong with it."""
+# Why a reference is not pinned, by kind: the kind is what checks and tests key on, the text what a learner reads.
+PIN_PROBLEMS = {
+    "untagged": "`{ref}` has no tag, which means `latest`: it changes under you",
+    "latest": "`{ref}` uses the moving tag `latest`",
+    "inexact": "`{ref}`: tag `{tag}` is not an exact version (it moves with every patch release)",
+}
+
+
+def pin_kind(ref: str) -> str | None:
+    """None when ``ref`` is pinned (an exact version tag or a digest), else the kind of problem (:data:`PIN_PROBLEMS`)."""
     if "@sha256:" in ref:
         return None
     last = ref.rsplit("/", 1)[-1]
     if ":" not in last:
-        return f"`{ref}` has no tag, which means `latest`: it changes under you"
+        return "untagged"
     tag = last.split(":", 1)[1]
     if tag == "latest":
-        return f"`{ref}` uses the moving tag `latest`"
-    if not re.search(r"\d+\.\d+\.\d+", tag):
-        return f"`{ref}`: tag `{tag}` is not an exact version (it moves with every patch release)"
-    return None
+        return "latest"
+    return None if re.search(r"\d+\.\d+\.\d+", tag) else "inexact"
+
+
+def pin_problem(ref: str) -> str | None:
+    """None when ``ref`` is pinned (exact version tag or digest), else what is wrong with it."""
+    kind = pin_kind(ref)
+    return PIN_PROBLEMS[kind].format(ref=ref, tag=ref.rsplit("/", 1)[-1].partition(":")[2]) if kind else None
 
 
 # --- the steps BuildKit reports, named as the Dockerfile names them ---------------------------------------

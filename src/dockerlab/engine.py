@@ -41,10 +41,11 @@ def get_client(timeout: int = DEFAULT_TIMEOUT, fresh: bool = False) -> docker.Do
         probe.close()
         client = docker.from_env(timeout=timeout)
     except (DockerException, OSError) as exc:
-        reason = _short_reason(exc)
-        raise EngineUnavailable(
-            f"cannot reach the Docker engine at {address}: {HOW_TO_START}. ({reason})"
-        ) from None
+        kind = _reason(exc)
+        text = str(exc)
+        said = REASONS.get(kind) or (text.splitlines()[0][:200] if text else type(exc).__name__)
+        raise EngineUnavailable(f"cannot reach the Docker engine at {address}: {HOW_TO_START}. ({said})",
+                                address=address, reason=kind) from None
     if not fresh:
         _client, _client_env = client, settings.docker_env()
     return client
@@ -58,15 +59,23 @@ def client_env() -> dict[str, str | None]:
     return dict(_client_env) if _client_env is not None else settings.docker_env()
 
 
-def _short_reason(exc: BaseException) -> str:
+# Why no engine answered, by kind (EngineUnavailable.reason), as the message says it.
+REASONS = {
+    "permission": "permission denied on the socket: add your user to the `docker` group, then log in again",
+    "no-socket": "no socket there",
+    "timeout": "the engine did not answer in time",
+}
+
+
+def _reason(exc: BaseException) -> str:
     text = str(exc)
     if "Permission denied" in text:
-        return "permission denied on the socket: add your user to the `docker` group, then log in again"
+        return "permission"
     if "No such file" in text or "FileNotFoundError" in text:
-        return "no socket there"
-    if "timed out" in text.lower() or "Read timed out" in text:
-        return "the engine did not answer in time"
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+        return "no-socket"
+    if "timed out" in text.lower():
+        return "timeout"
+    return "other"
 
 
 def image_store(info: dict) -> str:

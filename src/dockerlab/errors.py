@@ -21,7 +21,12 @@ class DockerlabError(Exception):
 
 
 class EngineUnavailable(DockerlabError, RuntimeError):
-    """No Docker engine answered at the configured address."""
+    """No Docker engine answered at the configured address: ``address``, and ``reason`` (a kind of
+    :data:`dockerlab.engine.REASONS`, or "other")."""
+
+    def __init__(self, message: str, *, address: str = "", reason: str = "other"):
+        super().__init__(message)
+        self.address, self.reason = address, reason
 
 
 class HadolintMissing(DockerlabError, RuntimeError):

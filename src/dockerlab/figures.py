@@ -44,8 +44,9 @@ def short_name(name: str) -> str:
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
-def record(name: str, value: float, unit: str = "", note: str = "") -> float:
-    """Record one measured figure for the run-all report (nothing is printed); returns ``value``.
+def record(name: str, value: float, unit: str = "", note: str = "", **facts) -> float:
+    """Record one measured figure for the run-all report (nothing is printed); returns ``value``. ``note`` says in
+    words what ``facts`` (JSON-able values measured with it: steps cached, bytes) hold.
 
     Never fails the measurement that called it: a report file that cannot be written is skipped.
     """
@@ -54,7 +55,7 @@ def record(name: str, value: float, unit: str = "", note: str = "") -> float:
         try:
             with open(path, "a") as f:
                 f.write(json.dumps({"name": name, "value": value, "unit": unit, "text": format_value(value, unit),
-                                    "note": note, "time": time.strftime("%H:%M:%S")}) + "\n")
+                                    "note": note, "facts": facts, "time": time.strftime("%H:%M:%S")}) + "\n")
         except (OSError, TypeError, ValueError):
             pass
     return value

@@ -180,10 +180,9 @@ class Layers(Table):
         super().__init__(rows, columns=["part", "step", "what it did", "size"] if base_ref else
                          ["step", "what it did", "size"], title=title)
 
-    def chart(self, title: str = ""):
-        """Bars: the base image (grey) and each step that added bytes (blue), in bytes; the settings are left out."""
-        from dockerlab.widgets import size_bars
-
+    def bars(self) -> dict[str, tuple[int, int]]:
+        """What :meth:`chart` draws: a label per bar (``FROM base``, each step that is not a setting) and its bytes,
+        as (base bytes, added bytes)."""
         items: dict[str, tuple[int, int]] = {}
         if self.base_ref:
             items[f"FROM {self.base_ref}"] = (self.base_bytes, 0)
@@ -192,7 +191,14 @@ class Layers(Table):
                 continue
             label = f"{s['keyword']} {_short(s['what'], 48)}"
             items[label if label not in items else f"{label} ({n})"] = (0, s["bytes"])
-        return size_bars(items, title=title or f"{self.ref}: bytes per layer", parts=(BASE, ADDED) if self.base_ref else None)
+        return items
+
+    def chart(self, title: str = ""):
+        """Bars: the base image (grey) and each step that added bytes (blue), in bytes; the settings are left out."""
+        from dockerlab.widgets import size_bars
+
+        return size_bars(self.bars(), title=title or f"{self.ref}: bytes per layer",
+                         parts=(BASE, ADDED) if self.base_ref else None)
 
 
 def layers(image, client=None, base: str | None = None) -> Layers:

@@ -7,7 +7,8 @@ from dockerlab import paths
 from dockerlab.build import BuildResult, build
 from dockerlab.cleanup import cleanup
 from dockerlab.namespace import image_name, labels, lesson_id, namespace as current_namespace, resource_name, set_namespace
-from dockerlab.run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_answer, wait_for_health
+from dockerlab.health import wait_for_health
+from dockerlab.run import free_port, http_get, published_port, run, stop, wait_exit, wait_for_answer
 from dockerlab.engine import get_client
 from dockerlab.images import ref as image_ref
 

@@ -111,7 +111,9 @@ def lint(path: str | os.PathLike | None = None, quiet: bool = False) -> Table:
     counts = {lvl: sum(r["level"] == lvl for r in rows) for lvl in LEVELS}
     title = (f"hadolint: {len(files)} Dockerfile(s), {len(rows)} finding(s): "
              + ", ".join(f"{n} {lvl}" for lvl, n in counts.items() if n))
-    return Table(rows, COLUMNS, title=title.rstrip(": "))
+    table = Table(rows, COLUMNS, title=title.rstrip(": "))
+    table.files = [f.relative_to(base).as_posix() for f in files]  # what was linted, as the file column names them
+    return table
 
 
 def lint_text(text: str, name: str = "Dockerfile", quiet: bool = False) -> Table:

@@ -1,7 +1,6 @@
 """Running containers: start with course names and labels, stop and time it, wait for health or HTTP."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 import shlex
@@ -123,7 +122,7 @@ def run(image: str, lesson: str, thing: str, command=None, *, replace: bool = Tr
     except APIError as exc:
         msg = str(exc.explanation or exc)
         if "port is already allocated" in msg or "address already in use" in msg:
-            raise RuntimeError(f"a host port asked for is taken ({msg}); pick another, e.g. dockerlab.free_port()") from None
+            raise RuntimeError(f"a host port asked for is taken ({msg}); pick another, e.g. lab.free_port()") from None
         raise
 
 
@@ -182,94 +181,6 @@ def logs_tail(container, n: int = 20) -> str:
         return container.logs(tail=n).decode(errors="replace")
     except (APIError, NotFound):
         return "(no logs)"
-
-
-def health_status(container) -> tuple[str, str]:
-    """(status, last check) read once: status "none" when the container has no HEALTHCHECK, "exited" when it
-    stopped; the last check as "exit N: output"."""
-    container.reload()
-    state = container.attrs["State"]
-    health = state.get("Health")
-    log = (health or {}).get("Log") or []
-    last = log[-1] if log else {}
-    out = " ".join(str(last.get("Output", "")).split())
-    check = f"exit {last.get('ExitCode')}: {out[:200]}" if last else "no check ran yet"
-    if state.get("Status") in ("exited", "dead"):
-        return "exited", check
-    return (health.get("Status", "?") if health else "none"), check
-
-
-@dataclasses.dataclass
-class HealthWait:
-    """What :func:`poll_health` saw: the status it ended on, whether it was the awaited one, and the evidence."""
-
-    until: str
-    status: str  # healthy, unhealthy, starting, none (no HEALTHCHECK) or exited
-    seconds: float
-    last_check: str
-    timeline: list[tuple[float, str]]
-    exit_code: int | None = None
-    logs: str = ""
-
-    @property
-    def reached(self) -> bool:
-        return self.status == self.until
-
-    def raise_unless_reached(self, name: str) -> "HealthWait":
-        """For waits that must succeed: RuntimeError (no HEALTHCHECK), ContainerExited or WaitTimeout."""
-        if self.reached:
-            return self
-        if self.status == "none":
-            raise RuntimeError(f"{name} has no HEALTHCHECK: add one to the Dockerfile (or healthcheck= to run)")
-        if self.status == "exited":
-            raise ContainerExited(f"{name} exited with {self.exit_code} while waiting for {self.until}:\n{self.logs}")
-        raise WaitTimeout(f"{name} still {self.status} after {self.seconds:.0f} s (waiting for {self.until}); "
-                          f"last check {self.last_check}")
-
-    def why(self) -> str:
-        """What was seen instead of the awaited status, in one sentence."""
-        if self.status == "none":
-            return "the container has no HEALTHCHECK"
-        if self.status == "exited":
-            return f"the container exited with code {self.exit_code}; last log lines: {' | '.join(self.logs.split(chr(10))[-3:])}"
-        return f"status {self.status} after {self.seconds:.0f} s, {self.until} expected; last check {self.last_check}"
-
-
-def poll_health(container, until: str = "healthy", timeout: float = 60, interval: float = 0.5, *,
-                give_up: tuple[str, ...] = (), on_change=None) -> HealthWait:
-    """Poll ``State.Health.Status`` until it is ``until`` or ``timeout`` s pass, the one health poller of the course.
-
-    Never raises for what the container does: it returns a :class:`HealthWait` (no HEALTHCHECK, the container
-    exited, a status in ``give_up`` such as "unhealthy", or time out). ``on_change(seconds, status, last check)``
-    is called for each new status (a live timeline).
-    """
-    t0, wait = time.monotonic(), HealthWait(until, "?", 0.0, "no check ran yet", [])
-    def settled() -> bool:
-        wait.status, wait.last_check = health_status(container)
-        wait.seconds = time.monotonic() - t0
-        if not wait.timeline or wait.timeline[-1][1] != wait.status:
-            wait.timeline.append((round(wait.seconds, 1), wait.status))
-            if on_change is not None:
-                on_change(wait.seconds, wait.status, wait.last_check)
-        return wait.status in (until, "none", "exited") or wait.status in give_up
-    with contextlib.suppress(WaitTimeout):  # timed out: the HealthWait says on what status
-        wait_until(settled, timeout=timeout, interval=interval)
-    if wait.status == "exited":
-        wait.exit_code = container.attrs["State"].get("ExitCode")
-        wait.logs = logs_tail(container).strip()
-    return wait
-
-
-def wait_for_health(container, timeout: float = 60, interval: float = 0.5) -> list[tuple[float, str]]:
-    """Poll ``State.Health.Status`` until healthy; return the timeline ``[(seconds, status), …]``.
-
-    Raises WaitTimeout (with the last health-check output) or ContainerExited (with the logs).
-    CLI: ``docker inspect --format '{{.State.Health.Status}}' NAME``.
-    """
-    cli("docker", "inspect", "--format", "'{{.State.Health.Status}}'", container.name)
-    wait = poll_health(container, "healthy", timeout, interval).raise_unless_reached(container.name)
-    record(f"healthy {short_name(container.name)}", wait.seconds, "s", "after the wait started")
-    return wait.timeline
 
 
 def published_port(container, container_port: int | str) -> int:

@@ -69,9 +69,11 @@ class LayerFile:
     path: str  # "/app/.env"
     deleted_later: bool = False
 
+    DELETED_NOTE = ", deleted by a later layer but still in this one"  # how the line ends for a file deleted later
+
     def __str__(self) -> str:
         step = f" ({self.step})" if self.step else ""
-        note = ", deleted by a later layer but still in this one" if self.deleted_later else ""
+        note = self.DELETED_NOTE if self.deleted_later else ""
         return f"layer {self.layer}/{self.layers}{step}: file {self.path}{note}"
 
 

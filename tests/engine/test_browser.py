@@ -31,10 +31,10 @@ from typing import NamedTuple
 
 import pytest
 
-import dockerlab as dl
 from dockerlab.cleanup import cleanup as cleanup_objects
 from dockerlab.cleanup import course_objects
 from dockerlab.namespace import slug
+from dockerlab.run import free_port
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +67,7 @@ class Server(NamedTuple):
     token: str
     command: str  # the line `make -n lab` printed, run as it is
     log: Path
+    pid: int  # the process that command started (scripts/lab execs JupyterLab)
 
 
 def make_lab_command(lab_args: list[str]) -> str:
@@ -99,7 +100,7 @@ def jupyter_server(tmp_path):
     # An empty private config dir (and no inherited JUPYTER_CONFIG_PATH): the toast must be switched off by the
     # course's etc/jupyter alone, which scripts/lab adds, and the user's ~/.jupyter must not change what is tested.
     (home / "config").mkdir(parents=True)
-    port, token = dl.free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     runtime = tempfile.mkdtemp(prefix="dl-jr-")  # short: a kernel's Unix socket path must fit in 107 characters
     env = dict(os.environ, DOCKERLAB_NAMESPACE=NS, DOCKERLAB_ROOT=str(ROOT),
                DOCKERLAB_PROGRESS=str(tmp_path / "progress.json"),  # the checks run here are not the learner's
@@ -133,7 +134,7 @@ def jupyter_server(tmp_path):
                     log.seek(0)
                     pytest.fail(f"no answer from {base}/api/status after {SERVER_TIMEOUT} s:\n{log.read()[-3000:]}")
                 time.sleep(0.5)
-        yield Server(base, token, command, log_path)
+        yield Server(base, token, command, log_path, proc.pid)
     finally:
         # The kernel's work: shut every kernel down, then the server (gracefully, then by signal).
         try:
@@ -332,9 +333,13 @@ def test_make_lab_starts_as_root_and_a_failed_check_reads_without_emoji(jupyter_
     ("ok", "warning", "NO"); no news toast."""
     from playwright.sync_api import expect
 
-    base, token, command, log = jupyter_server
-    if os.getuid() == 0:
-        assert "running as root: starting JupyterLab with --allow-root" in log.read_text(), log.read_text()[-2000:]
+    base, token, command, log, pid = jupyter_server
+    if os.getuid() == 0:  # JupyterLab refuses root without --allow-root: scripts/lab adds it
+        import psutil
+
+        server = psutil.Process(pid)
+        argvs = [p.cmdline() for p in (server, *server.children(recursive=True))]
+        assert any("--allow-root" in argv for argv in argvs), argvs
     page = browser_page
     nb = lesson_notebook()
     before = (ROOT / nb).read_bytes()

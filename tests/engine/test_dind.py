@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-import dockerlab as dl
-from dockerlab import Lesson, dind
+from dockerlab import Lesson, dind, images
+from dockerlab.namespace import LABEL_NAMESPACE
 from dockerlab.engine import image_store
 
 LESSON = "dind"
@@ -43,7 +43,7 @@ def test_classic_engine_answers_and_remove_leaves_nothing(lab):
                              env={"PATH": "/usr/local/bin:/usr/bin:/bin", **eng.env()}, timeout=30)
         assert out.stdout.strip() == "overlay2", out.stderr
         container = lab.client.containers.get(eng.name)
-        assert container.labels[dl.namespace.LABEL_NAMESPACE] == lab.ns
+        assert container.labels[LABEL_NAMESPACE] == lab.ns
         assert container.labels[dind.LABEL_ENGINE] == "classic"
         volumes = _volumes_of(container)
         assert volumes, "the engine's /var/lib/docker must be a volume"
@@ -55,7 +55,7 @@ def test_classic_engine_answers_and_remove_leaves_nothing(lab):
 
 def test_containerd_store_engine_loads_an_image_and_runs_it(lab, tmp_path):
     (tmp_path / "hello.txt").write_text("from the host\n")
-    ref = dl.image_ref("python")
+    ref = images.ref("python")
     with dind.Engine(lab.name("containerd"), labels=lab.labels, containerd_store=True,
                      binds={str(tmp_path): str(tmp_path)}) as eng:
         inner = eng.client()
@@ -76,11 +76,11 @@ def test_named_volume_keeps_the_images_until_removed(lab):
     vol = lab.name("engine-data")
     eng = dind.Engine(lab.name("persist"), labels=lab.labels, volume=vol).start(quiet=True)
     try:
-        eng.load([dl.image_ref("registry")], quiet=True)
+        eng.load([images.ref("registry")], quiet=True)
         eng.remove(volumes=False)
-        assert lab.client.volumes.get(vol).attrs["Labels"][dl.namespace.LABEL_NAMESPACE] == lab.ns
+        assert lab.client.volumes.get(vol).attrs["Labels"][LABEL_NAMESPACE] == lab.ns
         eng.start(quiet=True)  # the same volume: the image is still there
-        assert dl.image_ref("registry") in [t for i in eng.client().images.list() for t in i.tags]
+        assert images.ref("registry") in [t for i in eng.client().images.list() for t in i.tags]
     finally:
         eng.remove()
     assert _gone(lab.client, eng.name, [vol]) == []

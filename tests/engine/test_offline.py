@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import dockerlab as dl
+from dockerlab import Lesson, images
+from dockerlab.build import BuildFailed
+from dockerlab.namespace import set_namespace
 from dockerlab.ops import offline
 
 pytestmark = pytest.mark.engine
@@ -18,13 +20,13 @@ APP = "flask_hello"
 
 @pytest.fixture
 def lab():
-    dl.set_namespace(NS)
-    lab = dl.Lesson("91_offline", quiet=True)
+    set_namespace(NS)
+    lab = Lesson("91_offline", quiet=True)
     try:
         yield lab
     finally:
         lab.cleanup(quiet=True)
-        dl.set_namespace(None)
+        set_namespace(None)
 
 
 def test_course_requirements_are_pinned():
@@ -41,13 +43,13 @@ def test_app_builds_from_the_wheelhouse_with_no_index_and_no_network(lab, tmp_pa
     wheels = offline.build_wheelhouse(tmp_path / "wheels", (app / "requirements.txt").read_text().split(), lesson="91_offline")
     assert any(w.lower().startswith("flask-") for w in wheels), wheels
     variant = lab.image("python-wheelhouse")
-    offline.build_variant(tmp_path / "wheels", dl.image_ref("python"), variant, labels=lab.labels)
+    offline.build_variant(tmp_path / "wheels", images.ref("python"), variant, labels=lab.labels)
     # The app unchanged but for its FROM line (the test must not replace the shared base image).
     work = tmp_path / "app"
     shutil.copytree(app, work)
     df = (work / "Dockerfile").read_text()
-    assert f"FROM {dl.image_ref('python')}" in df
-    (work / "Dockerfile").write_text(df.replace(f"FROM {dl.image_ref('python')}", f"FROM {variant}"))
+    assert f"FROM {images.ref('python')}" in df
+    (work / "Dockerfile").write_text(df.replace(f"FROM {images.ref('python')}", f"FROM {variant}"))
     result = lab.build(work, "offline-app", network="none", nocache=True, quiet=True)
     out = lab.client.containers.run(result.tag, ["python", "-c", "import flask; print(flask.__name__)"],
                                     remove=True, network="none", labels=lab.labels)
@@ -61,6 +63,6 @@ def test_the_same_build_fails_without_the_wheelhouse_when_there_is_no_network(la
     work = tmp_path / "app"
     shutil.copytree(app, work)
     (work / "Dockerfile").write_text((work / "Dockerfile").read_text().replace("pip install", "pip install --retries 0 --timeout 3"))
-    with pytest.raises(dl.BuildFailed) as info:
+    with pytest.raises(BuildFailed) as info:
         lab.build(work, "no-network-app", network="none", nocache=True, quiet=True)
     assert "pip install" in info.value.step

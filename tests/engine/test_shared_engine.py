@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import dockerlab as dl
+from dockerlab import Lesson
 from dockerlab.cleanup import cleanup
+from dockerlab.engine import get_client
+from dockerlab.namespace import set_namespace
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,17 +39,17 @@ def test_cleaning_one_namespace_leaves_the_other_untouched():
     made = {}
     try:
         for ns in (a, b):
-            dl.set_namespace(ns)
-            lab = dl.Lesson("01_images_and_containers", quiet=True)
+            set_namespace(ns)
+            lab = Lesson("01_images_and_containers", quiet=True)
             made[ns] = {
                 "container": lab.run(lab.base(), "sleeper", ["sleep", "120"]).name,
                 "volume": lab.volume("data").name,
                 "network": lab.network("net").name,
             }
         assert made[a]["container"] != made[b]["container"]
-        dl.set_namespace(a)
+        set_namespace(a)
         cleanup()
-        client = dl.get_client()
+        client = get_client()
         # other units create and remove containers meanwhile: one gone between the list and its inspect is skipped
         containers = {c.name for c in client.containers.list(all=True, ignore_removed=True)}
         volumes = {v.name for v in client.volumes.list()}
@@ -57,4 +59,4 @@ def test_cleaning_one_namespace_leaves_the_other_untouched():
     finally:
         for ns in (a, b):
             cleanup(ns=ns, quiet=True)
-        dl.set_namespace(None)
+        set_namespace(None)

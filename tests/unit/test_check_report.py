@@ -4,7 +4,7 @@ import os
 import pytest
 
 from dockerlab.grading import reaper
-from dockerlab.grading.checker import Checker
+from dockerlab.grading.checker import NOT_EVALUATED, Checker
 from dockerlab.errors import CheckFailed
 
 
@@ -20,7 +20,8 @@ def test_lines_never_reached_are_not_evaluated_not_failed(capsys):
     with pytest.raises(CheckFailed) as info:
         c.report()
     assert [(r.name, r.passed) for r in c.results] == [("builds", False), ("cached", None), ("serves", None)]
-    assert all(r.detail == 'not evaluated: the check stopped at "builds"' for r in c.results[1:])
+    assert all(r.detail == f"{NOT_EVALUATED}: {c.stopped_because()}" for r in c.results[1:])
+    assert f'"{c.failures[0].name}"' in c.stopped_because()  # where the check stopped: at the failed line
     assert [r.name for r in info.value.failures] == ["builds"]  # not-evaluated lines are not failures
     out = capsys.readouterr().out
     assert out.count("the build failed") == 1 and "… " not in out  # the table once, nothing left pending
@@ -33,7 +34,8 @@ def test_the_error_in_a_notebook_is_one_line_not_the_table_again():
     with pytest.raises(CheckFailed) as info:
         c.report()
     shown = info.value._render_traceback_()
-    assert len(shown) == 1 and "seen this" not in shown[0] and "the table above" in shown[0]
+    assert len(shown) == 1 and shown[0].startswith("CheckFailed:") and c.lesson in shown[0]
+    assert not any(r.detail in shown[0] or r.fix in shown[0] for r in c.results)  # the table is not repeated
     assert "seen this" in str(info.value)  # the full text stays in the exception (papermill, logs, tests)
 
 

@@ -42,8 +42,9 @@ def test_directives_heredocs_and_comments_inside_continuations():
     assert [(i.name, i.start_line, i.end_line) for i in ins] == [
         ("ARG", 2, 2), ("ARG", 3, 3), ("FROM", 4, 4), ("RUN", 5, 8), ("RUN", 9, 11), ("COPY", 12, 12), ("RUN", 13, 13),
         ("FROM", 15, 15), ("COPY", 16, 18), ("CMD", 19, 19)]
-    assert ins[3].heredocs[0].content == "set -e\nFROM not-a-stage\n"  # a heredoc's FROM is no stage
-    assert dfile.line_of(ins[4]) == "RUN pip install     flask" and ins[2].flags == ["--platform=$BUILDPLATFORM"]
+    assert ins[3].heredocs[0].content == TRICKY.split("<<EOT\n")[1].split("EOT\n")[0]  # a heredoc's FROM is no stage
+    first, _comment, last = TRICKY.splitlines()[8:11]  # a continuation: the backslash goes, the comment line too
+    assert dfile.line_of(ins[4]) == first.removesuffix("\\") + last and ins[2].flags == ["--platform=$BUILDPLATFORM"]
     assert ins[-1].json and ins[-1].args == ["python", "-m", "app"]
 
 
@@ -59,9 +60,12 @@ def test_stages_args_and_images_of_the_tricky_file():
 
 
 def test_stage_names_go_on_the_last_line_of_a_from_and_never_into_a_heredoc():
-    text, names = dfile.with_stage_names("FROM a\nRUN <<EOF\nFROM c\nEOF\nFROM \\\n  b\nFROM d AS Named\n")
+    original = "FROM a\nRUN <<EOF\nFROM c\nEOF\nFROM \\\n  b\nFROM d AS Named\n"
+    text, names = dfile.with_stage_names(original)
     assert names == ["dockerlab-stage-0", "dockerlab-stage-1", "named"]
-    assert text == "FROM a AS dockerlab-stage-0\nRUN <<EOF\nFROM c\nEOF\nFROM \\\n  b AS dockerlab-stage-1\nFROM d AS Named\n"
+    named = {0: names[0], 5: names[1]}  # line 5: the FROM's last line; line 2 is the heredoc's, no stage
+    assert text.splitlines() == [line + (f" AS {named[i]}" if i in named else "")
+                                 for i, line in enumerate(original.splitlines())]
 
 
 def test_escape_directive_and_crlf():

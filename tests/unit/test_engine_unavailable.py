@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab.engine import EngineUnavailable, get_client
+from dockerlab.engine import HOW_TO_START, REASONS, EngineUnavailable, get_client
 
-DOCKERLAB = [sys.executable, "-m", "dockerlab.ops.commands"]
+DOCKERLAB = [sys.executable, "-m", "dockerlab"]
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
@@ -23,11 +23,12 @@ def run_cli(args, docker_host):
 
 
 def test_missing_socket_is_reported_with_the_fix(tmp_path, monkeypatch):
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
+    address = f"unix://{tmp_path}/docker.sock"
+    monkeypatch.setenv("DOCKER_HOST", address)
     with pytest.raises(EngineUnavailable) as info:
         get_client(fresh=True)
-    assert "cannot reach the Docker engine at unix://" in str(info.value)
-    assert "make engine" in str(info.value) and "systemctl start docker" in str(info.value)
+    assert (info.value.address, info.value.reason) == (address, "no-socket")
+    assert all(said in str(info.value) for said in (address, HOW_TO_START, REASONS["no-socket"]))
 
 
 def test_doctor_exits_3_within_10_seconds_when_the_engine_never_answers(tmp_path):
@@ -57,13 +58,13 @@ def test_doctor_exits_3_within_10_seconds_when_the_engine_never_answers(tmp_path
         srv.close()
     assert proc.returncode == 3, proc.stderr
     assert seconds < 10
-    assert "cannot reach the Docker engine" in proc.stderr and "did not answer in time" in proc.stderr
+    assert f"unix://{path}" in proc.stderr and REASONS["timeout"] in proc.stderr
 
 
 def test_doctor_with_no_socket_exits_3(tmp_path):
     proc, seconds = run_cli(["doctor"], f"unix://{tmp_path}/none.sock")
     assert proc.returncode == 3 and seconds < 10
-    assert "start Docker Desktop" in proc.stderr
+    assert HOW_TO_START in proc.stderr and REASONS["no-socket"] in proc.stderr
 
 
 def test_cli_usage_errors_exit_2():
@@ -73,14 +74,16 @@ def test_cli_usage_errors_exit_2():
 
 def test_doctor_versions_and_warnings():
     from dockerlab.engine import image_store
-    from dockerlab.ops.doctor import older_than_current, version_tuple
+    from dockerlab.ops.doctor import CURRENT, below_current, older_than_current, version_tuple
 
     assert version_tuple("28.5.2+dfsg4") == (28, 5, 2)
     assert version_tuple("github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4") == (0, 29, 1)
     assert version_tuple("v2.40.3") == (2, 40, 3) and version_tuple(None) == ()
     assert older_than_current("engine", "28.5.2") == ""
-    assert "older than 27.0" in older_than_current("engine", "26.1.5+dfsg1") and "--check" in older_than_current("engine", "26.1.5")
-    assert "older than 0.17" in older_than_current("buildx", "github.com/docker/buildx 0.13.1")
+    assert below_current("engine", "26.1.5+dfsg1") == (27, 0) and below_current("engine", "28.5.2") is None
+    assert below_current("buildx", "github.com/docker/buildx 0.13.1") == (0, 17)
+    said = older_than_current("engine", "26.1.5")
+    assert "27.0" in said and said.endswith(CURRENT["engine"][1])  # the version wanted, and why
     assert older_than_current("compose", "2.40.3-3") == "" and older_than_current("compose", "2.20.3")
     assert image_store({"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"]]}) == "overlay2"
     assert image_store({"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}) == "containerd"

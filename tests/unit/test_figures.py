@@ -1,6 +1,9 @@
 """Figures for the run-all report are recorded by the helpers that measure them, silently, to $DOCKERLAB_FIGURES."""
 import json
+import re
 from types import SimpleNamespace
+
+import readhtml
 
 from dockerlab import build as build_mod
 from dockerlab import figures
@@ -11,12 +14,13 @@ from dockerlab.build import BuildResult, Step
 def test_record_is_silent_and_appends_one_json_line(tmp_path, monkeypatch, capsys):
     path = tmp_path / "figures.jsonl"
     monkeypatch.setenv("DOCKERLAB_FIGURES", str(path))
-    assert figures.record("build 03-good:latest", 2.345, "s", "7/7 steps cached") == 2.345
+    name, note = "build 03-good:latest", "7/7 steps cached"
+    assert figures.record(name, 2.345, "s", note, steps=7, cached=7) == 2.345
     figures.record("image 04-multi:latest", 150_000_000, "bytes")
     assert capsys.readouterr().out == ""
     got = figures.read_figures(str(path))
-    assert [f["text"] for f in got] == ["2.3 s", "150.0 MB"]
-    assert figures.describe(got[0]) == "build 03-good:latest: 2.3 s (7/7 steps cached)"
+    assert [(f["text"], f["facts"]) for f in got] == [("2.3 s", {"steps": 7, "cached": 7}), ("150.0 MB", {})]
+    assert figures.describe(got[0]) == f"{name}: 2.3 s ({note})" and figures.describe(got[1]).endswith(": 150.0 MB")
 
 
 def test_record_without_the_variable_does_nothing(tmp_path, monkeypatch):
@@ -48,9 +52,10 @@ def test_a_build_records_its_seconds_cache_hits_and_sizes(tmp_path, monkeypatch)
     image = SimpleNamespace(attrs={"Size": 150_000_000})
     build_mod._record(BuildResult(image, "dl-ada/03-good:latest", steps, 5.0, [], 4096))
     (fig,) = figures.read_figures(str(path))
-    assert fig["name"] == "build 03-good:latest" and fig["unit"] == "s"
-    assert fig["note"] == ("1/3 steps cached, image 150.0 MB, context sent 4.1 kB, "
-                           "slowest step RUN pip install -r requirements.txt 4.2 s")
+    assert fig["name"].split() == ["build", "03-good:latest"] and (fig["value"], fig["unit"]) == (5.0, "s")
+    assert fig["facts"] == {"steps": 3, "cached": 1, "image_bytes": 150_000_000, "context_bytes": 4096,
+                            "slowest_step": {"instruction": steps[1].instruction, "seconds": 4.2}}
+    assert all(said in fig["note"] for said in ("1/3", "150.0 MB", "4.1 kB", steps[1].instruction))  # the note says them
 
 
 def test_run_all_report_lists_the_figures_with_their_notes(tmp_path, monkeypatch):
@@ -58,6 +63,7 @@ def test_run_all_report_lists_the_figures_with_their_notes(tmp_path, monkeypatch
     figs = [{"name": "build 03-good:latest", "text": "5.0 s", "note": "1/3 steps cached | image 150.0 MB"}]
     md, page = runall.write_report([runall.NotebookRun("notebooks/03_layers_and_cache.ipynb", True, 12.0, figures=figs)],
                                    tmp_path)
-    text = md.read_text()
-    assert "build 03-good:latest: 5.0 s (1/3 steps cached \\| image 150.0 MB)" in text  # | escaped in the table
-    assert "build 03-good:latest: 5.0 s" in page.read_text()
+    header, _, row = [l for l in md.read_text().splitlines() if l.startswith("|")][:3]
+    cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", row)[1:-1]]  # | escaped inside a cell
+    assert len(cells) == header.count("|") - 1 and cells[3] == figures.describe(figs[0])
+    assert readhtml.rows(page.read_text())[1][3] == figures.describe(figs[0])

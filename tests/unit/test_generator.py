@@ -17,15 +17,20 @@ def md(src):
     return {"cell_type": "markdown", "metadata": {}, "source": src}
 
 
+PLACEHOLDER = "# YOUR CODE HERE"  # what nbgrader's ClearSolutions leaves, and every exercise notebook shows
+
+
 def test_solution_block_replaced_and_starter_kept():
-    out = gen.exercise_from_solution(nb(code("x = 1\n    ### BEGIN SOLUTION\n    x = 2\n    ### END SOLUTION\nprint(x)\n")))
-    assert out["cells"][0]["source"] == "x = 1\n    # YOUR CODE HERE\nprint(x)\n"
+    src = "x = 1\n    ### BEGIN SOLUTION\n    x = 2\n    ### END SOLUTION\nprint(x)\n"
+    out = gen.exercise_from_solution(nb(code(src)))
+    first, last = src.splitlines()[0], src.splitlines()[-1]
+    assert out["cells"][0]["source"].splitlines() == [first, "    " + PLACEHOLDER, last]  # at the block's indent
     assert out["cells"][0]["outputs"] == [] and out["cells"][0]["execution_count"] is None
 
 
 def test_two_blocks_in_one_cell():
     out = gen.exercise_from_solution(nb(code("### BEGIN SOLUTION\na\n### END SOLUTION\nb\n### BEGIN SOLUTION\nc\n### END SOLUTION\n")))
-    assert out["cells"][0]["source"] == "# YOUR CODE HERE\nb\n# YOUR CODE HERE\n"
+    assert out["cells"][0]["source"].splitlines() == [PLACEHOLDER, "b", PLACEHOLDER]
 
 
 def test_solution_only_cells_and_markdown_answers_removed():
@@ -34,27 +39,30 @@ def test_solution_only_cells_and_markdown_answers_removed():
     assert len(out["cells"]) == 1 and out["cells"][0]["source"] == "Q?\n"
 
 
-@pytest.mark.parametrize("src, words", [
-    ("x = 1\n### BEGIN SOLUTION\nanswer = 42\n", "never closed"),  # the answer must not ship
-    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\nx\n### END SOLUTION\n### END SOLUTION\n", "nested"),
-    ("x\n### END SOLUTION\n", "without a ### BEGIN SOLUTION"),
+@pytest.mark.parametrize("src, kind, line", [
+    ("x = 1\n### BEGIN SOLUTION\nanswer = 42\n", "never-closed", 2),  # the answer must not ship
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\nx\n### END SOLUTION\n### END SOLUTION\n", "nested", 2),
+    ("x\n### END SOLUTION\n", "stray", 2),
 ])
-def test_broken_code_markers_are_refused(src, words):
-    with pytest.raises(gen.MarkerError, match=words):
+def test_broken_code_markers_are_refused(src, kind, line):
+    with pytest.raises(gen.MarkerError) as info:
         gen.exercise_from_solution(nb(code(src)), "solutions/99.ipynb")
+    assert (info.value.kind, info.value.line) == (kind, line)
 
 
-@pytest.mark.parametrize("src", ["Q <!-- BEGIN SOLUTION --> A", "Q <!-- END SOLUTION -->",
-                                 "<!-- BEGIN SOLUTION --> <!-- BEGIN SOLUTION --> x <!-- END SOLUTION -->"])
-def test_broken_markdown_markers_are_refused(src):
-    with pytest.raises(gen.MarkerError):
+@pytest.mark.parametrize("src, kind", [("Q <!-- BEGIN SOLUTION --> A", "never-closed"), ("Q <!-- END SOLUTION -->", "stray"),
+                                       ("<!-- BEGIN SOLUTION --> <!-- BEGIN SOLUTION --> x <!-- END SOLUTION -->", "nested")])
+def test_broken_markdown_markers_are_refused(src, kind):
+    with pytest.raises(gen.MarkerError) as info:
         gen.exercise_from_solution(nb(md(src)))
+    assert info.value.kind == kind
 
 
 def test_error_names_notebook_cell_and_line():
     with pytest.raises(gen.MarkerError) as info:
         gen.exercise_from_solution(nb(code("ok\n"), code("a\nb\n### BEGIN SOLUTION\nanswer\n")), "solutions/07_x.ipynb")
-    assert "solutions/07_x.ipynb cell 1: line 3" in str(info.value)
+    assert (info.value.notebook, info.value.cell, info.value.line) == ("solutions/07_x.ipynb", 1, 3)
+    assert str(info.value).startswith(f"{info.value.notebook} cell 1: line 3: ")  # the message starts with where
 
 
 def test_markers_detected():

@@ -7,6 +7,8 @@ from dockerlab import imagelayers
 from dockerlab.imagelayers import Layers, find_base, step_of
 from dockerlab.widgets import _scale, size_bars
 
+import readhtml
+
 
 @pytest.mark.parametrize("created_by,want", [
     ("RUN /bin/sh -c pip install --no-cache-dir -r requirements.txt # buildkit",
@@ -85,13 +87,17 @@ def test_layers_folds_the_base_and_the_settings_but_not_a_0_byte_run(monkeypatch
     assert [(r["part"], r["step"]) for r in table.rows] == [
         ("base", "FROM"), ("added", "COPY"), ("added", "RUN"), ("added", "RUN"), ("added", "3 settings")]
     assert table.rows[0]["bytes"] == 169_000_000 and table.added_bytes == 12_000_100
-    assert table.rows[3]["what it did"] == "rm -rf /tmp/x"  # a 0-byte RUN stays visible: it hides, it does not shrink
-    assert "WORKDIR /app" in table.rows[4]["what it did"] and "EXPOSE 8000/tcp" in table.rows[4]["what it did"]
+    assert table.rows[3]["what it did"] == step_of(APP[3][0])[1]  # a 0-byte RUN stays visible: it hides, it does not shrink
+    settings = [step_of(cb) for cb, size in APP if not size and step_of(cb)[0] != "RUN"]
+    assert [(s["keyword"], s["what"]) for s in table.folded] == settings  # WORKDIR, EXPOSE, CMD: one row
+    assert table.rows[4]["what it did"].startswith(" ".join(settings[0])) and len(table.rows) == 5
     assert "169.0 MB" in table.title and "folded" in table.title
     assert not any("RUN RUN" in str(r) or "# buildkit" in str(r) or "[8000/tcp]" in str(r) for r in table.rows)
-    bars = table.chart().value
-    assert "FROM python:3.13.5-slim" in bars and "RUN pip install -r requirements.txt" in bars and "WORKDIR" not in bars
-    assert "(MB)" in bars and "the base image" not in bars and "base image" in bars  # the legend names both parts
+    assert table.bars() == {"FROM python:3.13.5-slim": (169_000_000, 0),
+                            **{" ".join(step_of(cb)): (0, size) for cb, size in APP if step_of(cb)[0] in ("COPY", "RUN")}}
+    shown = readhtml.text(table.chart().value)
+    assert all(label in shown for label in table.bars()) and "WORKDIR" not in shown
+    assert "(MB)" in shown and shown.endswith(f"{imagelayers.BASE} {imagelayers.ADDED}")  # the legend names both parts
 
 
 def test_scale_is_round_and_in_the_right_unit():

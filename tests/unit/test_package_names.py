@@ -76,3 +76,34 @@ def test_one_quiet_switch_and_the_client_passed_one_way():
             if params["client"].default is inspect.Parameter.empty or names.index("client") == 0:
                 bad.append(f"{where}(client positional)")
     assert not bad, bad
+
+
+def _notebook_names() -> set[str]:
+    """Every ``dockerlab.X`` and ``from dockerlab import X`` in the code cells of notebooks/, solutions/, exercises/."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    names = set()
+    for nb in [p for d in ("notebooks", "solutions", "exercises") for p in (root / d).glob("*.ipynb")]:
+        for cell in json.loads(nb.read_text())["cells"]:
+            code = "".join(cell["source"]) if cell["cell_type"] == "code" else ""
+            names |= set(re.findall(r"(?<![\w.])dockerlab\.([A-Za-z_]\w*)", code))
+            for imported in re.findall(r"^\s*from dockerlab import ([^\n#]+)", code, re.M):
+                names |= {n.split(" as ")[0].strip() for n in imported.strip("()").split(",") if n.strip()}
+    return names
+
+
+def test_the_top_level_lists_what_a_learner_calls():
+    """dockerlab.__all__ is what the notebooks call at the top (CheckFailed too: a failing check cell raises it), and
+    every top-level name a notebook calls is listed or a module, never one of the old names that warn."""
+    import pkgutil
+
+    from dockerlab import _moved
+
+    used = _notebook_names()
+    modules = {m.name for m in pkgutil.iter_modules(dockerlab.__path__)}
+    assert set(dockerlab.__all__) - used == {"CheckFailed"}
+    assert not {n for n in used if n not in dockerlab.__all__ and n not in modules}, "call them from their module"
+    assert not set(dockerlab.__all__) & set(_moved.NAMES)

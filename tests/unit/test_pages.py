@@ -4,6 +4,8 @@ from __future__ import annotations
 from dockerlab.grading import report
 from dockerlab.ops import room, runall
 
+import readhtml
+
 EVIL = "<script>alert('x')</script> & \"more\""
 
 
@@ -28,4 +30,5 @@ def test_run_all_page_escapes_errors_and_the_doctor(tmp_path, monkeypatch):
     monkeypatch.setattr(runall, "_doctor_lines", lambda: [(EVIL, EVIL, False)])
     _, html_path = runall.write_report([runall.NotebookRun("notebooks/01.ipynb", False, 2.0, error=EVIL)], tmp_path)
     page = html_path.read_text()
-    assert "<script" not in page and page.count("&lt;script&gt;") == 3 and "Course run: NOT ready" in page
+    assert "<script" not in page and page.count("&lt;script&gt;") == 3
+    assert readhtml.texts(page, "h1")[0].endswith("NOT ready") and readhtml.rows(page)[-1] == ["NO", EVIL, EVIL]

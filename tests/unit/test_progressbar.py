@@ -36,13 +36,17 @@ def test_a_log_gets_nothing(terminal, capsys):
 
 def test_terminal_shows_the_running_step_and_ends_full_and_green(terminal, capsys):
     p = pb.StepProgress("build app", enabled=True)  # BuildKit has not said how many steps yet
-    p.update(done=0, total=4, running="RUN pip install --no-cache-dir -r requirements.txt && echo done", elapsed=3.2)
+    long_step = "RUN pip install --no-cache-dir -r requirements.txt && echo done"
+    p.update(done=0, total=4, running=long_step, elapsed=3.2)
+    first = p.text
     p.update(done=2, total=6, running="COPY . .", elapsed=0.1)  # the total grows while the build runs
+    second = p.text
     p.finish(ok=True)
     lines = drawn(capsys.readouterr().out)
-    assert lines[0].startswith("build app") and "0/? steps" in lines[0], lines
-    assert any("0/4 steps, RUN pip install --no-cache-dir -r requiremen… (3 s)" in l for l in lines), lines
-    assert any("2/6 steps, COPY . . (0 s)" in l for l in lines), lines
+    assert lines[0].startswith(p.title) and "0/? steps" in lines[0], lines
+    cut = pb.short(long_step, 45)
+    assert (len(cut), cut[-1], first, second) == (45, "…", f"{cut} (3 s)", "COPY . . (0 s)")  # cut, whole seconds
+    assert any(f"0/4 steps, {first}" in l for l in lines) and any(f"2/6 steps, {second}" in l for l in lines), lines
     assert GREEN in lines[-1] and re.search(r"6/6 steps, done in \d+\.\d s", lines[-1]), lines[-1]
     assert (p.bar.n, p.bar.total) == (6, 6)
 
@@ -62,7 +66,7 @@ def test_clear_line_lets_a_normal_line_through_and_the_bar_comes_back(terminal, 
     print("  [1/2] RUN a  ... 1.0 s")
     p.update(done=1, running="RUN a", elapsed=1)  # nothing changed, yet the line was cleared: drawn again
     before, after = capsys.readouterr().out.split("  [1/2] RUN a  ... 1.0 s\n")
-    assert before.endswith("\r") and "1/2 steps, RUN a (1 s)" in after  # cleared, printed, drawn again
+    assert before.endswith("\r") and f"1/2 steps, {p.text}" in after and p.text.startswith("RUN a")  # cleared, printed, drawn again
 
 
 def test_finish_is_once(terminal, capsys):

@@ -1,10 +1,14 @@
 """`dockerlab report`: the progress file exported as JSON and as one self-contained HTML page."""
 import json
 import os
+import re
 from pathlib import Path
 
 from dockerlab.grading import report
 from dockerlab.grading.checker import Result, record_progress
+from dockerlab.ops.commands import main
+
+import readhtml
 
 PROGRESS = {
     "namespace": "ada",
@@ -40,7 +44,7 @@ def test_summary_per_lesson(tmp_path):
     assert (l12["lesson"], l12["status"], l12["attempts"], l12["check_seconds"]) == ("12_debugging", "passed", 2, 30.5)
     assert l12["first_passed"] == "2025-01-01T10:05:00" and l12["failing"] == []
     assert l13["status"] == "failing" and l13["checks_passed"] == 1 and l13["checks_total"] == 2
-    assert l13["failing"][0]["fix"] == "add USER app"
+    assert l13["failing"] == [PROGRESS["attempts"][2]["results"][1]]
     assert [h["passed"] for h in l12["history"]] == [False, True]
 
 
@@ -51,16 +55,23 @@ def test_main_writes_both_into_runs_by_default(tmp_path, monkeypatch, capsys):
     elsewhere.mkdir()
     monkeypatch.setenv("DOCKERLAB_ROOT", str(course))
     monkeypatch.chdir(elsewhere)
-    assert report.main(["--progress", str(src)]) == 0
+    assert main(["report", "--progress", str(src)]) == 0
     assert not list(elsewhere.iterdir())
     data = json.loads((course / "runs" / "dockerlab-report.json").read_text())
     assert [l["lesson"] for l in data["lessons"]] == ["12_debugging", "13_capstone"]
     page = (course / "runs" / "dockerlab-report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page.split("<body>")[1]
-    assert "runs as root" in page and "add USER app" in page and "✔ passed" in page and "✘ failing" in page
-    assert "1 of 14 exercises passing, 1 failing, 12 not started" in page and "not started</td>" in page
+    rows = {r[0]: r for r in readhtml.rows(page)[1:]}  # lesson -> its row
+    assert [rows[l][1:5] for l in ("12_debugging", "13_capstone")] == [["broken-services", "✔ passed", "1/1", "2"],
+                                                                      ["capstone", "✘ failing", "1/2", "1"]]
+    failing = PROGRESS["attempts"][2]["results"][1]
+    assert all(failing[k] in rows["13_capstone"][7] for k in ("name", "detail", "fix")) and rows["12_debugging"][7] == "—"
+    assert len(rows) == 14 and rows["01_images_and_containers"][3:5] == ["-", "0"]  # not started: no checks, 0 attempts
+    line = report.progress_line(data["summary"])
+    assert [int(n) for n in re.findall(r"\d+", line)] == [1, 14, 1, 12]  # passing of the course, failing, not started
+    assert line in readhtml.text(page)
     out = capsys.readouterr().out
-    assert "1 of 14 exercises passing, 1 failing, 12 not started" in out
+    assert out.startswith(line)
     assert f"wrote {course / 'runs' / 'dockerlab-report.json'}" in out and "dockerlab-report.html" in out
 
 
@@ -72,25 +83,28 @@ def test_the_default_folder_is_ignored_by_git():
 
 def test_options_choose_the_files(tmp_path):
     src = write_progress(tmp_path)
-    assert report.main(["--progress", str(src), "--json", str(tmp_path / "only.json")]) == 0
+    assert main(["report", "--progress", str(src), "--json", str(tmp_path / "only.json")]) == 0
     assert (tmp_path / "only.json").exists() and not (tmp_path / "dockerlab-report.html").exists()
-    assert report.main(["--progress", str(src), "--html", str(tmp_path / "page.html")]) == 0
-    assert "fix CMD &lt;path&gt;" not in (tmp_path / "page.html").read_text()  # latest attempt passed: no failing line
-    assert "13_capstone" in (tmp_path / "page.html").read_text()
+    assert main(["report", "--progress", str(src), "--html", str(tmp_path / "page.html")]) == 0
+    rows = {r[0]: r for r in readhtml.rows((tmp_path / "page.html").read_text())[1:]}
+    assert rows["12_debugging"][7] == "—" and rows["13_capstone"][2] == "✘ failing"  # latest attempt passed: no failing line
 
 
 def test_reads_what_the_checks_record(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKERLAB_PROGRESS", str(tmp_path / "p.json"))
-    record_progress("13_capstone", "capstone", [Result("1. builds", False, "no Dockerfile", "write one")], 1.2)
+    line = Result("1. builds", False, "no Dockerfile", "write one")
+    record_progress("13_capstone", "capstone", [line], 1.2)
     rep = report.write_report(tmp_path / "r.json", tmp_path / "r.html")
-    assert rep["lessons"][0]["failing"][0]["detail"] == "no Dockerfile"
-    assert "write one" in (tmp_path / "r.html").read_text()
+    recorded = rep["lessons"][0]["failing"]
+    assert [(r["name"], r["passed"], r["detail"], r["fix"]) for r in recorded] == [(line.name, False, line.detail, line.fix)]
+    assert line.fix in readhtml.rows((tmp_path / "r.html").read_text())[1][7]
 
 
 def test_no_progress_yet(tmp_path):
     rep = report.write_report(tmp_path / "r.json", tmp_path / "r.html", progress=tmp_path / "missing.json")
-    assert rep["summary"]["exercises"] == 0
-    assert "No check has run yet" in (tmp_path / "r.html").read_text()
+    assert rep["summary"]["exercises"] == 0 and rep["lessons"] == []
+    rows = readhtml.rows((tmp_path / "r.html").read_text())
+    assert len(rows[1]) == 1 and [r[4] for r in rows[2:]] == ["0"] * 14  # a one-cell notice, no lesson row; none started
 
 
 def test_an_edited_check_cell_is_flagged(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ import io
 import json
 import tarfile
 
-from dockerlab.secrets import redact, scan_saved_image
+from dockerlab.secrets import LayerFile, index_saved_image, redact, scan_saved_image
 
 TOKEN = "tok-unit-3141592653"
 
@@ -37,13 +37,16 @@ def _saved_image() -> bytes:
                  "manifest.json": manifest})
 
 
+def holding(saved: bytes, value: str, history=None) -> list[LayerFile]:
+    return index_saved_image(io.BytesIO(saved), [value.encode()], history).holding(value.encode())
+
+
 def test_finds_the_file_in_the_layer_that_added_it_even_after_deletion():
-    findings = scan_saved_image(io.BytesIO(_saved_image()), TOKEN)
-    assert len(findings) == 1
-    f = findings[0]
-    assert f.startswith("layer 2/3 (COPY token /run/secrets/token)")
-    assert "file /run/secrets/token" in f
-    assert "deleted by a later layer but still in this one" in f
+    (f,) = holding(_saved_image(), TOKEN)
+    # layer 2 of 3, named by its step (BuildKit's "# buildkit" and the shell prefix gone), deleted by layer 3
+    assert (f.layer, f.layers, f.step, f.path, f.deleted_later) == (2, 3, "COPY token /run/secrets/token",
+                                                                    "/run/secrets/token", True)
+    assert scan_saved_image(io.BytesIO(_saved_image()), TOKEN) == [str(f)] and str(f).endswith(LayerFile.DELETED_NOTE)
 
 
 def test_nothing_found_for_another_value():
@@ -51,8 +54,10 @@ def test_nothing_found_for_another_value():
 
 
 def test_explicit_history_and_bytes_value():
-    findings = scan_saved_image(io.BytesIO(_saved_image()), TOKEN.encode(), history=["base", "step two", "step three"])
-    assert findings and findings[0].startswith("layer 2/3 (step two): file /run/secrets/token")
+    history = ["base", "step two", "step three"]
+    findings = scan_saved_image(io.BytesIO(_saved_image()), TOKEN.encode(), history=history)
+    (f,) = holding(_saved_image(), TOKEN, history)
+    assert (f.layer, f.step, f.path) == (2, history[1], "/run/secrets/token") and findings == [str(f)]
 
 
 def test_redact_keeps_only_a_prefix():
@@ -74,5 +79,4 @@ def test_a_compressed_layer_that_only_deletes_is_read():
                                      {"created_by": "RUN /bin/sh -c rm .env # buildkit"}]}).encode()
     saved = _tar({layers[0]: gzip.compress(base), layers[1]: gzip.compress(copied), layers[2]: deleted,
                   "blobs/sha256/cfg": config, "manifest.json": manifest})
-    findings = scan_saved_image(io.BytesIO(saved), TOKEN)
-    assert len(findings) == 1 and "file /app/.env, deleted by a later layer but still in this one" in findings[0]
+    assert [(f.layer, f.path, f.deleted_later) for f in holding(saved, TOKEN)] == [(2, "/app/.env", True)]

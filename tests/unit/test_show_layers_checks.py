@@ -44,7 +44,8 @@ def test_checker_raises_with_every_failure_and_records_progress(tmp_path, monkey
     c.fail("user", "runs as root", "add a USER line after installing dependencies")
     with pytest.raises(checks.CheckFailed) as info:
         c.report()
-    assert "runs as root → add a USER line" in str(info.value)
+    (failed,) = info.value.failures
+    assert failed is c.results[1] and f"{failed.name}: {failed.detail} → {failed.fix}" in str(info.value)  # each failure, its fix
     data = json.loads((tmp_path / "p.json").read_text())
     assert data["attempts"][0]["passed"] is False
 

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from dockerlab.errors import ContainerExited, WaitTimeout
-from dockerlab.run import free_port, http_get, poll_health, wait_exit
+from dockerlab.health import poll_health
+from dockerlab.run import free_port, http_get, wait_exit
 from dockerlab.waiting import wait_until
 
 
@@ -19,11 +20,12 @@ def test_returns_the_first_true_value_and_asks_at_once():
 
 def test_timeout_says_what_it_waited_for_and_what_it_saw_last():
     seen = iter(range(100))
+    describe, last = "no negative number", "a count of 5"
     with pytest.raises(WaitTimeout) as info:
-        wait_until(lambda: next(seen) < 0, timeout=0.3, interval=0.05, describe="no negative number",
-                   seen=lambda: "a count of 5")
-    assert str(info.value) == "no negative number after 0 s (last: a count of 5)"
-    assert info.value.last == "a count of 5" and 0.3 <= info.value.seconds < 1
+        wait_until(lambda: next(seen) < 0, timeout=0.3, interval=0.05, describe=describe, seen=lambda: last)
+    assert info.value.last == last and 0.3 <= info.value.seconds < 1
+    msg = str(info.value)  # "{describe} after {timeout} s (last: {seen})"
+    assert msg.startswith(describe) and msg.endswith(f"(last: {last})") and "0 s" in msg
 
 
 def test_an_exception_it_was_not_told_to_ignore_ends_the_wait_at_once():
@@ -97,15 +99,17 @@ def test_wait_exit_returns_the_state_or_says_the_status_it_saw():
 
 
 def test_poll_health_never_raises_and_keeps_the_timeline():
+    output = "refused"
+
     def health(status):
-        return {"Status": "running", "Health": {"Status": status, "Log": [{"ExitCode": 1, "Output": "refused"}]}}
+        return {"Status": "running", "Health": {"Status": status, "Log": [{"ExitCode": 1, "Output": output}]}}
 
     c = FakeContainer([health("starting"), health("starting"), health("healthy")])
     wait = poll_health(c, "healthy", timeout=10, interval=0.05)
     assert wait.reached and [s for _, s in wait.timeline] == ["starting", "healthy"]
     stuck = poll_health(FakeContainer([health("starting")]), "healthy", timeout=0.3, interval=0.05)
     assert not stuck.reached and stuck.status == "starting" and stuck.seconds >= 0.3
-    assert stuck.last_check == "exit 1: refused"
+    assert stuck.last_check == f"exit 1: {output}"  # the last check's exit code and output
     died = poll_health(FakeContainer([health("starting"), {"Status": "exited", "ExitCode": 3}]), timeout=10,
                        interval=0.05)
     assert died.status == "exited" and died.exit_code == 3 and "boom" in died.logs

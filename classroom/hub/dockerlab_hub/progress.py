@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,16 +29,41 @@ from dockerlab.grading.report import summarize
 
 HOMES = Path(os.environ.get("CLASSROOM_HOMES", "/srv/classroom/homes"))
 NOT_LEARNERS = {n for n in os.environ.get("CLASSROOM_NOT_LEARNERS", "").split(",") if n}
-PROGRESS = ".dockerlab/progress.json"
+PROGRESS_FILE = "progress.json"  # in <home>/.dockerlab
 
 
 def learner_progress(name: str) -> dict | None:
-    """A learner's records, only from inside their own home folder (a symlink pointing elsewhere is refused)."""
-    home = (HOMES / name).resolve()
-    path = (HOMES / name / PROGRESS).resolve()
-    if home.parent != HOMES.resolve() or not str(path).startswith(str(home) + os.sep):
+    """A learner's records, only from inside their own home folder: ``<homes>/<name>`` (the hub's link to their
+    seat's home), then ``.dockerlab`` and ``progress.json`` opened one at a time without following a symlink, so a
+    learner's symlink pointing elsewhere (another learner's records, the hub's secrets) is refused."""
+    if "/" in name or name.startswith("."):
         return None
-    return classroom.read_progress(path)
+    fds = []
+    try:
+        fds.append(os.open(HOMES / name, os.O_RDONLY | os.O_DIRECTORY))
+        fds.append(os.open(".dockerlab", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fds[-1]))
+        fds.append(os.open(PROGRESS_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1]))
+        if not stat.S_ISREG(os.fstat(fds[-1]).st_mode):
+            return None
+        with os.fdopen(os.dup(fds[-1]), "rb") as f:
+            text = f.read(32 * 2**20)
+    except OSError:
+        return None
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return _parse(text)
+
+
+def _parse(text: bytes) -> dict | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("attempts", []), list):
+        return None
+    data.setdefault("attempts", [])
+    return data
 
 
 def room() -> dict:

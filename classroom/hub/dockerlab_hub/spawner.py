@@ -1,143 +1,206 @@
-"""Every learner's server: the course container, plus the learner's own Docker engine, on a network of their own.
+"""Every learner's server: a seat of their own (dockerlab_hub/seats.py), handed out warm from a pool.
 
-For learner NAME, :class:`CourseSpawner` (a DockerSpawner) makes, in this order, and names and labels each with
-the course's labels in the classroom's namespace (``dl-<ns>-classroom-…``):
+A seat is a sandbox on the host with its own Docker engine and no privileged container: a Unix user with
+subordinate ids, a user namespace where the engine runs as root *of that namespace*, a PID and a mount namespace
+whose root is built from read-only pieces of the host plus the seat's own disk, a network namespace on a bridge of
+its own, cgroups with the seat's memory, CPU and pids limits (classroom/README.md, "What is isolated").
 
-1. ``<data>/homes/NAME``: their home folder (a host folder, uid 1000), with their own copy of the course
-   (``course/``: notebooks, exercises, sample apps, the ``dockerlab`` package) made at the first sign-in;
-2. ``dl-<ns>-classroom-net-NAME``: a bridge network of their own, with a small subnet from the classroom's
-   pool (Docker's default pools hold about 30 bridge networks: too few for a room); the hub joins it;
-3. ``dl-<ns>-classroom-engine-NAME``: their engine (:class:`dockerlab.dind.Engine`), privileged Docker-in-Docker
-   on that network, CPU and memory limited, /var/lib/docker on the volume ``dl-<ns>-classroom-engine-NAME``
-   (their images and volumes survive a stop), their home folder mounted at the same path as in the notebook
-   container (``/home/learner``: bind mounts that lessons make work against it);
-4. the course images loaded into that engine from the host's (:meth:`Engine.load`, ``docker save | docker
-   load``): ``images_first`` while the notebook container starts (the server is ready when both are),
-   ``images_later`` in the background afterwards; only what the engine lacks (after the first sign-in they are
-   already on its volume);
-5. ``dl-<ns>-classroom-nb-NAME``: the learner image (the course container + jupyterhub-singleuser), CPU and
-   memory limited, in the **network namespace of their engine** (``--network container:<engine>``), as the two
-   containers of a Kubernetes pod share one: the engine's API is at ``tcp://127.0.0.1:2375`` and every port the
-   learner's containers publish is at 127.0.0.1, ``-p 127.0.0.1:PORT:…`` included, exactly as with the course
-   container on a Linux laptop (``--network host``). The hub reaches the server at the engine's address.
-
-A learner's containers can reach their own engine and the hub, nothing of another learner's (other networks;
-no Docker socket). Stopping the server (sign-out with shutdown, the admin page, the idle culler) removes the
-notebook container, the engine container and the network; the home folder and the engine's volume stay, and
-the next start brings everything back.
+:class:`CourseSpawner` gives learner NAME, at their first sign-in, a *warm* seat of the pool (its engine already
+runs and has the course images: :class:`Pool` keeps ``CLASSROOM_POOL`` of them ready), or a new one when the pool
+is empty; the seat is theirs from then on. Starting their server is then: the seat's init copies the course into
+``~/course`` (once) and starts ``jupyterhub-singleuser`` as uid 1000 of the seat, in the seat's network namespace,
+where their engine's socket is ``/var/run/docker.sock`` and every port their containers publish (``-p
+127.0.0.1:PORT:…`` too) is on 127.0.0.1, as on a Linux laptop. The hub reaches the server at the seat's address;
+the server reaches the hub's API at the classroom's front address (``CLASSROOM_HUB_IP``), never the host's
+loopback. Stopping the server (sign-out, admin page, idle culler) stops the whole seat (server, engine, the
+learner's containers); the seat's disk keeps their files, images and volumes, and the next start takes a few
+seconds.
 """
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import atexit
+import logging
 import os
-import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import docker
-from docker.errors import APIError, NotFound
-from dockerspawner import DockerSpawner
-from traitlets import Float, Int, List, Unicode, default
+from jupyterhub.spawner import Spawner
+from traitlets import Dict, Unicode, default
 
-from dockerlab.cleanup import remove_network
-from dockerlab.dind import API_PORT, Engine
-from dockerlab.namespace import labels as course_labels
-from dockerlab.namespace import resource_name
+from .seats import SERVER_PORT, Seat, SeatError, Seats, Settings
 
-LESSON = "classroom"
-LABEL_USER = "org.dockerlab.classroom.user"
-LABEL_ROLE = "org.dockerlab.classroom.role"
-PROGRESS = ".dockerlab/progress.json"
-_network_lock = threading.Lock()  # two learners signing in at once must not pick the same subnet
+REFILL_AFTER = 20  # seconds after a learner's server answers before the pool warms a seat to replace theirs
 
 
-def object_name(ns: str, thing: str, user: str) -> str:
-    """``dl-<ns>-classroom-<thing>-<user>``: the name of a learner's network, engine, volume, notebook container."""
-    return resource_name(LESSON, f"{thing}-{user}", ns)
+def classroom_settings() -> Settings:
+    """The seats' settings, from the hub's environment (classroom.py sets every CLASSROOM_* variable)."""
+    env = os.environ.get
+    course = env("CLASSROOM_COURSE", "/srv/course")
+    paths = ["README.md", "pyproject.toml", "notebooks", "exercises", "sample_apps", "src"]
+    if env("CLASSROOM_SOLUTIONS", "0") == "1":
+        paths.append("solutions")
+    return Settings(
+        ns=env("CLASSROOM_NAMESPACE", "classroom"), data=Path(env("CLASSROOM_DATA", "/srv/classroom")),
+        venv=env("CLASSROOM_LEARNER_ENV", ""), course_source=course, course_paths=paths,
+        images_first=env("CLASSROOM_IMAGES_FIRST", "python python-full uv postgres redis registry").split(),
+        images_later=env("CLASSROOM_IMAGES_LATER", "").split(),
+        disk_size=env("CLASSROOM_SEAT_DISK", "20G"), mem=env("CLASSROOM_SEAT_MEM", "3G"),
+        cpus=float(env("CLASSROOM_SEAT_CPUS", "2")), pids=int(env("CLASSROOM_SEAT_PIDS", "4096")),
+        subnet_pool=env("CLASSROOM_SUBNET_POOL", "10.213.0.0/16"),
+        hub_api=(env("CLASSROOM_HUB_IP", ""), int(env("CLASSROOM_HUB_API_PORT", "8081"))),
+        containerd_store=env("CLASSROOM_ENGINE_STORE", "classic") == "containerd",
+    )
 
 
-def free_subnets(client, pool: str, prefix: int):
-    """Subnets of ``pool`` (``/prefix`` each) that overlap no network of this engine, in order."""
-    used = []
-    for net in client.api.networks():
-        for cfg in (net.get("IPAM") or {}).get("Config") or []:
+class Pool:
+    """The hub's seats, and ``size`` warm ones nobody has yet: engine started, the first course images loaded.
+
+    One per hub process. Filling runs one seat at a time in the background (preparing a seat copies about 2 GB
+    of images with every course image: several at once would only share the disk), and starts again whenever a
+    learner takes a warm seat."""
+
+    _instance: "Pool | None" = None
+
+    def __init__(self, settings: Settings, size: int, log=None):
+        self.settings = settings
+        self.size = size
+        self.log = log
+        self.seats = Seats(settings, log=self._say)
+        self.lock = threading.Lock()
+        self.preparing: set[str] = set()
+        self._task: asyncio.Task | None = None
+        self.figures: dict[str, float] = {}
+
+    def _say(self, msg: str) -> None:
+        (self.log or logging.getLogger("JupyterHub")).info(msg)
+
+    @classmethod
+    def get(cls, log=None) -> "Pool":
+        if cls._instance is None:
+            cls._instance = cls(classroom_settings(), int(os.environ.get("CLASSROOM_POOL", "2")), log)
+            atexit.register(cls._instance.shutdown)
+        return cls._instance
+
+    def warm(self) -> list[Seat]:
+        return [s for s in self.seats.all().values() if s.learner is None and s.slot not in self.preparing
+                and self.seats.alive(s)]
+
+    def kick(self) -> None:
+        """Fill the pool in the background (when it is not filling already)."""
+        if self.size <= 0:
+            return
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._fill())
+
+    async def _fill(self) -> None:
+        while True:
+            with self.lock:
+                unassigned = [s for s in self.seats.all().values() if s.learner is None]
+                if len(self.warm()) + len(self.preparing) >= self.size:
+                    return
+                cold = next((s for s in unassigned if s.slot not in self.preparing and not self.seats.alive(s)), None)
+                slot = cold.slot if cold else self.seats.new_slot()
+                self.preparing.add(slot)
             try:
-                used.append(ipaddress.ip_network(cfg.get("Subnet", ""), strict=False))
-            except ValueError:
-                pass
-    for candidate in ipaddress.ip_network(pool).subnets(new_prefix=prefix):
-        if not any(candidate.overlaps(u) for u in used if u.version == candidate.version):
-            yield candidate
+                t0 = time.monotonic()
+                await asyncio.to_thread(self.prepare, slot)
+                self._say(f"pool: seat {slot} is warm ({time.monotonic() - t0:.1f} s: engine, "
+                          f"{' '.join(self.settings.images_first) or 'no images'})")
+            except Exception as exc:  # noqa: BLE001 - the pool keeps going; a learner then gets a cold seat
+                self._say(f"pool: preparing seat {slot} failed: {exc}")
+                await asyncio.sleep(30)
+            finally:
+                with self.lock:
+                    self.preparing.discard(slot)
+
+    def prepare(self, slot: str | None = None, learner: str | None = None) -> Seat:
+        """A started seat with the first course images (made when it does not exist)."""
+        seat = self.seats.all().get(slot) if slot else None
+        if seat is None:
+            seat = self.seats.create(slot)
+        if learner:
+            seat.learner = learner
+            self.seats.save(seat)
+        self.seats.start(seat)
+        if self.seats.load_images(seat, self.settings.images_first):
+            self.seats.cgroups(seat).reclaim()
+        return seat
+
+    def claim(self, learner: str) -> Seat | None:
+        """Give ``learner`` a warm seat, or None when the pool has none."""
+        with self.lock:
+            for seat in self.warm():
+                seat = self.seats.all()[seat.slot]
+                if seat.learner is None:
+                    seat.learner = learner
+                    self.seats.save(seat)
+                    return seat
+        return None
+
+    def shutdown(self) -> None:
+        """Stop the seats nobody has (the hub is stopping; learners' seats are stopped by their spawners)."""
+        idle = [s for s in self.seats.all().values() if s.learner is None and self.seats.alive(s)]
+        if idle:
+            with ThreadPoolExecutor(4) as ex:
+                list(ex.map(self.seats.stop, idle))
 
 
-class CourseSpawner(DockerSpawner):
-    """The course container with the learner's own Docker engine (see the module's docstring)."""
+def start_pool_when_the_hub_runs() -> None:
+    """Called by jupyterhub_config.py: fill the pool once the hub's event loop runs."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # not the hub (e.g. `jupyterhub --help`)
+    loop.call_later(1, lambda: Pool.get().kick())
 
-    course_namespace = Unicode("classroom", config=True,
-                               help="The dockerlab namespace every classroom object is labelled and named with.")
-    data_dir = Unicode(config=True, help="The classroom's data folder on the host (same path in the hub container).")
-    course_source = Unicode(config=True, help="The course folder the learners' copies are made from.")
-    course_paths = List(["README.md", "pyproject.toml", "notebooks", "exercises", "sample_apps", "src"], config=True,
-                        help="What each learner's copy of the course holds (add 'solutions' to hand them out).")
-    learner_home = Unicode("/home/learner", config=True,
-                           help="The home folder's path in the notebook container and in the engine (the same).")
-    learner_uid = Int(1000, config=True)
-    learner_gid = Int(1000, config=True)
-    engine_cpus = Float(2.0, config=True, help="CPU limit of a learner's engine (and everything it runs).")
-    engine_mem_limit = Unicode("2G", config=True, help="Memory limit of a learner's engine (and everything it runs).")
-    engine_timeout = Float(180, config=True, help="Seconds a learner's engine may take to answer.")
-    images_first = List(["python", "python-full", "uv", "postgres", "redis", "registry"], config=True,
-                        help="Course images (images.toml keys or references) in the engine before the server is ready.")
-    images_later = List([], config=True, help="Course images loaded in the background once the server runs.")
-    subnet_pool = Unicode("10.213.0.0/16", config=True, help="Where learners' networks take their subnets from.")
-    subnet_prefix = Int(28, config=True, help="Size of a learner's network (/28: 14 addresses, 3 are used).")
-    hub_container = Unicode("", config=True, help="The hub's container, joined to each learner's network.")
 
-    @default("name_template")
-    def _name_template_default(self):
-        # the same name object_name() gives (user names are already valid Docker names: auth.NAME_RE)
-        return object_name(self.course_namespace, "nb", "user").removesuffix("user") + "{raw_username}"
+class CourseSpawner(Spawner):
+    """The learner's seat and their server in it (see the module's docstring)."""
 
-    @default("remove")
-    def _remove_default(self):
-        return True  # a stopped server's container goes; the learner's files are in their home folder
+    hub_connect_url = Unicode(config=True, help="Where the servers in seats reach the hub (its front address).")
+    extra_env = Dict(config=True, help="More environment for every learner's server.")
 
-    @default("pull_policy")
-    def _pull_policy_default(self):
-        return "never"  # images are built on this machine (no registry on the day)
+    @default("env_keep")
+    def _env_keep_default(self):
+        return []  # nothing of the hub's environment: the seat has its own PATH and Python
 
-    # names and places
+    @default("ip")
+    def _ip_default(self):
+        return "0.0.0.0"  # in the seat's network namespace: reached at the seat's address only
+
+    @default("port")
+    def _port_default(self):
+        return SERVER_PORT
+
+    slot = Unicode("", help="The learner's seat.")
+
     @property
-    def learner(self) -> str:
-        return self.user.name
+    def pool(self) -> Pool:
+        return Pool.get(self.log)
 
-    def _name(self, thing: str) -> str:
-        return object_name(self.course_namespace, thing, self.learner)
+    def load_state(self, state):
+        super().load_state(state)
+        self.slot = state.get("slot", "")
 
-    @property
-    def home_dir(self) -> Path:
-        return Path(self.data_dir) / "homes" / self.learner
+    def get_state(self):
+        state = super().get_state()
+        if self.slot:
+            state["slot"] = self.slot
+        return state
 
-    def _labels(self, role: str) -> dict:
-        return {**course_labels(LESSON, self.course_namespace), LABEL_USER: self.learner, LABEL_ROLE: role}
+    def clear_state(self):
+        super().clear_state()  # the seat stays the learner's (the registry says whose it is)
 
-    @property
-    def docker_client(self) -> docker.DockerClient:
-        if getattr(self, "_docker_client", None) is None:
-            self._docker_client = docker.from_env(timeout=300)  # the host's engine, through the mounted socket
-        return self._docker_client
-
-    def engine(self) -> Engine:
-        return Engine(self._name("engine"), labels=self._labels("engine"), volume=self._name("engine"),
-                      binds={str(self.home_dir): self.learner_home}, network=self._name("net"),
-                      cpus=self.engine_cpus or None, mem_limit=self.engine_mem_limit or None,
-                      client=self.docker_client)
+    def _seat(self) -> Seat | None:
+        seats = self.pool.seats.all()
+        return seats.get(self.slot) if self.slot else self.pool.seats.of(self.user.name)
 
     # progress shown on the hub's spawn page
     def _emit(self, progress: int, message: str) -> None:
-        self.log.info("%s: %s", self.learner, message)
+        self.log.info("%s: %s", self.user.name, message)
         self._events.append({"progress": progress, "message": message})
 
     async def progress(self):
@@ -149,191 +212,94 @@ class CourseSpawner(DockerSpawner):
                 seen += 1
             await asyncio.sleep(0.5)
 
-    # the steps
-    def ensure_home(self) -> bool:
-        """The learner's home folder and their copy of the course (made once). True when the copy was made now."""
-        home = self.home_dir
-        home.mkdir(parents=True, exist_ok=True)
-        os.chown(home, self.learner_uid, self.learner_gid)
-        for sub in (".dockerlab",):
-            (home / sub).mkdir(exist_ok=True)
-            os.chown(home / sub, self.learner_uid, self.learner_gid)
-        course = home / "course"
-        if course.exists():
-            return False
-        staging = home / ".course-copy"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        src = Path(self.course_source)
-        skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", ".pytest_cache", "*.pyc")
-        for rel in self.course_paths:
-            s = src / rel
-            if s.is_dir():
-                shutil.copytree(s, staging / rel, symlinks=True, ignore=skip)
-            elif s.is_file():
-                shutil.copy2(s, staging / rel)
-        for root, dirs, files in os.walk(staging):
-            for n in [root, *(os.path.join(root, x) for x in dirs + files)]:
-                os.lchown(n, self.learner_uid, self.learner_gid)
-        staging.rename(course)
-        return True
-
-    def ensure_network(self) -> str:
-        """The learner's bridge network (a free subnet of the pool), with the hub joined to it."""
-        name = self._name("net")
-        client = self.docker_client
-        with _network_lock:
-            try:
-                net = client.networks.get(name)
-            except NotFound:
-                net = None
-                for subnet in free_subnets(client, self.subnet_pool, self.subnet_prefix):
-                    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet))])
-                    try:
-                        net = client.networks.create(name, driver="bridge", ipam=ipam, labels=self._labels("network"))
-                        break
-                    except APIError as exc:  # another engine user took it since the listing: try the next
-                        if "overlap" not in str(exc).lower():
-                            raise
-                if net is None:
-                    raise RuntimeError(f"no free /{self.subnet_prefix} subnet left in {self.subnet_pool}: "
-                                       "set a larger CLASSROOM_SUBNET_POOL")
-        if self.hub_container:
-            net.reload()
-            hub = client.containers.get(self.hub_container)
-            if hub.id not in (net.attrs.get("Containers") or {}):
-                try:
-                    net.connect(hub)
-                except APIError as exc:
-                    if "already exists" not in str(exc):
-                        raise
-        return name
-
-    def missing_images(self, engine: Engine, wanted: list[str]) -> list[str]:
-        from dockerlab import images
-
-        refs = []
-        for item in wanted:
-            try:
-                refs.append(images.ref(item))
-            except KeyError:
-                refs.append(item)  # a reference, not a key
-        inner = engine.client()
-        missing = []
-        for ref in refs:
-            try:
-                inner.images.get(ref)
-            except NotFound:
-                missing.append(ref)
-        return missing
-
-    def load_images(self, engine: Engine, wanted: list[str]) -> list[str]:
-        missing = self.missing_images(engine, wanted)
-        if missing:
-            engine.load(missing, quiet=True)
-        return missing
-
-    def teardown(self) -> None:
-        """Remove the engine container (its volume stays) and the learner's network."""
-        try:
-            self.engine().remove(volumes=False)
-        except Exception as exc:  # noqa: BLE001 - keep tearing down
-            self.log.warning("%s: removing the engine failed: %s", self.learner, exc)
-        try:
-            remove_network(self.docker_client.networks.get(self._name("net")))
-        except NotFound:
-            pass
-        except APIError as exc:
-            self.log.warning("%s: removing the network failed: %s", self.learner, exc)
-
-    # the spawner's life cycle
-    async def start(self):
-        self._events = []
-        t0 = time.monotonic()
-        timings = {}
-        self._emit(5, "preparing your home folder")
-        copied = await asyncio.to_thread(self.ensure_home)
-        timings["home"] = time.monotonic() - t0
-        self._emit(15, "making your private network")
-        await asyncio.to_thread(self.ensure_network)
-        self._emit(25, "starting your Docker engine")
-        loading = None
-        try:
-            t = time.monotonic()
-            engine = self.engine()
-            await asyncio.to_thread(engine.start, self.engine_timeout, True)
-            timings["engine"] = time.monotonic() - t
-            # the course images go into the engine while the notebook container starts; ready means both
-            self._emit(50, "loading the course images into your engine, starting your notebook server")
-            t = time.monotonic()
-            loading = asyncio.ensure_future(asyncio.to_thread(self.load_images, engine, list(self.images_first)))
-            ip_port = await super().start()
-            timings["notebook"] = time.monotonic() - t
-            loaded = await loading
-            timings["images"] = time.monotonic() - t
-        except BaseException:
-            if loading is not None and not loading.done():
-                await asyncio.wait([loading], timeout=self.engine_timeout)
-            await asyncio.to_thread(self.teardown)
-            raise
-        timings["total"] = time.monotonic() - t0
-        self.timings = {k: round(v, 1) for k, v in timings.items()}
-        self.log.info("%s: server started in %.1f s (home %s, engine %.1f s, images %.1f s loading %s, notebook "
-                      "container %.1f s, side by side)", self.learner, timings["total"],
-                      "copied" if copied else "kept", timings["engine"], timings["images"], ", ".join(loaded) or "none",
-                      timings["notebook"])
-        if self.images_later:
-            self._later = asyncio.ensure_future(self._load_later(engine))
-        return ip_port
-
-    async def _load_later(self, engine: Engine) -> None:
-        t = time.monotonic()
-        try:
-            loaded = await asyncio.to_thread(self.load_images, engine, list(self.images_later))
-            self.log.info("%s: background images loaded in %.1f s: %s", self.learner, time.monotonic() - t,
-                          ", ".join(loaded) or "none missing")
-        except Exception as exc:  # noqa: BLE001 - the server runs; a lesson will say an image is missing
-            self.log.warning("%s: loading %s in the background failed: %s", self.learner, self.images_later, exc)
-
     def get_env(self):
         env = super().get_env()
         env.update({
-            "DOCKER_HOST": f"tcp://127.0.0.1:{API_PORT}",  # their engine, in the same network namespace
+            "DOCKER_HOST": "unix:///var/run/docker.sock",  # their engine, in their seat
             "DOCKERLAB_HOST_ADDR": "127.0.0.1",           # where the ports their containers publish are
-            "DOCKERLAB_ROOT": f"{self.learner_home}/course",
-            "DOCKERLAB_NAMESPACE": self.learner,
-            "DOCKERLAB_PROGRESS": f"{self.learner_home}/{PROGRESS}",
+            "DOCKERLAB_ROOT": "/home/learner/course",
+            "DOCKERLAB_NAMESPACE": self.user.name,
+            "DOCKERLAB_PROGRESS": "/home/learner/.dockerlab/progress.json",
+            "DOCKERLAB_CLASSROOM_SEAT": "1",
+            **self.extra_env,
         })
         return env
 
-    async def create_object(self):
-        """The notebook container, in the engine's network namespace (no network, no ports of its own)."""
-        self.volumes = {str(self.home_dir): {"bind": self.learner_home, "mode": "rw"}}
-        cpu = {"cpu_period": 100_000, "cpu_quota": int(self.cpu_limit * 100_000)} if self.cpu_limit else {}
-        host_config = self.client.create_host_config(
-            binds=self.volume_binds, auto_remove=self.remove, mem_limit=self.mem_limit,
-            network_mode=f"container:{self._name('engine')}", **cpu)
-        return await self.docker("create_container", image=self.image, name=self.container_name,
-                                 command=await self.get_command(), environment=self.get_env(),
-                                 volumes=self.volume_mount_points, labels=self._labels("notebook"),
-                                 host_config=host_config)
+    async def start(self):
+        self._events = []
+        t0 = time.monotonic()
+        pool, name = self.pool, self.user.name
+        seat = self._seat()
+        how = "their seat"
+        if seat is None:
+            seat = pool.claim(name)
+            how = "a warm seat of the pool"
+            if seat is None:
+                self._emit(10, "preparing a seat for you (a Docker engine of your own, the course images)")
+                how = "a new seat (the pool was empty)"
+                seat = await asyncio.to_thread(pool.prepare, None, name)
+        self.slot = seat.slot
+        loaded = []
+        if not pool.seats.alive(seat):
+            self._emit(30, "starting your Docker engine")
+            await asyncio.to_thread(pool.seats.start, seat)
+            loaded = await asyncio.to_thread(pool.seats.load_images, seat, pool.settings.images_first)
+        pool.seats.link_home(seat)
+        engine_s = time.monotonic() - t0
+        self._emit(60, "starting your notebook server")
+        cmd = [*self.cmd, *self.get_args()]
+        await asyncio.to_thread(pool.seats.give, seat, name, cmd, self.get_env())
+        self.timings = {"seat": round(engine_s, 1), "how": how}
+        self.log.info("%s: %s (%s) ready in %.1f s, %s; the server starts", name, how, seat.slot, engine_s,
+                      f"loaded {', '.join(loaded)}" if loaded else "no image to load")
+        # answer JupyterHub's first look: it waits with a growing back-off (up to seconds) after start() returns
+        await self._wait_http(seat.ip, self.port, self.server.base_url if self.server else "/")
+        self.log.info("%s: the server answers %.1f s after the seat was ready", name, time.monotonic() - t0 - engine_s)
+        # refill the pool, once this learner's first kernel has had the CPU (warming a seat copies images)
+        asyncio.get_running_loop().call_later(REFILL_AFTER, pool.kick)
+        if pool.settings.images_later:
+            self._later = asyncio.ensure_future(asyncio.to_thread(pool.seats.load_images, seat,
+                                                                  pool.settings.images_later))
+        return seat.ip, self.port
 
-    async def get_ip_and_port(self):
-        """The server listens in the engine's network namespace: at the engine's address on the learner's network."""
-        net = self.docker_client.networks.get(self._name("net"))
-        engine = self.docker_client.containers.get(self._name("engine"))
-        ip = engine.attrs["NetworkSettings"]["Networks"][net.name]["IPAddress"]
-        return ip, self.port
+    async def _wait_http(self, ip: str, port: int, prefix: str) -> None:
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            try:
+                await client.fetch(f"http://{ip}:{port}{prefix}api", request_timeout=2, follow_redirects=False)
+                return
+            except HTTPClientError:
+                return  # it answers (an HTTP error is an answer)
+            except Exception:  # noqa: BLE001 - not listening yet
+                await asyncio.sleep(0.1)
+            seat = self._seat()
+            if seat is not None and await asyncio.to_thread(self.pool.seats.server_state, seat) == "exited":
+                return  # JupyterHub's poll() will say it died
+
+    async def poll(self):
+        seat = self._seat()
+        if seat is None or not self.pool.seats.alive(seat):
+            return 0
+        state = await asyncio.to_thread(self.pool.seats.server_state, seat)
+        return 1 if state == "exited" else None
 
     async def stop(self, now=False):
         later = getattr(self, "_later", None)
         if later is not None and not later.done():
             later.cancel()
-        try:
-            await super().stop(now=now)
-        finally:
-            await asyncio.to_thread(self.teardown)
+        seat = self._seat()
+        if seat is not None:
+            await asyncio.to_thread(self.pool.seats.stop, seat)
 
     async def delete_forever(self):
-        """The learner is deleted from the hub: their engine's volume goes too (their home folder stays)."""
-        await asyncio.to_thread(self.engine().remove, True)
+        """The learner is deleted from the hub: their seat goes (their files and images with it)."""
+        seat = self.pool.seats.of(self.user.name)
+        if seat is not None:
+            await asyncio.to_thread(self.pool.seats.destroy, seat)
+        self.pool.kick()
+
+
+__all__ = ["CourseSpawner", "Pool", "SeatError", "classroom_settings", "start_pool_when_the_hub_runs"]

@@ -158,6 +158,28 @@ def pid1_info(container, lab=None) -> Pid1:
                 bool(int(cgt.group(1), 16) & SIGTERM_BIT) if cgt else None)
 
 
+def proc_status(container, lab=None, pid: int = 1) -> dict[str, str]:
+    """``/proc/PID/status`` of a running container as {field: value} (Uid, CapEff, CapBnd, NoNewPrivs …); {} when
+    it could not be read."""
+    text = proc_text(container, f"/proc/{pid}/status", lab) or ""
+    return {k.strip(): v.strip() for k, sep, v in (line.partition(":") for line in text.splitlines()) if sep}
+
+
+# Capability bit numbers (linux/capability.h): CapEff, CapBnd … of /proc/PID/status are masks of these bits.
+CAPS = ["chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
+        "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw", "ipc_lock", "ipc_owner",
+        "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+        "sys_resource", "sys_time", "sys_tty_config", "mknod", "lease", "audit_write", "audit_control", "setfcap",
+        "mac_override", "mac_admin", "syslog", "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf",
+        "checkpoint_restore"]
+
+
+def cap_names(mask: str) -> list[str]:
+    """The capabilities of a /proc/PID/status mask (``"00000000a80425fb"`` -> ``["chown", …]``)."""
+    bits = int(mask or "0", 16)
+    return [name for bit, name in enumerate(CAPS) if bits >> bit & 1]
+
+
 def pid1(container) -> str:
     """The command line of PID 1 in a running container (``docker exec NAME cat /proc/1/cmdline``)."""
     return pid1_info(container).cmdline

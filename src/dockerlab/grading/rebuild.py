@@ -8,14 +8,13 @@
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fnmatch
-import hashlib
 import re
 import uuid
 from pathlib import Path
 
+from dockerlab import recipes
 from dockerlab.build import BuildFailed, BuildResult, Step, context_files
 from dockerlab.show import short
 
@@ -118,12 +117,27 @@ class CodeChangeRebuild:
     def cached(self) -> bool:
         return self.result is not None and self.dependency_step is not None and not self.rebuilt
 
+    @property
+    def blamed(self) -> Step | None:
+        """The step :meth:`why` blames: the first invalidated step that reads the changed file (the dependency step
+        itself when a bind mount of the context gives it the code); None when the dependency step was kept."""
+        if not self.rebuilt or self.dependency_step is None:
+            return None
+        return next((s for s in self.rebuilt if reads(s, self.code_file)), self.rebuilt[0])
+
+    @property
+    def kept_by(self) -> str:
+        """How the dependency step was kept: "cache", or "rescheduled" (it ran again, nothing it reads changed)."""
+        if not self.cached:
+            return ""
+        return "rescheduled" if self.dependency_step in self.rescheduled else "cache"
+
     def why(self) -> str:
         """Why the dependency step ran again: the first step it depends on that reads the changed file."""
-        if not self.rebuilt or self.dependency_step is None:
+        reader = self.blamed
+        if reader is None:
             return ""
         dep = short(self.dependency_step.instruction, 70)
-        reader = next((s for s in self.rebuilt if reads(s, self.code_file)), self.rebuilt[0])
         if reader is self.dependency_step:
             return (f"after editing {self.code_file}, `{dep}` ran again: it reads {self.code_file} itself "
                     "(a bind mount of the context that includes the code)")
@@ -133,7 +147,7 @@ class CodeChangeRebuild:
     def kept(self) -> str:
         """How the dependency step was kept: from the cache, or run again with nothing it reads changed."""
         dep = short(re.sub(r"^RUN\s+(?:--(?:mount|network|security)=\S+\s+)+", "RUN ", self.dependency_step.instruction), 60)
-        if self.dependency_step in self.rescheduled:
+        if self.kept_by == "rescheduled":
             return (f"`{dep}` ran again, but nothing it reads changed: the engine scheduled it once more beside "
                     "another build (not your order)")
         return f"`{dep}` came from the cache{self.note()}"
@@ -211,21 +225,15 @@ INPUTS_LABEL = "org.dockerlab.check.inputs"
 
 def inputs_hash(app_dir, dockerfile: str = "Dockerfile") -> str:
     """A hash of what the build sees (Dockerfile + the context after .dockerignore): same hash, same image."""
-    app, h = Path(app_dir), hashlib.sha256()
-    for name, _ in context_files(app, dockerfile):
-        if name != ".dockerlab.labels.yaml":
-            h.update(name.encode() + b"\0" + (app / name).read_bytes() + b"\0")
-    h.update((app / dockerfile).read_bytes())
-    return h.hexdigest()[:24]
+    app = Path(app_dir)
+    files = [(name, app / name) for name, _ in context_files(app, dockerfile) if name != ".dockerlab.labels.yaml"]
+    return recipes.digest([*files, (dockerfile, app / dockerfile)], length=24)
 
 
 def build_reusing(lab, app_dir, thing: str, tag: str = "latest", reuse: bool = True):
     """The image of ``app_dir``: built with BuildKit, or, with ``reuse``, the one already built from the same
     inputs (labelled with their hash). Raises BuildFailed."""
-    h = inputs_hash(app_dir)
-    if reuse:
-        with contextlib.suppress(Exception):  # not there (or built from other inputs): build it
-            img = lab.client.images.get(lab.image(thing, tag))
-            if (img.labels or {}).get(INPUTS_LABEL) == h:
-                return img
-    return lab.build(app_dir, thing, tag=tag, quiet=True, labels={INPUTS_LABEL: h}).image
+    return recipes.build_if_changed(
+        lab.image(thing, tag), INPUTS_LABEL, inputs_hash(app_dir),
+        lambda labels: lab.build(app_dir, thing, tag=tag, quiet=True, labels=labels).image,
+        client=lab.client, force=not reuse)

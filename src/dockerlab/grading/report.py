@@ -11,15 +11,13 @@ and writes ``dockerlab-report.json`` (the attempts grouped per lesson, with a su
 ``dockerlab-report.html`` (one self-contained page an instructor or onboarding lead can read: per lesson the
 latest attempt's status, how many attempts, the time spent, and the failing lines with their fixes; then the
 course's exercises not started yet). Both go to ``runs/`` in the course folder (gitignored) unless
-``--json`` / ``--html`` name other files; the command prints where it wrote them.
+``--json`` / ``--html`` name other files; the command (:mod:`dockerlab.ops.commands`) prints where it wrote them.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import pkgutil
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -147,33 +145,5 @@ def write_report(json_path: str | Path | None = ..., html_path: str | Path | Non
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``dockerlab report [--json FILE] [--html FILE] [--progress FILE]``; with neither, writes both to runs/."""
-    ap = argparse.ArgumentParser(prog="dockerlab report",
-                                 description="Export your progress (every lesson's checks) as JSON and one HTML page "
-                                             "(default: runs/ in the course folder, which git ignores).")
-    ap.add_argument("--json", metavar="FILE", help=f"write the JSON report here (default runs/{DEFAULT_JSON})")
-    ap.add_argument("--html", metavar="FILE", help=f"write the HTML report here (default runs/{DEFAULT_HTML})")
-    ap.add_argument("--progress", metavar="FILE", help="progress file to read (default: yours, see $DOCKERLAB_PROGRESS)")
-    args = ap.parse_args(argv)
-    json_path, html_path = args.json, args.html
-    if not json_path and not html_path:
-        json_path, html_path = report_dir() / DEFAULT_JSON, report_dir() / DEFAULT_HTML
-    src = Path(args.progress) if args.progress else progress_file()
-    if not src.exists():
-        print(f"dockerlab report: no progress file at {src} (run an exercise check first)", file=sys.stderr)
-    try:
-        report = write_report(json_path, html_path, src)
-    except (OSError, ValueError) as exc:
-        print(f"dockerlab report: {exc}", file=sys.stderr)
-        return 1
-    s = report["summary"]
-    print(f"{progress_line(s)}; {s['attempts']} check run{'s' if s['attempts'] != 1 else ''}")
-    for p in (json_path, html_path):
-        if p:
-            print(f"wrote {p}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit("python -m dockerlab.grading.report is now `dockerlab report` (or python -m dockerlab report)")

@@ -8,15 +8,13 @@ Cells tagged ``solution-only`` are dropped. Outputs are stripped. The cell that 
 in its metadata (:mod:`dockerlab.grading.checkcell`), so an edited check cell shows in the learner's report. A block never closed, or one inside
 another, stops the generator with the notebook, cell and line (it would otherwise ship the answer).
 
-    python -m dockerlab.ops.authoring            # write every exercise
-    python -m dockerlab.ops.authoring --check    # exit 1 and list drift, writing nothing
+    dockerlab exercises            # write every exercise (make exercises)
+    dockerlab exercises --check    # exit 1 and list drift, writing nothing
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import sys
 
 from dockerlab.grading import checkcell
 from dockerlab.paths import repo_root
@@ -26,7 +24,19 @@ MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 
 
 class MarkerError(ValueError):
-    """A solution block that is not closed, or one inside another: the answer would leak into the exercise."""
+    """A solution block that is not closed, or one inside another: the answer would leak into the exercise.
+
+    ``kind`` is "never-closed", "nested" or "stray" (an end marker without a begin); ``notebook``, ``cell`` and
+    ``line`` say where (the message starts with them)."""
+
+    def __init__(self, kind: str, said: str, line: int | None = None):
+        super().__init__(said)
+        self.kind, self.said, self.line = kind, said, line
+        self.notebook, self.cell = "", None
+
+    def __str__(self) -> str:
+        return ((f"{self.notebook} " if self.notebook else "") + (f"cell {self.cell}: " if self.cell is not None else "")
+                + (f"line {self.line}: " if self.line else "") + self.said)
 
 
 def _source(cell) -> str:
@@ -34,7 +44,7 @@ def _source(cell) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def _strip_code(text: str, where: str = "") -> str:
+def _strip_code(text: str) -> str:
     """Replace each BEGIN/END block by ``# YOUR CODE HERE`` at the BEGIN line's indent, as nbgrader's ClearSolutions
     does; an END without BEGIN, a BEGIN inside a block or a block never closed raises :class:`MarkerError`."""
     out, inside = [], None
@@ -42,30 +52,31 @@ def _strip_code(text: str, where: str = "") -> str:
         stripped = line.strip()
         if stripped.startswith(BEGIN):
             if inside is not None:
-                raise MarkerError(f"{where}line {n}: nested {BEGIN} (the block opened at line {inside} is not closed)")
+                raise MarkerError("nested", f"nested {BEGIN} (the block opened at line {inside} is not closed)", n)
             inside = n
             out.append(line[: len(line) - len(line.lstrip())] + "# YOUR CODE HERE\n")
         elif stripped.startswith(END):
             if inside is None:
-                raise MarkerError(f"{where}line {n}: {END} without a {BEGIN} before it")
+                raise MarkerError("stray", f"{END} without a {BEGIN} before it", n)
             inside = None
         elif inside is None:
             out.append(line)
     if inside is not None:
-        raise MarkerError(f"{where}line {inside}: {BEGIN} is never closed by {END} (the answer would ship in the exercise)")
+        raise MarkerError("never-closed", f"{BEGIN} is never closed by {END} (the answer would ship in the exercise)",
+                          inside)
     return "".join(out)
 
 
-def _strip_markdown(text: str, where: str = "") -> str:
+def _strip_markdown(text: str) -> str:
     out, rest = [], text
     while MD_BEGIN in rest or MD_END in rest:
         b, e = rest.find(MD_BEGIN), rest.find(MD_END)
         if b < 0 or (0 <= e < b):
-            raise MarkerError(f"{where}{MD_END} without a {MD_BEGIN} before it")
+            raise MarkerError("stray", f"{MD_END} without a {MD_BEGIN} before it")
         if e < 0:
-            raise MarkerError(f"{where}{MD_BEGIN} is never closed by {MD_END}")
+            raise MarkerError("never-closed", f"{MD_BEGIN} is never closed by {MD_END}")
         if MD_BEGIN in rest[b + len(MD_BEGIN):e]:
-            raise MarkerError(f"{where}nested {MD_BEGIN}")
+            raise MarkerError("nested", f"nested {MD_BEGIN}")
         out.append(rest[:b])
         rest = rest[e + len(MD_END):]
         rest = rest[1:] if rest.startswith("\n") else rest
@@ -73,8 +84,8 @@ def _strip_markdown(text: str, where: str = "") -> str:
     return "".join(out)
 
 
-def strip_solutions(text: str, cell_type: str, where: str = "") -> str:
-    return _strip_code(text, where) if cell_type == "code" else _strip_markdown(text, where)
+def strip_solutions(text: str, cell_type: str) -> str:
+    return _strip_code(text) if cell_type == "code" else _strip_markdown(text)
 
 
 def exercise_from_solution(nb: dict, name: str = "") -> dict:
@@ -83,8 +94,11 @@ def exercise_from_solution(nb: dict, name: str = "") -> dict:
     for i, cell in enumerate(out["cells"]):
         if "solution-only" in cell.get("metadata", {}).get("tags", []):
             continue
-        text = strip_solutions(_source(cell), cell["cell_type"], f"{name} cell {i}: " if name else f"cell {i}: ")
-        cell["source"] = text
+        try:
+            cell["source"] = strip_solutions(_source(cell), cell["cell_type"])
+        except MarkerError as exc:
+            exc.notebook, exc.cell = name, i
+            raise
         if cell["cell_type"] == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
@@ -101,47 +115,43 @@ def dumps(nb: dict) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="make exercises", description="exercises/ from solutions/ (one source)")
-    ap.add_argument("--check", action="store_true", help="report drift, write nothing")
-    args = ap.parse_args(argv)
-    ROOT = repo_root()
+def write_exercises(check: bool = False) -> tuple[int, list[str]]:
+    """Write exercises/NN_topic.ipynb from each solutions/NN_topic.ipynb (``dockerlab exercises``); with ``check``,
+    write nothing. Returns how many solutions there are and the problems found (with ``check``: every exercise that
+    differs from what its solution generates), one line each."""
+    root = repo_root()
     problems = []
-    solutions = sorted((ROOT / "solutions").glob("*.ipynb"))
+    solutions = sorted((root / "solutions").glob("*.ipynb"))
     for sol in solutions:
         nb = json.loads(sol.read_text())
         if not has_markers(nb):
-            problems.append(f"{sol.relative_to(ROOT)}: no ### BEGIN SOLUTION block")
+            problems.append(f"{sol.relative_to(root)}: no ### BEGIN SOLUTION block")
             continue
         try:
-            want = dumps(exercise_from_solution(nb, str(sol.relative_to(ROOT))))
+            want = dumps(exercise_from_solution(nb, str(sol.relative_to(root))))
         except MarkerError as exc:
             problems.append(str(exc))
             continue
-        ex = ROOT / "exercises" / sol.name
-        if args.check:
+        ex = root / "exercises" / sol.name
+        if check:
             if not ex.exists():
-                problems.append(f"{ex.relative_to(ROOT)}: missing (run make exercises)")
+                problems.append(f"{ex.relative_to(root)}: missing (run make exercises)")
             elif ex.read_text() != want:
-                problems.append(f"{ex.relative_to(ROOT)}: differs from what its solution generates (run make exercises)")
+                problems.append(f"{ex.relative_to(root)}: differs from what its solution generates (run make exercises)")
         else:
             ex.parent.mkdir(exist_ok=True)
             ex.write_text(want)
-    for ex in sorted((ROOT / "exercises").glob("*.ipynb")):
-        if not (ROOT / "solutions" / ex.name).exists():
-            problems.append(f"{ex.relative_to(ROOT)}: has no solution notebook")
+    for ex in sorted((root / "exercises").glob("*.ipynb")):
+        if not (root / "solutions" / ex.name).exists():
+            problems.append(f"{ex.relative_to(root)}: has no solution notebook")
     from dockerlab.ops import plans  # the timing plans add up the lessons' own figures
 
-    if args.check:
-        problems += plans.drift(ROOT)
+    if check:
+        problems += plans.drift(root)
     else:
-        plans.write(ROOT)
-    for p in problems:
-        print(p, file=sys.stderr)
-    if not args.check:
-        print(f"wrote {len(solutions)} exercise notebook(s)")
-    return 1 if problems else 0
+        plans.write(root)
+    return len(solutions), problems
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit("python -m dockerlab.ops.authoring is now `dockerlab exercises [--check]` (make exercises)")

@@ -37,6 +37,9 @@ rich==15.0.0
 APP = 'import flask, markupsafe\nprint("app ok", markupsafe.__version__)\n'
 
 
+VERDICTS = {True: "held", False: "did not hold"}  # what a verdict line says of a claim
+
+
 @dataclasses.dataclass
 class Claim:
     name: str
@@ -47,7 +50,8 @@ class Claim:
     unit: str
     floor: float | None = None  # the least `after` can be (sizes: base image + what was installed), measured
     floor_parts: str = ""  # what the floor is made of, e.g. "slim 170 MB + packages 40 MB"
-    note: str = ""  # what else the measurement showed (which steps came from the cache)
+    note: str = ""  # what else the measurement showed, in words (which steps came from the cache)
+    facts: dict = dataclasses.field(default_factory=dict)  # the same as values: {"code_first": "rebuilt", …}
 
     @property
     def ratio(self) -> float:
@@ -56,6 +60,10 @@ class Claim:
     @property
     def held(self) -> bool:
         return self.ratio >= self.claimed_ratio
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[self.held]
 
     @property
     def best_ratio(self) -> float | None:
@@ -159,7 +167,8 @@ CMD ["python", "app.py"]
            f"dependency step {good_dep}" + ("" if rg.cached("RUN") else ": the build cache was disturbed, run again"))
     return Claim("cache order", "code-only rebuild ~2 min → ~5 s with dependencies before code", 120 / 5,
                  rb.seconds, rg.seconds, "s",
-                 note=f"dependency step {bad_dep} with code copied first, {good_dep} with dependencies first")
+                 note=f"dependency step {bad_dep} with code copied first, {good_dep} with dependencies first",
+                 facts={"code_first": bad_dep, "dependencies_first": good_dep})
 
 
 def installer(lab, root: Path, quiet: bool) -> Claim:
@@ -206,7 +215,7 @@ def verdicts(claims: list[Claim]) -> list[str]:
     """One sentence per claim: held or not, with the measured ratio (and the floor where there is one)."""
     out = []
     for c in claims:
-        line = (f"{c.name}: {'held' if c.held else 'did not hold'} here "
+        line = (f"{c.name}: {c.verdict} here "
                 f"(measured {c.ratio:.1f}x, claimed ≥ {c.claimed_ratio:.1f}x)")
         if c.floor:
             line += (f"; the result is {c.after / c.floor:.2f}x its floor ({c.floor_parts}), "

@@ -1,6 +1,10 @@
-"""The `dockerlab` command: doctor, prepare, clean, images save|load|status, leaks, run-all, bench, wheelhouse, report.
+"""The `dockerlab` command, the package's one command line (also ``python -m dockerlab``).
 
-Exit codes: 0 ok; 1 something to fix (doctor found a problem, leaks found, a step failed);
+Learners and instructors: doctor, prepare, clean, leaks, images save|load|status, report, run-all, bench, wheelhouse.
+Maintainers: exercises (``make exercises``), platforms (QEMU for lesson 14), supply prepare (``make supply-chain``).
+Each subcommand is a function below, registered with its options by :func:`command`.
+
+Exit codes: 0 ok; 1 something to fix (doctor found a problem, leaks found, a step failed, exercises drifted);
 2 usage error; 3 no Docker engine answers.
 """
 from __future__ import annotations
@@ -8,12 +12,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 from dockerlab.engine import EngineUnavailable
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_NO_ENGINE = 0, 1, 2, 3
+COMMANDS: list[tuple[str, str, tuple, Callable]] = []  # (name, help, arguments, function), in the order of --help
 
 
+def arg(*flags: str, **options) -> tuple[tuple, dict]:
+    """One option of a subcommand, as ``argparse``'s ``add_argument(*flags, **options)`` takes it."""
+    return flags, options
+
+
+def command(name: str, help: str, *arguments: tuple[tuple, dict]):
+    """Register the function below as ``dockerlab NAME`` with its ``arguments`` (each made by :func:`arg`)."""
+    def register(fn: Callable) -> Callable:
+        COMMANDS.append((name, help, arguments, fn))
+        return fn
+    return register
+
+
+@command("doctor", "check engine, buildx, compose, disk, registry, course images, namespace",
+         arg("--json", action="store_true"), arg("--no-registry", action="store_true", help="skip the registry probe"))
 def _doctor(args) -> int:
     from dockerlab.ops.doctor import doctor
 
@@ -22,6 +43,10 @@ def _doctor(args) -> int:
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 
+@command("prepare", "pull the course images, or build stand-ins where no registry answers",
+         arg("--only", nargs="*", help="image keys (python, python-full, uv, postgres, redis, registry; "
+                                       "made only when named: engine, python-arm64)"),
+         arg("--no-pull", action="store_true", help="do not try the registry; build stand-ins"))
 def _prepare(args) -> int:
     from dockerlab.ops import prepare
 
@@ -33,20 +58,27 @@ def _prepare(args) -> int:
     return EXIT_OK
 
 
+@command("clean", "remove the course's containers, networks, volumes and images of your namespace",
+         arg("--all-namespaces", action="store_true", help="every learner's course objects (instructors)"),
+         arg("--namespace", help="another namespace than yours"),
+         arg("--lesson", help="only this lesson, e.g. 03"),
+         arg("--build-cache", action="store_true",
+             help="also prune BuildKit's build cache (kept by default so lessons rebuild from cache; engine-wide)"))
 def _clean(args) -> int:
-    from dockerlab.cleanup import cleanup
+    from dockerlab.cleanup import cleanup, prune_build_cache
     from dockerlab.namespace import set_namespace
 
     if args.namespace:
         set_namespace(args.namespace)
     cleanup(lesson=args.lesson, all_namespaces=args.all_namespaces)
     if args.build_cache:
-        from dockerlab.cleanup import prune_build_cache
-
         prune_build_cache()
     return EXIT_OK
 
 
+@command("leaks", "exit 1 if a course container, network or volume is left in your namespace",
+         arg("--namespace", help="another namespace than yours"),
+         arg("--all-namespaces", action="store_true", help="every learner's namespace on this engine (instructors)"))
 def _leaks(args) -> int:
     """Course containers, networks and volumes left in your namespace (``--namespace``: another one;
     ``--all-namespaces``: every learner's on this engine, grouped by namespace). The output names where it looked."""
@@ -77,10 +109,15 @@ def _leaks(args) -> int:
     return EXIT_OK
 
 
+@command("images", "offline bundles: save FILE, load FILE, status",
+         arg("action", choices=["save", "load", "status"]), arg("file", nargs="?"),
+         arg("--only", nargs="*", help="with save: only these image keys"))
 def _images(args) -> int:
-    from dockerlab.ops import prepare
-    from dockerlab.ops import bundles
+    from dockerlab.ops import bundles, prepare
 
+    if args.action in ("save", "load") and not args.file:
+        print(f"dockerlab images {args.action} needs a FILE", file=sys.stderr)
+        return EXIT_USAGE
     if args.action == "save":
         print(f"wrote {bundles.save(args.file, keys=args.only or None)}")
     elif args.action == "load":
@@ -91,6 +128,43 @@ def _images(args) -> int:
     return EXIT_OK
 
 
+@command("report", "export your progress (every lesson's checks) as JSON and a one-page HTML file "
+                   "(default: both into runs/ in the course folder, which git ignores)",
+         arg("--json", metavar="FILE", help="write the JSON report here (and, without --html, no HTML)"),
+         arg("--html", metavar="FILE", help="write the HTML report here (and, without --json, no JSON)"),
+         arg("--progress", metavar="FILE", help="progress file to read (default: yours, see $DOCKERLAB_PROGRESS)"))
+def _report(args) -> int:
+    from pathlib import Path
+
+    from dockerlab.grading import report
+    from dockerlab.grading.checker import progress_file
+
+    json_path, html_path = args.json, args.html
+    if not json_path and not html_path:
+        json_path, html_path = report.report_dir() / report.DEFAULT_JSON, report.report_dir() / report.DEFAULT_HTML
+    src = Path(args.progress) if args.progress else progress_file()
+    if not src.exists():
+        print(f"dockerlab report: no progress file at {src} (run an exercise check first)", file=sys.stderr)
+    try:
+        written = report.write_report(json_path, html_path, src)
+    except (OSError, ValueError) as exc:
+        print(f"dockerlab report: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    s = written["summary"]
+    print(f"{report.progress_line(s)}; {s['attempts']} check run{'s' if s['attempts'] != 1 else ''}")
+    for p in (json_path, html_path):
+        if p:
+            print(f"wrote {p}")
+    return EXIT_OK
+
+
+@command("run-all", "run the course headless (papermill) and write a report: will my machine work on the day?",
+         arg("lessons", nargs="*", help="lesson numbers or names (default: all)"),
+         arg("--namespace", default="runall", help="namespace for the run (default: runall)"),
+         arg("--no-solutions", action="store_true", help="lessons only, not their solutions"),
+         arg("--image", action="append", metavar="KEY=REF", help="override a course image, e.g. python=python:3.13.6-slim"),
+         arg("--out", help="folder for executed notebooks and the report (default: runs/<time>)"),
+         arg("--timeout", type=int, default=900, help="seconds per cell (default 900)"))
 def _run_all(args) -> int:
     from dockerlab.ops.runall import run_all
 
@@ -103,6 +177,25 @@ def _run_all(args) -> int:
     return EXIT_OK if all(r.passed for r in runs) else EXIT_PROBLEM
 
 
+@command("wheelhouse", "offline classroom: build DIR (day before), enable DIR (on the day), disable",
+         arg("action", choices=["build", "enable", "disable"]), arg("dir", nargs="?", default="wheelhouse"))
+def _wheelhouse(args) -> int:
+    from dockerlab.ops import offline
+
+    if args.action == "build":
+        wheels = offline.build_wheelhouse(args.dir)
+        print(f"{len(wheels)} wheels in {args.dir}")
+    elif args.action == "enable":
+        print(f"{offline.enable(args.dir)} now installs Python packages from the wheelhouse only (no index)")
+    else:
+        print(f"{offline.disable()} is the original image again")
+    return EXIT_OK
+
+
+@command("bench", "measure published Docker-for-Python claims on this engine, side by side",
+         arg("--only", nargs="*", choices=["multi-stage", "cache-order", "installer"]),
+         arg("--show", action="store_true", help="show each build's steps"),
+         arg("--markdown", metavar="FILE", help="also write the table as Markdown"))
 def _bench(args) -> int:
     from dockerlab.ops.bench import bench, markdown, verdicts
 
@@ -117,74 +210,60 @@ def _bench(args) -> int:
     return EXIT_OK
 
 
-def _wheelhouse(args) -> int:
-    from dockerlab.ops import offline
+@command("exercises", "maintainers: write exercises/ from solutions/ (make exercises); --check: write nothing, "
+                      "exit 1 and list what differs",
+         arg("--check", action="store_true", help="report drift, write nothing"))
+def _exercises(args) -> int:
+    from dockerlab.ops.authoring import write_exercises
 
-    if args.action == "build":
-        wheels = offline.build_wheelhouse(args.dir)
-        print(f"{len(wheels)} wheels in {args.dir}")
-    elif args.action == "enable":
-        print(f"{offline.enable(args.dir)} now installs Python packages from the wheelhouse only (no index)")
-    else:
-        print(f"{offline.disable()} is the original image again")
+    written, problems = write_exercises(check=args.check)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if not args.check:
+        print(f"wrote {written} exercise notebook(s)")
+    return EXIT_PROBLEM if problems else EXIT_OK
+
+
+@command("platforms", "lesson 14: QEMU emulation of another CPU (kernel-wide; register and unregister need root)",
+         arg("action", nargs="?", default="status", choices=["status", "register", "unregister"]),
+         arg("arches", nargs="*", default=["arm64"], metavar="ARCH", help="default: arm64"))
+def _platforms(args) -> int:
+    from dockerlab.supply import platforms
+
+    for arch in args.arches:
+        if args.action == "register":
+            said = "registered" if platforms.register_emulation(arch, quiet=True) else "was registered already"
+        elif args.action == "unregister":
+            said = "removed" if platforms.unregister_emulation(arch, quiet=True) else "was not registered"
+        else:
+            entry = platforms.registered(arch)
+            said = f"registered ({entry.get('interpreter')}, flags {entry.get('flags', '')})" if entry else "not registered"
+        print(f"{platforms.entry_name(arch)}: {said}")
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+@command("supply", "lesson 14: prepare what it needs on this engine (make supply-chain): the engine image, the "
+                   "arm64 Python stand-in", arg("action", choices=["prepare"]))
+def _supply(args) -> int:
+    from dockerlab.supply.stores import prepare_lesson
+
+    prepare_lesson()
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dockerlab", description="Course helper: is the engine ready, prepare images, clean up.")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("doctor", help="check engine, buildx, compose, disk, registry, course images, namespace")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-registry", action="store_true", help="skip the registry probe")
-    p.set_defaults(fn=_doctor)
-    p = sub.add_parser("prepare", help="pull the course images, or build stand-ins where no registry answers")
-    p.add_argument("--only", nargs="*", help="image keys (python, python-full, uv, postgres, redis, registry; made only when named: engine, python-arm64)")
-    p.add_argument("--no-pull", action="store_true", help="do not try the registry; build stand-ins")
-    p.set_defaults(fn=_prepare)
-    p = sub.add_parser("clean", help="remove the course's containers, networks, volumes and images of your namespace")
-    p.add_argument("--all-namespaces", action="store_true", help="every learner's course objects (instructors)")
-    p.add_argument("--namespace", help="another namespace than yours")
-    p.add_argument("--lesson", help="only this lesson, e.g. 03")
-    p.add_argument("--build-cache", action="store_true",
-                   help="also prune BuildKit's build cache (kept by default so lessons rebuild from cache; engine-wide)")
-    p.set_defaults(fn=_clean)
-    p = sub.add_parser("leaks", help="exit 1 if a course container, network or volume is left in your namespace")
-    p.add_argument("--namespace", help="another namespace than yours")
-    p.add_argument("--all-namespaces", action="store_true", help="every learner's namespace on this engine (instructors)")
-    p.set_defaults(fn=_leaks)
-    p = sub.add_parser("images", help="offline bundles: save FILE, load FILE, status")
-    p.add_argument("action", choices=["save", "load", "status"])
-    p.add_argument("file", nargs="?")
-    p.add_argument("--only", nargs="*", help="with save: only these image keys")
-    p.set_defaults(fn=_images)
-    p = sub.add_parser("run-all", help="run the course headless (papermill) and write a report: will my machine work on the day?")
-    p.add_argument("lessons", nargs="*", help="lesson numbers or names (default: all)")
-    p.add_argument("--namespace", default="runall", help="namespace for the run (default: runall)")
-    p.add_argument("--no-solutions", action="store_true", help="lessons only, not their solutions")
-    p.add_argument("--image", action="append", metavar="KEY=REF", help="override a course image, e.g. python=python:3.13.6-slim")
-    p.add_argument("--out", help="folder for executed notebooks and the report (default: runs/<time>)")
-    p.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
-    p.set_defaults(fn=_run_all)
-    p = sub.add_parser("report", add_help=False,
-                       help="export your progress (every lesson's checks) as JSON and a one-page HTML file")
-    p.set_defaults(fn=None)
-    p = sub.add_parser("wheelhouse", help="offline classroom: build DIR (day before), enable DIR (on the day), disable")
-    p.add_argument("action", choices=["build", "enable", "disable"])
-    p.add_argument("dir", nargs="?", default="wheelhouse")
-    p.set_defaults(fn=_wheelhouse)
-    p = sub.add_parser("bench", help="measure published Docker-for-Python claims on this engine, side by side")
-    p.add_argument("--only", nargs="*", choices=["multi-stage", "cache-order", "installer"])
-    p.add_argument("--show", action="store_true", help="show each build's steps")
-    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
-    p.set_defaults(fn=_bench)
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["report"]:  # its own options: dockerlab report --help
-        from dockerlab.grading.report import main as report_main
+    for name, help, arguments, fn in COMMANDS:
+        p = sub.add_parser(name, help=help, description=help)
+        for flags, options in arguments:
+            p.add_argument(*flags, **options)
+        p.set_defaults(fn=fn)
+    return ap
 
-        return report_main(argv[1:])
-    args = ap.parse_args(argv)
-    if args.cmd == "images" and args.action in ("save", "load") and not args.file:
-        ap.error(f"images {args.action} needs a FILE")
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return args.fn(args)
     except EngineUnavailable as exc:
@@ -197,5 +276,5 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the same command as `dockerlab` and `python -m dockerlab`
     sys.exit(main())

@@ -83,11 +83,17 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(int(x) for x in m.groups() if x is not None) if m else ()
 
 
+def below_current(kind: str, text: str | None) -> tuple[int, ...] | None:
+    """The least version learners commonly run (:data:`CURRENT`) when ``text`` names an older one; else None."""
+    minimum = CURRENT[kind][0]
+    v = version_tuple(text)
+    return minimum if v and v < minimum else None
+
+
 def older_than_current(kind: str, text: str | None) -> str:
     """The reason a version is older than what learners commonly run, or ''."""
-    minimum, why = CURRENT[kind]
-    v = version_tuple(text)
-    return f"older than {'.'.join(map(str, minimum))}: {why}" if v and v < minimum else ""
+    minimum = below_current(kind, text)
+    return f"older than {'.'.join(map(str, minimum))}: {CURRENT[kind][1]}" if minimum else ""
 
 
 def doctor(check_registry: bool = True) -> Report:

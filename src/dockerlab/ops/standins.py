@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from dockerlab import settings, tools
+from dockerlab import recipes, settings, tools
 from dockerlab.build import BuildFailed, build
 from dockerlab.engine import get_client
 from dockerlab.images import (BASE_REF, DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_RECIPE, LABEL_STANDIN, LABEL_STANDIN_FOR, STANDINS,
-                     CourseImage, local_image)
+                     CourseImage)
 from dockerlab.errors import ToolFailed, last_lines
 from dockerlab.show import cli
 
@@ -36,20 +36,10 @@ def base_ref(arch: str | None = None) -> str:
 
 def recipe_hash(key: str) -> str:
     """A short hash of a stand-in's recipe folder: a changed recipe makes `prepare` rebuild that stand-in."""
-    import hashlib
-
-    h = hashlib.sha256(DEBIAN_SUITE.encode())
     recipe, arch = PLATFORM_VARIANTS.get(key, (key, None))
-    if arch:
-        h.update(arch.encode())
-    key = recipe
-    folders = [STANDINS / key] if key in ("uv", "base") else [STANDINS / "base", STANDINS / key]
-    for folder in folders:
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                h.update(str(p.relative_to(STANDINS)).encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    folders = [STANDINS / recipe] if recipe in ("uv", "base") else [STANDINS / "base", STANDINS / recipe]
+    files = [(str(p.relative_to(STANDINS)), p) for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()]
+    return recipes.digest(files, DEBIAN_SUITE + (arch or ""))
 
 
 def debootstrap_base(*, client=None, arch: str | None = None) -> None:
@@ -59,9 +49,11 @@ def debootstrap_base(*, client=None, arch: str | None = None) -> None:
     unpacks the packages, then its second stage runs the arm64 binaries under QEMU (dockerlab.supply.platforms).
     """
     client = client or get_client()
-    present = local_image(base_ref(arch), client=client)
-    if present is not None and present.labels.get(LABEL_RECIPE) == recipe_hash("base"):
-        return
+    recipes.build_if_changed(base_ref(arch), LABEL_RECIPE, recipe_hash("base"), lambda labels: _debootstrap(arch, labels),
+                             client=client)
+
+
+def _debootstrap(arch: str | None, labels: dict[str, str]) -> None:
     if os.geteuid() != 0:
         raise RuntimeError(
             "no registry answers and building stand-in images needs root (debootstrap). "
@@ -118,7 +110,7 @@ def debootstrap_base(*, client=None, arch: str | None = None) -> None:
         docker_import = ["docker", "import", *platform,
                          "-c", f"LABEL {LABEL_STANDIN}=true",
                          "-c", f"LABEL {LABEL_STANDIN_FOR}=debian:{DEBIAN_SUITE}-slim",
-                         "-c", f"LABEL {LABEL_RECIPE}={recipe_hash('base')}",
+                         *[arg for k, v in labels.items() for arg in ("-c", f"LABEL {k}={v}")],
                          "-c", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt "
                                "PIP_CERT=/etc/ssl/certs/ca-certificates.crt "
                                "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
@@ -180,10 +172,16 @@ def build_standin(img: CourseImage, client=None) -> None:
     src = STANDINS / recipe
     if not (src / "Dockerfile").exists():
         raise RuntimeError(f"no stand-in recipe for {img.ref} (expected {src}/Dockerfile)")
+    recipes.build_if_changed(img.ref, LABEL_RECIPE, recipe_hash(img.key),
+                             lambda labels: _build_standin(img, recipe, arch, labels, client), client=client)
+
+
+def _build_standin(img: CourseImage, recipe: str, arch: str | None, recipe_label: dict[str, str], client) -> None:
+    src = STANDINS / recipe
     labels = {
         LABEL_STANDIN: "true",
         LABEL_STANDIN_FOR: img.ref,
-        LABEL_RECIPE: recipe_hash(img.key),
+        **recipe_label,
         "org.opencontainers.image.description": f"dockerlab stand-in for {img.ref}, built from Debian {DEBIAN_SUITE} packages",
     }
     with tempfile.TemporaryDirectory(prefix=f"dockerlab-standin-{img.key}-") as tmp:

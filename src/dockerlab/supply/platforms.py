@@ -9,7 +9,7 @@ container and every engine on the machine sees it), so whoever registers it remo
     ...     ...
 
 The F flag ("fix binary") makes the kernel open the emulator when it is registered, so it works inside containers
-whose file system has no QEMU. From a shell: ``python -m dockerlab.supply.platforms status|register|unregister``.
+whose file system has no QEMU. From a shell: ``dockerlab platforms status|register|unregister [ARCH…]``.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import sys
 import tarfile
 from pathlib import Path
 
@@ -88,7 +87,7 @@ def register_emulation(arch: str = "arm64", quiet: bool = False) -> bool:
         return False
     if os.geteuid() != 0:
         raise EmulationUnavailable("registering QEMU with the kernel needs root: run "
-                                   f"`sudo python -m dockerlab.supply.platforms register {arch}`, or "
+                                   f"`sudo .venv/bin/dockerlab platforms register {arch}`, or "
                                    f"`docker run --privileged --rm tonistiigi/binfmt --install {arch}`")
     line = registration(arch)
     _mount_binfmt()
@@ -290,28 +289,5 @@ def riscv64_program(message: str = "hello from riscv64\n") -> bytes:
     return header + program_header + code
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    what = args[0] if args else "status"
-    arches = args[1:] or ["arm64"]
-    try:
-        for arch in arches:
-            if what == "register":
-                print(f"{entry_name(arch)}: {'registered' if register_emulation(arch, quiet=True) else 'was registered already'}")
-            elif what == "unregister":
-                print(f"{entry_name(arch)}: {'removed' if unregister_emulation(arch, quiet=True) else 'was not registered'}")
-            elif what == "status":
-                entry = registered(arch)
-                print(f"{entry_name(arch)}: " + (f"registered ({entry.get('interpreter')}, flags {entry.get('flags', '')})"
-                                                 if entry else "not registered"))
-            else:
-                print("usage: python -m dockerlab.supply.platforms status|register|unregister [ARCH…]", file=sys.stderr)
-                return 2
-    except EmulationUnavailable as exc:
-        print(f"{what} {arch}: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit("python -m dockerlab.supply.platforms is now `dockerlab platforms` (or python -m dockerlab platforms)")

@@ -306,5 +306,5 @@ def prepare_lesson(*, client=None) -> list[str]:
     return keys
 
 
-if __name__ == "__main__":  # python -m dockerlab.supply.stores: prepare what lesson 14 needs here
-    prepare_lesson()
+if __name__ == "__main__":
+    raise SystemExit("python -m dockerlab.supply.stores is now `dockerlab supply prepare` (make supply-chain)")

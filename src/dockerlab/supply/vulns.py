@@ -91,6 +91,9 @@ def audit(pins: list[str], service: str, *, client, labels: dict | None = None, 
         raise AuditFailed(f"pip-audit printed no report:\n{text[-600:]}") from None
 
 
+TITLES = {True: "LIVE: pip-audit on this machine", False: "RECORDED EXAMPLE, not run here"}  # how a table starts
+
+
 def table(report: dict, *, live: bool) -> Table:
     """One row per (distribution, advisory); the title says whether the report is live or recorded."""
     rows = []
@@ -100,6 +103,6 @@ def table(report: dict, *, live: bool) -> Table:
                          "aliases": ", ".join(v.get("aliases") or []), "fixed in": ", ".join(v.get("fix_versions") or []),
                          "what": (v.get("description") or "")[:90]})
     scanned = len(report.get("dependencies") or [])
-    title = (f"LIVE: pip-audit on this machine: {scanned} distribution(s), {len(rows)} advisory(ies)" if live else
-             f"RECORDED EXAMPLE, not run here ({report.get('source', 'recorded')}): {len(rows)} advisory(ies)")
+    title = (f"{TITLES[True]}: {scanned} distribution(s), {len(rows)} advisory(ies)" if live else
+             f"{TITLES[False]} ({report.get('source', 'recorded')}): {len(rows)} advisory(ies)")
     return Table(rows, columns=["distribution", "advisory", "aliases", "fixed in", "what"], title=title)

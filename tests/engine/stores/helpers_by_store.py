@@ -85,7 +85,7 @@ def test_a_deleted_file_is_found_in_its_layer(lab, built):
 
 def test_sizes_and_budgets(lab, built, store):
     """Budgets compare like with like: the unpacked bytes (what du and docker history measure) on both stores."""
-    from dockerlab import unpacked_size
+    from dockerlab.imagelayers import unpacked_size
 
     size = unpacked_size(built.image, lab.client)
     layers_sum = sum(h.get("Size", 0) for h in built.image.history())

@@ -7,5 +7,6 @@
 * :mod:`.dockerfile`: the one Dockerfile parser (stages, final base, external images, pins);
 * :mod:`.common`: the dependency-install steps, rebuild-after-code-change, builds reused by their inputs.
 
-Every check returns a :class:`dockerlab.Checker` and raises :class:`dockerlab.CheckFailed` unless each line passed.
+Every check returns a :class:`dockerlab.grading.checker.Checker` and raises :class:`dockerlab.CheckFailed` unless each
+line passed.
 """

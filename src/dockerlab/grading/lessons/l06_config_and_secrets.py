@@ -1,67 +1,277 @@
-"""Lesson 06 exercise check: the private-package install works, and the index token is nowhere in the image.
+"""Lesson 06 exercise: fx_rates's two secrets, one needed while building, one while running, and neither leaked.
 
-The check builds the learner's ``private_pkg_install`` the way a CI job would, with the token on offer both
-as a BuildKit secret (``--secret id=index_token,src=FILE``) and as a build argument (``--build-arg INDEX_TOKEN``):
-a correct Dockerfile takes it from the secret only. Then it
+The learner writes fx_rates's Dockerfile and compose.yaml. The check runs them as a CI job would, with both secrets
+in its environment (``FX_FEED_KEY``, ``DB_PASSWORD``) and as files next to the folder (``../secrets/…``): a careless
+answer can reach for either, a correct one reads each from a file or a secret mount only. Then
 
-1. runs ``import acme_private`` in the image (the install really happened), and
-2. searches the image for the token with :func:`dockerlab.secrets.find_secrets`: config (``docker inspect``),
-   history (``docker history --no-trunc``) and every file of every layer (``docker save``), and so every
-   earlier stage of the Dockerfile, built on its own (what a builder stage holds is in the build cache).
+1. ``docker compose build`` and ``up --wait``: the stack builds and its app comes up healthy;
+2. the app serves the licensed rate table (fetch_rates.py decrypted it at build time with the key);
+3. the app took its database password from the file ``DB_PASSWORD_FILE`` names, and it is the right one (its
+   /health reports where from and the password's fingerprint, never the value);
+4. ``docker inspect`` of every container of the project shows neither secret;
+5. neither secret is anywhere in the image or in an earlier stage of its Dockerfile built on its own (config,
+   history, every layer: :func:`dockerlab.grading.contents.secrets_anywhere`).
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import json
+import re
+import tempfile
+import time
 from pathlib import Path
 
-from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker
+from docker.errors import NotFound
+
+from dockerlab.compose import ComposeError, Stack
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.grading.contents import secrets_anywhere, stage_images
-from dockerlab.grading.probes import helper
+from dockerlab.secrets import redact
+from dockerlab.show import quiet_cli, short
 
 LESSON = "06_config_and_secrets"
+APP = "fx_rates"
+PROJECT = "fx"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "ARG values end up in `docker history`, ENV values in `docker inspect`, and a file deleted in a later layer is "
-    "still in the layer that added it: none of these can carry the token. `docker build --check` names the leaking "
-    "line: `from dockerlab.build import check; check(ex)`.",
-    "BuildKit can hand a secret to one RUN without writing it into any layer. install_private.py reads the token "
-    "from /run/secrets/index_token or from $INDEX_TOKEN, and the check passes the secret with the id `index_token`.",
-    "Lesson 06, section \"The fix at build time: a secret mount\", shows the RUN option and its `docker build --secret` twin.",
+    "Two secrets, two moments: the feed key is needed by one RUN while building, the database password by the app "
+    "while it runs. Which ways of handing a value over leave no trace in `docker history` or `docker inspect`? The "
+    "check's table says where it found each value.",
+    "fetch_rates.py reads the key from the variable FX_FEED_KEY only, so the RUN needs it as an environment variable "
+    "of that one step. app.py reads a path from DB_PASSWORD_FILE. Compose can hand a secret to a build "
+    "(`build: secrets:`) as well as to a service (`secrets:`), from one top-level `secrets:` list.",
+    "Lesson 06, sections \"The fix at build time: a secret mount\" and \"Compose `secrets:`\".",
 )
-SECRET_ID = "index_token"
-# The token of the course's simulated private index (install_private.py knows only its SHA-256).
-TOKEN = "ghp_acmeIndex7Q2xK9vLm4Rt"
+FIX_BUILD_SECRET = ("give the build the key as a secret: `build: {context: ., secrets: [fx_feed_key]}` with a top-level "
+                    "`secrets: {fx_feed_key: {environment: FX_FEED_KEY}}`, and mount it in the one RUN that needs it, "
+                    "as the variable fetch_rates.py reads: `RUN --mount=type=secret,id=fx_feed_key,env=FX_FEED_KEY …`")
+FIX_RUN_SECRET = ("give the service the password as a file: `secrets: [db_password]` (a top-level `secrets: "
+                  "{db_password: {file: ../secrets/db_password.txt}}`) and `DB_PASSWORD_FILE: /run/secrets/db_password` "
+                  "in its environment, with no DB_PASSWORD")
 
 
-def check(lab, app, token_file) -> Checker:
-    """Check the Dockerfile in ``app`` (a workspace of sample_apps/private_pkg_install). Raises CheckFailed."""
-    app, token_file = Path(app), Path(token_file)
-    chk = Checker(LESSON, "private package without leaking the token")
-    token = token_file.read_text().strip()
-    offered = {"secrets": {SECRET_ID: token_file}, "buildargs": {"INDEX_TOKEN": token}}
+# What the engine says when a host port is taken (its wording changed across Engine versions).
+PORT_TAKEN = re.compile(r"Bind for \S+:(\d+) failed: port is already allocated|host port for [^\s:]+:(\d+)\S*: address "
+                        r"already in use|listen tcp\d? \S+:(\d+): bind: address already in use")
+
+
+def fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+@dataclasses.dataclass
+class Grading:
+    lab: object
+    app: Path
+    key: str
+    password: str
+    stack: Stack | None = None
+    service: str = ""
+    config: dict = dataclasses.field(default_factory=dict)
+    container: object = None
+    image: object = None
+    _health: dict | None = None
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {"FX_FEED_KEY": self.key, "DB_PASSWORD": self.password}
+
+    def need_container(self):
+        if self.container is None:
+            raise NotEvaluated("the stack did not come up (line 1)")
+        try:
+            self.container.reload()
+        except NotFound:
+            raise NotEvaluated(f"the container {self.container.name} is gone (removed while the check ran)") from None
+        if self.container.status != "running":
+            raise NotEvaluated(f"{self.container.name} is {self.container.status}, not running")
+        return self.container
+
+    def health(self) -> dict:
+        """GET /health, asked inside the app's container (``docker exec … python -c``): no published port needed."""
+        if self._health is None:
+            c = self.need_container()
+            probe = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/health', timeout=5).read().decode())"
+            for _ in range(20):  # a service without a health check is "up" once it runs, maybe before it listens
+                res = c.exec_run(["python", "-c", probe])
+                out = res.output.decode(errors="replace").strip()
+                if res.exit_code == 0:
+                    break
+                time.sleep(0.5)
+            else:
+                raise NotEvaluated(f"GET /health inside {c.name} failed: {short(out, 160)}")
+            self._health = json.loads(out.splitlines()[-1])
+        return self._health
+
+    def build_secrets(self, tmp: Path) -> dict[str, Path]:
+        """{id: file} for every secret the Compose file hands the build (an ``environment:`` one written to ``tmp``)."""
+        spec = ((self.config.get("services") or {}).get(self.service) or {}).get("build") or {}
+        top, out = self.config.get("secrets") or {}, {}
+        for s in spec.get("secrets") or []:
+            name = s.get("source") if isinstance(s, dict) else s
+            src = top.get(name) or {}
+            if src.get("file"):
+                out[name] = Path(src["file"])
+            elif src.get("environment"):
+                out[name] = tmp / name
+                out[name].write_text(self.values.get(src["environment"], ""))
+        return out
+
+
+def _why_build_failed(g: Grading, text: str):
+    dockerfile = (g.app / "Dockerfile").read_text() if (g.app / "Dockerfile").is_file() else ""
+    step = next(iter(re.findall(r"\[\S* ?\d+/\d+\] (RUN [^\n]*)", text)[-1:]), "")
+    if "401 Unauthorized" in text:
+        mounts = re.findall(r"--mount=type=secret,[^\s]*", dockerfile)
+        if mounts and not any("env=FX_FEED_KEY" in m for m in mounts):
+            return failed("build-failed", f"fetch_rates.py got no key: the secret is mounted (`{mounts[0]}`) as a file, "
+                          "and fetch_rates.py reads the environment variable FX_FEED_KEY only", FIX_BUILD_SECRET,
+                          step=step, mounts=mounts)
+        return failed("build-failed", "fetch_rates.py got no key (401 from the feed): nothing gave the RUN FX_FEED_KEY",
+                      FIX_BUILD_SECRET, step=step, mounts=mounts)
+    if "403 Forbidden" in text:
+        return failed("build-failed", "the feed refused the key fetch_rates.py was given (403): not the licence key",
+                      FIX_BUILD_SECRET, step=step)
+    missing = re.search(r"secret (\S+?):? not found|undefined secret \"?([\w-]+)", text)
+    if missing:
+        return failed("missing", f"the build asks for a secret nothing provides: {short(missing.group(0), 120)}",
+                      "the id in `RUN --mount=type=secret,id=…` must be a secret listed under the service's "
+                      "`build: secrets:`", secret=next(x for x in missing.groups() if x))
+    lines = [l for l in text.splitlines() if l.strip()]
+    return failed("build-failed", f"docker compose build failed: {short(' '.join(lines[-3:]), 300)}",
+                  "fix that step (the last lines of Compose's output say which)", step=step)
+
+
+def up(g: Grading):
+    if not (g.app / "compose.yaml").is_file():
+        return failed("missing", f"no compose.yaml in {g.app.name}/", "write compose.yaml next to the Dockerfile",
+                      file="compose.yaml")
+    dockerfile = g.app / "Dockerfile"
+    if not dockerfile.is_file() or not dockerfile.read_text().strip():
+        return failed("missing", f"no Dockerfile (or an empty one) in {g.app.name}/", "write the Dockerfile",
+                      file="Dockerfile")
+    # the secrets reach Compose as a CI job's would: in its environment, never in the printed commands
+    g.stack = Stack(g.lab, g.app, project=PROJECT, timeout=300, secret_env=g.values)
     try:
-        result = lab.build(app, "check-private", quiet=True, **offered)
-    except BuildFailed as exc:
-        log = " | ".join(exc.log_tail[-3:])[-300:]
-        chk.fail("image builds with the secret", f"the build failed at `{exc.step}`: {exc.error} ({log})",
-                 f"mount the secret in the RUN that installs: RUN --mount=type=secret,id={SECRET_ID} "
-                 "python install_private.py (it reads /run/secrets/index_token)")
-        return chk.report()
-    chk.ok("image builds with the secret", f"built {result.tag}")
+        g.config = g.stack.config()
+    except (ComposeError, ValueError) as exc:
+        said = (getattr(exc, "output", "") or str(exc)).strip().splitlines() or [""]
+        return failed("wrong-value", f"docker compose config rejects compose.yaml: {short(said[-1], 200)}",
+                      "fix the YAML (docker compose config says where)", file="compose.yaml")
+    built = [s for s, v in (g.config.get("services") or {}).items() if (v or {}).get("build") is not None]
+    if not built:
+        return failed("missing", "no service builds the image from this folder", "give the service `build: .`",
+                      services=sorted(g.config.get("services") or {}))
+    g.service = built[0]
+    try:
+        g.stack.compose("build", timeout=600)
+    except ComposeError as exc:
+        return _why_build_failed(g, f"{exc}\n{exc.output}")
+    try:
+        g.stack.compose("up", "--detach", "--wait", "--wait-timeout", "60", timeout=240)
+    except ComposeError as exc:
+        text = f"{exc}\n{exc.output}"
+        taken = PORT_TAKEN.search(text)
+        if taken:
+            return failed("not-answering", f"Compose could not publish a port: {short(taken.group(0), 120)}",
+                          "publish the container's port 8000 on a free host port, or let Docker pick one: `ports: "
+                          "[\"8000\"]`", port=int(next(p for p in taken.groups() if p)))
+        try:
+            logs = g.stack.logs(tail=20)
+        except ComposeError as again:
+            logs = str(again)
+        said = next((l.split("|", 1)[-1].strip() for l in reversed(logs.splitlines()) if "fx_rates:" in l), "")
+        return failed("exited", f"the app did not come up healthy: {short(said or text.strip().splitlines()[-1], 240)}",
+                      "read `docker compose logs`: app.py needs DB_PASSWORD_FILE (a file it can read) or DB_PASSWORD",
+                      said=said)
+    g.container = g.stack.container(g.service)
+    g.image = g.lab.client.images.get(g.container.image.id)
+    return passed(f"built {(g.image.tags or [g.image.id])[0]}; {g.container.name} is healthy", service=g.service)
 
-    res = helper(lab, result.tag, ["python", "-c", "import acme_private; print(acme_private.hello())"],
-                 thing="check-import", user=None)
-    out = res.output.strip()
-    chk.expect(res.ok, "acme_private installed", f"`import acme_private` failed in the image: {out[-200:]}",
-               fix="keep the RUN python install_private.py step (with the secret mounted)",
-               ok=out.splitlines()[-1] if out else "")
 
-    print(f"searching {result.tag} and each stage it is built from for the token (config, history, every layer)…")
-    stages = stage_images(lab, app, "check-private", **offered)
-    findings = secrets_anywhere(lab, result.image, {"the token": token}, stages)
-    chk.expect(not findings, "token nowhere in the image",
-               f"the token can be read in {len(findings)} place(s): " + "; ".join(findings),
-               fix="no ARG/ENV for the token and no COPY of a token file, in any stage (a builder stage is in the "
-                   "build cache, and deleting the file later does not help): "
-                   f"use RUN --mount=type=secret,id={SECRET_ID} for the one step that needs it",
-               ok="not in the config, the history or any layer" + (f", nor in stage {', '.join(stages)}" if stages else ""))
-    return chk.report()
+def rates(g: Grading):
+    h = g.health()
+    if not h.get("rates"):
+        return failed("missing", "the app serves no rates: the image has no data/rates.json, fetch_rates.py never ran",
+                      "keep the step that runs fetch_rates.py (with the key mounted)", rates=0)
+    return passed(f"{h['rates']} rates (base {h.get('base')}) from the licensed feed", rates=h["rates"])
+
+
+def password_file(g: Grading):
+    h = g.health()
+    said, got = h.get("db_password_from", ""), h.get("db_password_sha256", "")
+    kind, _, where = said.partition(" ")  # "file /run/secrets/db_password" or "env DB_PASSWORD"
+    if kind != "file":
+        return failed("wrong-value", f"the app took the password from `{said}`: the value sits in the container's "
+                      "environment", FIX_RUN_SECRET, source=kind, variable=where)
+    if got != fingerprint(g.password):
+        return failed("wrong-value", f"the app read {said}, and it is not the database password (fingerprint {got}, "
+                      f"expected {fingerprint(g.password)})", "point the secret at ../secrets/db_password.txt",
+                      source=kind, path=where, fingerprint=got)
+    return passed(f"from {said} (the right password: fingerprint {got})", source=kind, path=where, fingerprint=got)
+
+
+def not_in_inspect(g: Grading):
+    g.need_container()
+    found, names, variables = [], [], []
+    for c in g.stack.containers():
+        names.append(c.name)
+        config = c.attrs.get("Config") or {}
+        for key in ("Env", "Labels", "Cmd", "Entrypoint"):
+            v = config.get(key) or []
+            for item in v if isinstance(v, list) else [f"{k}={x}" for k, x in v.items()]:
+                for name, value in g.values.items():
+                    if value in item:
+                        found.append(f"{c.name} Config.{key}: {short(redact(item, value), 60)}")
+                        variables.append(item.split("=", 1)[0])
+    if found:
+        return failed("leaked", "docker inspect shows " + "; ".join(found[:3]), FIX_RUN_SECRET, where=found,
+                      variables=sorted(set(variables)), containers=names)
+    return passed(f"docker inspect {', '.join(names)}: neither secret in Env, Labels or Cmd", containers=names)
+
+
+def no_secret(g: Grading):
+    if g.image is None:
+        raise NotEvaluated("the image did not build (line 1)")
+    build = ((g.config.get("services") or {}).get(g.service) or {}).get("build") or {}
+    with tempfile.TemporaryDirectory(prefix="dockerlab-l06-") as tmp, quiet_cli():
+        stages = stage_images(g.lab, g.app, "fx-stage", build.get("dockerfile") or "Dockerfile",
+                              secrets=g.build_secrets(Path(tmp)), buildargs={"FX_FEED_KEY": g.key})
+        found = secrets_anywhere(g.lab, g.image, g.values, stages)
+    if found:
+        names = sorted({f.split(" in ", 1)[0] for f in found})
+        return failed("leaked", f"the image shows {' and '.join(names)}: " + "; ".join(found[:3]),
+                      "no ARG, ENV or COPY of a secret in any stage (a builder stage is in the build cache): "
+                      + FIX_BUILD_SECRET, names=names, where=found)
+    return passed("neither secret in the config, the history or any layer" + (f", nor in stage {', '.join(stages)}"
+                                                                                if stages else ""), stages=sorted(stages))
+
+
+CRITERIA = [
+    Criterion("the stack builds and comes up healthy", up, "l06.up"),
+    Criterion("the licensed rates are in the image", rates, "l06.rates"),
+    Criterion("the app reads its password from a file (DB_PASSWORD_FILE)", password_file, "l06.password-file"),
+    Criterion("no secret in docker inspect of the containers", not_in_inspect, "l06.not-in-inspect"),
+    Criterion("no secret in the image or its stages", no_secret, "l06.no-secret"),
+]
+
+
+def grade(lab, app, key_file, password_file, *, only=None, down: bool = True) -> Checker:
+    """Grade fx_rates's Dockerfile and compose.yaml in ``app``; the secrets are the contents of the two files."""
+    g = Grading(lab, Path(app), Path(key_file).read_text().strip(), Path(password_file).read_text().strip())
+    chk = Checker(LESSON, "fx_rates: two secrets, none leaked")
+    try:
+        chk.grade(CRITERIA, g, only=only)
+    finally:
+        if g.stack is not None and down:
+            with quiet_cli():
+                g.stack.cleanup()
+        with contextlib.suppress(OSError):
+            (g.app / ".dockerlab.labels.yaml").unlink()
+    return chk
+
+
+def check(lab, app, key_file, password_file, **kwargs) -> Checker:
+    """Grade, show the table, and raise CheckFailed unless every line passed."""
+    return grade(lab, app, key_file, password_file, **kwargs).report()

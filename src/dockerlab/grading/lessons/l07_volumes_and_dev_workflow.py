@@ -4,30 +4,34 @@ The lesson kept the counter's count in a named volume. ``notes_api`` runs as uid
 ``/data/notes``: a new volume (or a folder of the host) belongs to root unless something says otherwise, and the
 service cannot write it. The learner edits the Dockerfile and writes ``start(image, port)``, their own
 ``client.containers.run`` call. The check builds the image and calls ``start`` twice, removing the first container
-in between (``docker rm -f -v``), and judges what it observes:
+in between (``docker rm -f -v``), and judges what it observes (:data:`CRITERIA`, by id):
 
-1. the image builds;
-2. the service starts and can write /data (else: the uid it runs as, and the owner and mode of /data as the
-   container saw it, read by a helper that mounts the same volumes);
-3. it runs as a non-root user (PID 1's uid);
-4. three notes saved in the first container are listed by the second (else: what was mounted at /data);
-5. /data belongs to the service's user and is not writable by every user;
-6. every named volume it used carries the course labels (``lab.cleanup()`` removes it).
+* ``l07.builds``: the image builds;
+* ``l07.writes-data``: the service starts and can write /data (else: the uid it runs as, and the owner and mode of
+  /data as the container saw it, read by a helper that mounts the same volumes);
+* ``l07.non-root``: it runs as a non-root user (PID 1's uid);
+* ``l07.notes-kept``: three notes saved in the first container are listed by the second (else: what was mounted);
+* ``l07.data-owner``: /data belongs to the service's user and is not writable by every user;
+* ``l07.labelled-volumes``: every named volume it used carries the course labels (``lab.cleanup()`` removes it).
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import re
+import urllib.request
 from pathlib import Path
 
 from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker
-from dockerlab.namespace import LABEL_NAMESPACE
-from dockerlab.run import ContainerExited, WaitTimeout, free_port, http_get, logs_tail, remove
-from dockerlab.show import short
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, Verdict, failed, passed
+from dockerlab.grading.learner import ANONYMOUS, START_FIX, call_start, gone, mount_kind, mounts, published, volume_name
 from dockerlab.grading.probes import helper, pid1_info
+from dockerlab.namespace import LABEL_NAMESPACE
+from dockerlab.run import ContainerExited, WaitTimeout, host_address, http_get, logs_tail, remove
+from dockerlab.show import short
 
 LESSON = "07_volumes_and_dev_workflow"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
@@ -45,194 +49,302 @@ HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook 
 APP = "notes_api"
 TARGET = "/data"
 NOTES = ("first", "second", "third")
-LINES = ["the image builds", "the service starts and writes /data", "runs as a non-root user",
-         "notes survive replacing the container", "/data belongs to the service's user, not to everyone",
-         "volumes carry the course labels"]
 
 
-def _mounts(container) -> dict[str, dict]:
-    """What is mounted where in ``container``: {destination: {"Type", "Name", "Source", …}}, tmpfs included."""
-    container.reload()
-    mounts = {m["Destination"]: m for m in container.attrs.get("Mounts") or []}
-    for dest in (container.attrs.get("HostConfig") or {}).get("Tmpfs") or {}:
-        mounts[dest] = {"Type": "tmpfs", "Destination": dest}
-    return mounts
+# --- what is mounted at /data --------------------------------------------------------------------------------
 
-
-def _volume_name(mount: dict) -> str:
-    """A volume mount's name (Engine 28 may leave ``Name`` out for anonymous volumes: read it from the path)."""
-    m = re.search(r"/volumes/([^/]+)/_data$", mount.get("Source") or "")
-    return mount.get("Name") or (m.group(1) if m else "")
+MOUNTED = {"none": "nothing is mounted at /data (it is part of the container's own writable layer)",
+           "anonymous": "/data is an anonymous volume (docker rm -v removes it with its container)",
+           "volume": "/data is the named volume {name}", "bind": "/data is the host folder {source} (a bind mount)"}
 
 
 def describe_mount(mount: dict | None) -> str:
-    if mount is None:
-        return "nothing is mounted at /data (it is part of the container's own writable layer)"
-    kind = mount.get("Type")
-    if kind == "volume":
-        name = _volume_name(mount)
-        if re.fullmatch(r"[0-9a-f]{64}", name):
-            return "/data is an anonymous volume (docker rm -v removes it with its container)"
-        return f"/data is the named volume {name}"
-    if kind == "bind":
-        return f"/data is the host folder {mount.get('Source')} (a bind mount)"
-    return f"/data is a {kind} mount"
+    kind = mount_kind(mount)
+    return MOUNTED.get(kind, f"/data is a {kind} mount").format(name=volume_name(mount or {}),
+                                                                  source=(mount or {}).get("Source"))
 
 
 def data_dir_stat(lab, image: str, container) -> tuple[int, int, int] | None:
-    """(uid, gid, mode) of /data as ``container`` saw it: a helper of the same image with the same volumes
-    (``--volumes-from``, which works on a stopped container too) reads it as root. None: there is no /data."""
+    """(uid, gid, mode) of /data as ``container`` saw it, read as root by a helper with ``--volumes-from`` (works on a
+    stopped container too). None: there is no /data; NotEvaluated: the helper could not run (the container is gone)."""
     res = helper(lab, image, ["stat", "-c", "%u %g %a", TARGET], thing="check-stat", system_path=True,
                  volumes_from=[container.id], timeout=30)
+    if res.exit_code is None:
+        raise NotEvaluated(f"could not read the owner of /data (a helper with --volumes-from {container.name}): "
+                           f"{short(res.output, 160)}")
     m = re.match(r"^(\d+) (\d+) ([0-7]+)\s*$", res.output.strip().splitlines()[-1] if res.output.strip() else "")
     return (int(m.group(1)), int(m.group(2)), int(m.group(3), 8)) if m else None
 
 
-def _image_user(lab, image: str) -> str:
-    return (lab.client.images.get(image).attrs.get("Config") or {}).get("User") or "root"
+# --- the learner's start(), called by the check --------------------------------------------------------------
+
+@dataclasses.dataclass
+class Run:
+    """One container of the learner's ``start``: where it answers, and why it is not usable (a failed verdict)."""
+
+    container: object | None
+    port: int
+    problem: Verdict | None = None
+    mount: dict | None = None
+    notes: list = dataclasses.field(default_factory=list)
 
 
-def _start(lab, start, image: str, c: Checker):
-    """Call the learner's ``start(image, port)``; (container, host port) or (None, port) with the failure recorded."""
-    remove(lab.name("notes"), client=lab.client, quiet=True)
-    port = free_port()
-    try:
-        container = start(image, port)
-    except (DockerException, RuntimeError, TypeError, ValueError) as exc:
-        c.fail(LINES[1], f"start(image, port) raised {type(exc).__name__}: {short(getattr(exc, 'explanation', None) or exc, 240)}",
-               "start() must start the container with client.containers.run(…, detach=True) and return it")
-        return None, port
-    if not hasattr(container, "reload"):
-        c.fail(LINES[1], f"start(image, port) returned {short(repr(container), 80)}, not a container",
-               "return what client.containers.run(…, detach=True) returns")
-        return None, port
-    return container, port
-
-
-def _why_not_started(lab, image: str, container, exc: Exception) -> tuple[str, str]:
-    logs = logs_tail(container, 40)
+def why_not_started(lab, image: str, run: Run, exc: Exception) -> Verdict:
+    """The service did not answer: its exit code and log, and for a permission error who owns /data."""
+    c = run.container
+    logs = logs_tail(c, 40)
+    c.reload()
+    code, status = c.attrs["State"].get("ExitCode"), c.status
     denied = re.search(r"PermissionError: \[Errno 13\] Permission denied: '([^']+)'", logs)
-    container.reload()
-    code = container.attrs["State"].get("ExitCode")
     if not denied:
         line = next((l.strip() for l in reversed(logs.splitlines()) if l.strip()), "(no log output)")
-        return (f"no answer from the service ({short(exc, 100)}); exit code {code}, last log line: {short(line, 140)}",
-                "read its log: start(image, port) must publish container port 8000 on `port`")
-    where = describe_mount(_mounts(container).get(TARGET))
-    st = data_dir_stat(lab, image, container)
-    user = container.attrs["Config"].get("User") or "root"
-    seen = (f"the service (user {user}) exited with code {code}: Permission denied: '{denied.group(1)}'. {where}; "
-            + (f"/data belongs to uid {st[0]} (mode {st[2]:o})" if st else "the image has no /data, and / belongs to root"))
+        if status in ("exited", "dead"):
+            return failed("exited", f"the service exited with code {code}; last log line: {short(line, 160)}",
+                          "read its log (container.logs())", exit_code=code)
+        if status == "created":
+            return failed("exited", f"{c.name} was created but never started", START_FIX, status=status)
+        return failed("not-answering", f"no answer on host port {run.port} ({short(exc, 100)}); the container "
+                      f"publishes {', '.join(published(c)) or 'no port'}", "start(image, port) must publish container "
+                      "port 8000 on `port`: ports={'8000/tcp': port}", port=run.port, published=published(c))
+    mount = mounts(c).get(TARGET)
+    user = c.attrs["Config"].get("User") or "root"
+    seen = (f"the service (user {user}) exited with code {code}: Permission denied: '{denied.group(1)}'. "
+            f"{describe_mount(mount)}; ")
+    values = dict(exit_code=code, user=user, denied=denied.group(1), mount=mount_kind(mount))
+    try:
+        st = data_dir_stat(lab, image, c)
+    except NotEvaluated as why:
+        return failed("exited", seen + str(why), "read its log (container.logs())", **values)
     if st is None:
-        fix = ("/data must exist and belong to the service's user before it starts: create it in the Dockerfile, as "
-               "root (before USER), owned by uid 10001")
-    else:
-        fix = ("a new, empty named volume takes the owner and mode of the image's /data: give the image a /data that "
-               "belongs to uid 10001 (in the Dockerfile, before USER); a host folder needs that owner too")
-    return seen, fix
-
-
-def check(lab, app, start) -> Checker:
-    """Build ``app`` (notes_api), start it twice with ``start(image, port)`` and judge: non-root, writable /data,
-    notes kept across containers, /data's owner and mode, labelled volumes."""
-    app = Path(app)
-    c = Checker(LESSON, "notes that survive, as a non-root user", planned=LINES)
-    try:
-        image = lab.build(app, "notes", quiet=True).tag
-    except BuildFailed as exc:
-        fix = "read the build log (lab.build(app, 'notes'))"
-        if "Permission denied" in exc.error or any("Permission denied" in l for l in exc.log_tail):
-            fix = "a step after USER runs as that user, who may not write there: do it as root, before USER"
-        c.fail(LINES[0], f"the build failed at `{short(exc.step, 70)}`: {short(exc.error, 160)}", fix)
-        return c.report()
-    c.ok(LINES[0], f"{image} (USER {_image_user(lab, image)})")
-
-    seen_volumes: set[str] = set()
-    first, port = _start(lab, start, image, c)
-    if first is None:
-        return c.report()
-    try:
-        try:
-            http_get(port, "/health", timeout=30, container=first)
-            for name in NOTES:
-                _put(port, name)
-            before = json.loads(http_get(port, "/notes", timeout=10, container=first)[1])["notes"]
-        except (WaitTimeout, ContainerExited, OSError, ValueError, KeyError) as exc:
-            c.fail(LINES[1], *_why_not_started(lab, image, first, exc))
-            return c.report()
-        c.ok(LINES[1], f"answered /health and saved {len(NOTES)} notes under /data/notes")
-        uid = pid1_info(first, lab).uid
-        c.expect(uid not in (None, 0), LINES[2], f"PID 1 runs as uid {uid}: root in the container",
-                 fix="keep the image's USER 10001: do not run it as root (no user= / --user 0); fix /data's owner instead",
-                 ok=f"PID 1 runs as uid {uid}")
-        mount = _mounts(first).get(TARGET)
-        if mount and mount.get("Type") == "volume":
-            seen_volumes.add(_volume_name(mount))
-    finally:
-        remove(first, client=lab.client, quiet=True)  # docker rm -f -v: its anonymous volumes go with it
-
-    second, port = _start(lab, start, image, c)
-    if second is None:
-        return c.report()
-    try:
-        try:
-            after = json.loads(http_get(port, "/notes", timeout=30, container=second)[1])["notes"]
-        except (WaitTimeout, ContainerExited, OSError, ValueError, KeyError) as exc:
-            c.fail(LINES[3], f"the second container did not answer: {short(exc, 200)}", "start() must be repeatable")
-            return c.report()
-        mount = _mounts(second).get(TARGET)
-        if mount and mount.get("Type") == "volume":
-            seen_volumes.add(_volume_name(mount))
-        kept = [n for n in NOTES if n in after]
-        c.expect(len(kept) == len(NOTES), LINES[3],
-                 f"the replacement container lists {after or 'no notes'} instead of {list(NOTES)}: {describe_mount(mount)}",
-                 fix=("mount storage the engine keeps at /data, the same in every container: a named volume (created "
-                      "with the course labels) or a host folder"),
-                 ok=f"the replacement container lists {kept}: {describe_mount(mount)}")
-        st = data_dir_stat(lab, image, second)
-        uid = pid1_info(second, lab).uid
-        if st is None:
-            c.skip(LINES[4], "could not read the owner of /data")
-        elif st[2] & 0o002:
-            c.fail(LINES[4], f"/data has mode {st[2]:o}: every user of every container that mounts it may write there",
-                   "make uid 10001 the owner of /data (chown), and leave it 755 or 700")
-        elif st[0] != uid:
-            c.fail(LINES[4], f"/data belongs to uid {st[0]}, the service runs as uid {uid}",
-                   "make the service's user the owner of /data")
-        else:
-            c.ok(LINES[4], f"/data belongs to uid {st[0]} (the service), mode {st[2]:o}")
-    finally:
-        remove(second, client=lab.client, quiet=True)
-
-    named = sorted(v for v in seen_volumes if v and not re.fullmatch(r"[0-9a-f]{64}", v))
-    unlabelled = []
-    for name in named:
-        try:
-            vol = lab.client.volumes.get(name)
-        except NotFound:
-            continue
-        if (vol.attrs.get("Labels") or {}).get(LABEL_NAMESPACE) != lab.ns:
-            unlabelled.append(name)
-            try:
-                vol.remove()
-            except DockerException:
-                pass
-    if unlabelled:
-        c.fail(LINES[5], f"volume {', '.join(unlabelled)} has no course labels: lab.cleanup() would never remove it "
-                         "(the check removed it; on a shared engine another learner could mount it too)",
-               "create the volume before starting: client.volumes.create(lab.name('notes-data'), labels=lab.labels)")
-    elif named:
-        c.ok(LINES[5], f"{', '.join(named)}: labelled for namespace {lab.ns}")
-    else:
-        c.ok(LINES[5], "no named volume used")
-    return c.report()
+        return failed("missing", seen + "the image has no /data, and / belongs to root",
+                      "/data must exist and belong to the service's user before it starts: create it in the "
+                      "Dockerfile, as root (before USER), owned by uid 10001", data_dir=None, **values)
+    return failed("wrong-value", seen + f"/data belongs to uid {st[0]} (mode {st[2]:o})",
+                  "a new, empty named volume takes the owner and mode of the image's /data: give the image a /data "
+                  "that belongs to uid 10001 (in the Dockerfile, before USER); a host folder needs that owner too",
+                  owner=st[0], mode=f"{st[2]:o}", **values)
 
 
 def _put(port: int, name: str) -> None:
-    import urllib.request
-
-    from dockerlab.run import host_address
-    req = urllib.request.Request(f"http://{host_address()}:{port}/notes/{name}", data=f"note {name}".encode(), method="PUT")
+    req = urllib.request.Request(f"http://{host_address()}:{port}/notes/{name}", data=name.encode(), method="PUT")
     with urllib.request.urlopen(req, timeout=10) as r:
         if r.status != 201:
             raise WaitTimeout(f"PUT /notes/{name} answered HTTP {r.status}")
+
+
+def _notes(port: int, container, timeout: float) -> list:
+    return json.loads(http_get(port, "/notes", timeout=timeout, container=container)[1])["notes"]
+
+
+ANSWER_ERRORS = (WaitTimeout, ContainerExited, OSError, ValueError, KeyError, TypeError)
+
+
+# --- what the criteria share: the image, and the two containers of start() -----------------------------------
+
+@dataclasses.dataclass
+class Grading:
+    lab: object
+    app: Path
+    start: object
+    image: str | None = None
+    uid: int | None = None  # PID 1's uid in the first container
+    volumes: set = dataclasses.field(default_factory=set)
+    _first: Run | None = None
+    _second: Run | None = None
+
+    def need_image(self) -> str:
+        if self.image is None:
+            raise NotEvaluated("the image did not build (line 1)")
+        return self.image
+
+    def _seen(self, run: Run) -> None:
+        run.mount = mounts(run.container).get(TARGET)
+        if mount_kind(run.mount) in ("volume", "anonymous"):
+            self.volumes.add(volume_name(run.mount))
+
+    def _ask(self, run: Run, ask, doing: str) -> None:
+        """Ask the container (``ask()``); on no answer, record why (the container's own cause, or that it vanished)."""
+        try:
+            try:
+                ask()
+            except NotFound:
+                raise
+            except ANSWER_ERRORS as exc:  # (NotFound is an OSError too: asked first)
+                run.problem = why_not_started(self.lab, self.image, run, exc)
+            self._seen(run)
+        except NotFound:
+            run.problem = gone(run.container, doing)
+        except Exception as exc:  # noqa: BLE001 - recorded for the later lines, then the line fails with check-error
+            run.problem = failed("check-error", f"the check could not finish while it {doing}: {type(exc).__name__}: "
+                                 f"{short(exc, 200)}", "run the check again", error=type(exc).__name__)
+            raise
+
+    def first(self) -> Run:
+        """start() once: /health answers, three notes saved and listed."""
+        if self._first is None:
+            run = self._first = Run(*call_start(self.lab, self.start, self.need_image(), self.lab.name("notes")))
+            if run.container is not None:
+                def ask():
+                    http_get(run.port, "/health", timeout=30, container=run.container)
+                    for name in NOTES:
+                        _put(run.port, name)
+                    run.notes = _notes(run.port, run.container, 10)
+                self._ask(run, ask, "asked /health and saved notes")
+        return self._first
+
+    def running_first(self) -> Run:
+        run = self.first()
+        if run.problem is not None:
+            raise NotEvaluated("the service did not start (line 2)")
+        return run
+
+    def second(self) -> Run:
+        """The first container removed (docker rm -f -v), start() again: the notes it lists."""
+        if self._second is None:
+            first = self.running_first()
+            remove(first.container, client=self.lab.client, quiet=True)  # its anonymous volumes go with it
+            run = self._second = Run(*call_start(self.lab, self.start, self.image, self.lab.name("notes")))
+            if run.container is not None:
+                def ask():
+                    run.notes = _notes(run.port, run.container, 30)
+                self._ask(run, ask, "asked the replacement container for its notes")
+        return self._second
+
+    def running_second(self) -> Run:
+        run = self.second()
+        if run.problem is not None:
+            raise NotEvaluated("the replacement container did not answer (line 4)")
+        return run
+
+    def remove_containers(self) -> None:
+        for run in (self._first, self._second):
+            if run is not None and run.container is not None:
+                remove(run.container, client=self.lab.client, quiet=True)
+        remove(self.lab.name("notes"), client=self.lab.client, quiet=True)
+
+
+# --- the criteria ----------------------------------------------------------------------------------------------
+
+def builds(g: Grading):
+    if not (g.app / "Dockerfile").exists():
+        return failed("missing", f"no Dockerfile in {g.app.name}/", "keep the Dockerfile of notes_api in the folder",
+                      file="Dockerfile")
+    try:
+        g.image = g.lab.build(g.app, "notes", quiet=True).tag
+    except BuildFailed as exc:
+        denied = "Permission denied" in exc.error or any("Permission denied" in l for l in exc.log_tail)
+        fix = ("a step after USER runs as that user, who may not write there: do it as root, before USER" if denied
+               else "read the build log (lab.build(app, 'notes'))")
+        return failed("build-failed", f"the build failed at `{short(exc.step or '(before the first step)', 70)}`: "
+                      f"{short(exc.error, 160)}", fix, step=exc.step or "", permission_denied=denied)
+    user = (g.lab.client.images.get(g.image).attrs.get("Config") or {}).get("User") or "root"
+    return passed(f"{g.image} (USER {user})", user=user)
+
+
+def writes_data(g: Grading):
+    run = g.first()
+    if run.problem is not None:
+        return run.problem
+    return passed(f"answered /health and lists the {len(run.notes)} notes it saved under /data/notes",
+                  notes=run.notes, mount=mount_kind(run.mount))
+
+
+def non_root(g: Grading):
+    run = g.running_first()
+    g.uid = uid = pid1_info(run.container, g.lab).uid
+    if uid is None:
+        try:
+            run.container.reload()
+        except NotFound:
+            return gone(run.container, "read PID 1's uid")
+        raise NotEvaluated(f"could not read PID 1's uid (/proc/1/status) in {run.container.name}, "
+                           f"{run.container.status} (exit code {run.container.attrs['State'].get('ExitCode')})")
+    if uid == 0:
+        return failed("unsafe", f"PID 1 runs as uid {uid}: root in the container",
+                      "keep the image's USER 10001: do not run it as root (no user= / --user 0); fix /data's owner "
+                      "instead", uid=uid)
+    return passed(f"PID 1 runs as uid {uid}", uid=uid)
+
+
+def notes_kept(g: Grading):
+    run = g.second()
+    if run.problem is not None:
+        return run.problem
+    kept = [n for n in NOTES if n in run.notes]
+    where, kind = describe_mount(run.mount), mount_kind(run.mount)
+    if len(kept) < len(NOTES):
+        return failed("missing", f"the replacement container lists {run.notes or 'no notes'} instead of {list(NOTES)}: "
+                      f"{where}", "mount storage the engine keeps at /data, the same in every container: a named volume "
+                      "(created with the course labels) or a host folder", notes=run.notes, mount=kind)
+    return passed(f"the replacement container lists {kept}: {where}", notes=kept, mount=kind)
+
+
+def data_owner(g: Grading):
+    run = g.running_second()
+    st = data_dir_stat(g.lab, g.image, run.container)
+    uid = pid1_info(run.container, g.lab).uid
+    uid = g.uid if uid is None else uid
+    if st is None:
+        return failed("missing", "the container has no /data", "keep the notes in /data (the image's DATA_DIR)",
+                      path=TARGET)
+    owner, mode = st[0], f"{st[2]:o}"
+    if st[2] & 0o002:
+        return failed("unsafe", f"/data has mode {mode}: every user of every container that mounts it may write there",
+                      "make uid 10001 the owner of /data (chown), and leave it 755 or 700", owner=owner, mode=mode)
+    if uid is None:
+        raise NotEvaluated(f"/data belongs to uid {owner} (mode {mode}); the service's uid could not be read")
+    if owner != uid:
+        return failed("wrong-value", f"/data belongs to uid {owner}, the service runs as uid {uid}",
+                      "make the service's user the owner of /data", owner=owner, uid=uid, mode=mode)
+    return passed(f"/data belongs to uid {owner} (the service), mode {mode}", owner=owner, uid=uid, mode=mode)
+
+
+def labelled_volumes(g: Grading):
+    if g._first is None or g._first.container is None:
+        raise NotEvaluated("no container of start() ran (line 2)")
+    g.remove_containers()  # a volume in use cannot be removed
+    named = sorted(v for v in g.volumes if v and not ANONYMOUS.fullmatch(v))
+    unlabelled = []
+    for name in named:
+        try:
+            vol = g.lab.client.volumes.get(name)
+        except NotFound:
+            continue
+        if (vol.attrs.get("Labels") or {}).get(LABEL_NAMESPACE) != g.lab.ns:
+            unlabelled.append(name)
+            with contextlib.suppress(DockerException):
+                vol.remove()
+    if unlabelled:
+        return failed("missing", f"volume {', '.join(unlabelled)} has no course labels: lab.cleanup() would never "
+                      "remove it (the check removed it; on a shared engine another learner could mount it too)",
+                      "create the volume before starting: client.volumes.create(lab.name('notes-data'), "
+                      "labels=lab.labels)", volumes=named, unlabelled=unlabelled)
+    return passed(f"{', '.join(named)}: labelled for namespace {g.lab.ns}" if named else "no named volume used",
+                  volumes=named)
+
+
+CRITERIA = [
+    Criterion("the image builds", builds, "l07.builds"),
+    Criterion("the service starts and writes /data", writes_data, "l07.writes-data"),
+    Criterion("runs as a non-root user", non_root, "l07.non-root"),
+    Criterion("notes survive replacing the container", notes_kept, "l07.notes-kept"),
+    Criterion("/data belongs to the service's user, not to everyone", data_owner, "l07.data-owner"),
+    Criterion("volumes carry the course labels", labelled_volumes, "l07.labelled-volumes"),
+]
+
+
+def grade(lab, app, start, *, only=None) -> Checker:
+    """Build ``app`` (notes_api), start it twice with ``start(image, port)`` and grade :data:`CRITERIA`; the filled
+    table, recorded in the progress file (never raises). ``only``: the ids to grade (the rest: not evaluated)."""
+    card = Checker(LESSON, "notes that survive, as a non-root user", planned=[c.title for c in CRITERIA])
+    g = Grading(lab, Path(app), start)
+    try:
+        card.grade(CRITERIA, g, numbered=False, only=only)
+    finally:
+        g.remove_containers()
+    return card.report(raise_on_failure=False)
+
+
+def check(lab, app, start) -> Checker:
+    """Grade, and raise CheckFailed unless every line passed."""
+    return grade(lab, app, start).raise_unless_passed()

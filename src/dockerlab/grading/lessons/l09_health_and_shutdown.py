@@ -1,102 +1,168 @@
-"""Lesson 09 exercise: make the service stop cleanly: fast, exit 0/143, and the in-flight request completes.
+"""Lesson 09 exercise: the invoice renderer (a stock ``ThreadingHTTPServer`` behind a start script) must stop cleanly.
 
-The stop is timed only once the service answers and PID 1 is read (its command line, and whether it has a
-SIGTERM handler): a kill is then explained by what PID 1 was, not by how the CMD was spelled.
+One attack, judged from what happened: the image is started, a 2-second render is sent, ``docker stop -t 10`` comes
+while it runs (:func:`dockerlab.grading.resilience.stop_in_flight`). The stop must end in a clean exit (0, or 128 +
+the stop signal) well before the timeout, and the render must arrive complete: a program that merely exits fast
+(no handler under an init, a handler that exits at once, request threads that are daemons) drops it. A timeline
+shows what the course did and what the container did.
 """
 from __future__ import annotations
 
-import threading
-import time
-import urllib.request
+import dataclasses
 from pathlib import Path
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker
-from dockerlab.run import host_address, remove
-from dockerlab.show import short
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.grading.probes import pid1  # noqa: F401 (the lesson notebook reads PID 1 with it)
-from dockerlab.grading.serving import serve, stop_when_ready
+from dockerlab.grading.resilience import INITS, InFlightStop, stop_in_flight
+from dockerlab.grading.serving import serve
+from dockerlab.run import remove
+from dockerlab.show import quiet_cli, short
 
 LESSON = "09_health_and_shutdown"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Who is PID 1? With the shell form of CMD on a Debian image it is /bin/sh (dash), which does not pass SIGTERM on "
-    "(bash and busybox sh exec the last command instead).",
-    "Python as PID 1 ignores SIGTERM unless it has a handler. The handler must not exit at once: serve_forever() has "
-    "to return so that server_close() waits for the requests in flight, and shutdown() blocks when called from the "
-    "thread that serves.",
-    "Lesson 09, section \"Graceful shutdown\", lists the three things that decide what `docker stop` does and builds "
-    "a draining handler.",
+    "Start the image and look at PID 1 (`docker exec NAME cat /proc/1/cmdline`): is it the server? What does that "
+    "program do with the SIGTERM docker stop sends it?",
+    "Two things must hold: the signal reaches Python (who runs `python main.py`, and is it replaced by it?), and "
+    "Python, once signalled, refuses new work but waits for the work already started. Which threads does the "
+    "process wait for at exit, and which does `ThreadingHTTPServer` start for each request?",
+    "Lesson 09, section \"Graceful shutdown\": the three things that decide what `docker stop` does, and a draining "
+    "handler for a server whose request threads are not daemons.",
 )
 STOP_TIMEOUT = 10
-MAX_SECONDS = 6.0  # the in-flight request takes 2 s; well before the 10 s timeout even on a loaded machine
+MAX_SECONDS = 6.0  # the render takes 2 s; well before the 10 s timeout even on a loaded machine
+RENDER = "/render?id=7&s=2"
+RENDERED = "invoice 7 rendered"
 
 
-def slow_request(port: int, seconds: float = 2.0) -> tuple[threading.Thread, dict]:
-    """GET /slow?s=SECONDS in a thread; the dict gets "status"/"body" or "error" when it ends."""
-    result: dict = {}
+@dataclasses.dataclass
+class Grading:
+    lab: object
+    app: Path
+    image: object = None
+    served: object = None
+    stop: InFlightStop | None = None
 
-    def go():
-        try:
-            with urllib.request.urlopen(f"http://{host_address()}:{port}/slow?s={seconds:g}", timeout=30) as r:
-                result["status"], result["body"] = r.status, r.read().decode().strip()
-        except Exception as exc:  # noqa: BLE001 - any failure of the request is the finding
-            result["error"] = f"{type(exc).__name__}: {exc}"
+    def need_served(self):
+        if self.served is None or self.served.container is None or not self.served.ok:
+            raise NotEvaluated("the renderer did not answer (line 2)")
+        return self.served
 
-    t = threading.Thread(target=go, daemon=True)
-    t.start()
-    return t, result
+    def attacked(self) -> InFlightStop:
+        """The one attack, done once: a render in flight, then docker stop."""
+        if self.stop is None:
+            served = self.need_served()
+            c = served.container
 
-
-def wait_log(container, text: str, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in container.logs().decode(errors="replace"):
-            return True
-        time.sleep(0.1)
-    return False
+            def started() -> bool:
+                return "render 7 started" in c.logs().decode(errors="replace")
+            self.stop = stop_in_flight(self.lab, c, host_port=served.host_port, path=RENDER, expect_body=RENDERED,
+                                       started=started, stop_timeout=STOP_TIMEOUT)
+            self.stop.timeline.show()
+        return self.stop
 
 
-def check(lab, app_dir) -> Checker:
-    """Build ``app_dir``, start it, send a slow request, ``docker stop -t 10`` it once it is ready, judge the stop."""
-    c = Checker(LESSON, "graceful-shutdown")
-    app_dir = Path(app_dir)
+def builds(g: Grading):
+    if not (g.app / "Dockerfile").exists() or not (g.app / "Dockerfile").read_text().strip():
+        return failed("missing", f"no Dockerfile in {g.app.name}/ (or it is empty)", "keep the renderer's Dockerfile",
+                      file="Dockerfile")
     try:
-        result = lab.build(app_dir, "exercise", quiet=True)
+        g.image = g.lab.build(g.app, "exercise", quiet=True)
     except BuildFailed as exc:
-        c.fail("image builds", str(exc).splitlines()[0], "fix the Dockerfile")
-        return c.report()
-    served = serve(lab, result.tag, "exercise", port=8000, path="/health", timeout=20)
-    container = served.container
+        return failed("build-failed", f"the build failed at `{exc.step or '?'}`: {short(exc.error, 200)}",
+                      "fix that step of the Dockerfile", step=exc.step or "")
+    return passed(f"built {g.image.tag}", tag=g.image.tag)
+
+
+def serves(g: Grading):
+    if g.image is None:
+        raise NotEvaluated("the image did not build (line 1)")
+    with quiet_cli():
+        g.served = serve(g.lab, g.image.tag, "exercise", port=8000, path="/health", timeout=30)
+    if not g.served.ok:
+        return failed("exited" if g.served.container is None or g.served.kind in ("exited", "file", "module", "not_started")
+                      else "not-answering", g.served.cause, g.served.fix or "the renderer must answer GET /health on 8000",
+                      kind=g.served.kind)
+    return passed(f"GET /health → {g.served.status}", status=g.served.status)
+
+
+def stops(g: Grading):
+    s = g.attacked()
+    obs = dict(exit_code=s.exit_code, seconds=round(s.seconds, 1), pid1=s.pid1.cmdline, stop_signal=s.stop_signal,
+               catches_term=s.pid1.catches_term)
+    head = (s.pid1.cmdline.split() or ["?"])[0].rsplit("/", 1)[-1]
+    if s.killed:
+        if s.pid1.is_shell:
+            why = (f"PID 1 is `{short(s.pid1.cmdline, 60)}`, a shell that runs python as its child and does not pass "
+                   f"{s.stop_signal} on")
+            fix = "let python replace the shell: `exec python main.py` as the script's last line (or start python directly)"
+        elif s.pid1.catches_term is False:
+            why = (f"PID 1 is `{short(s.pid1.cmdline, 60)}` and nothing handles {s.stop_signal}: as PID 1, a process "
+                   "without a handler ignores it")
+            fix = "install a handler for the stop signal (signal.signal) that makes serve_forever() return"
+        else:
+            why = f"PID 1 (`{short(s.pid1.cmdline, 60)}`) handles the signal but did not exit"
+            fix = "the handler must make serve_forever() return (server.shutdown() from another thread), then exit"
+        return failed("not-graceful", f"exit 137: killed by SIGKILL after the {STOP_TIMEOUT} s stop timeout; {why}",
+                      fix, **obs)
+    if not s.clean_exit:
+        return failed("not-graceful", f"exit code {s.exit_code} after {s.stop_signal} ({s.seconds:.1f} s): neither 0 nor "
+                      f"{128 + s.signal_number} (128 + the stop signal); the log says `{short(log_tail(g), 100)}`",
+                      "end with exit 0 once the server has drained", **obs)
+    if s.seconds >= MAX_SECONDS:
+        return failed("not-graceful", f"docker stop took {s.seconds:.1f} s for a 2 s request", "react to the stop "
+                      "signal at once: stop accepting, wait only for the requests in flight", **obs)
+    init = f" (an init: {head})" if head in INITS else ""
+    return passed(f"exit {s.exit_code} after {s.seconds:.1f} s; PID 1 `{short(s.pid1.cmdline, 50)}`{init}", **obs)
+
+
+def log_tail(g: Grading) -> str:
     try:
-        if not served.ok:
-            c.fail("service starts", served.cause, served.fix or "the service must answer GET /health on port 8000")
-            return c.report()
-        thread, req = slow_request(served.host_port, 2.0)
-        if not wait_log(container, "slow request started", 10):
-            c.fail("slow request reaches the service", "the service never logged 'slow request started'",
-                   "keep app.py's /slow endpoint")
-            return c.report()
-        stopped = stop_when_ready(lab, container, host_port=served.host_port, timeout=STOP_TIMEOUT)
-        thread.join(15)
-        code, secs = stopped.exit_code, stopped.seconds
-        if code == 137:
-            fix = ('use the exec form: CMD ["python", "app.py"]' if stopped.pid1.is_shell else
-                   "install a SIGTERM handler in shutdown.install(server) that makes serve_forever() return")
-            c.fail("stops on SIGTERM", f"exit code 137: killed (SIGKILL) after the {STOP_TIMEOUT} s stop timeout; "
-                   + stopped.why_killed(STOP_TIMEOUT), fix)
-        else:
-            c.expect(code in (0, 143), "stops on SIGTERM", f"exit code {code}", fix="exit with 0 after draining",
-                     ok=f"exit code {code} (PID 1: {stopped.pid1.cmdline})")
-        c.expect(secs < MAX_SECONDS, f"stops in under {MAX_SECONDS:.0f} s", f"docker stop took {secs:.1f} s",
-                 fix="react to SIGTERM right away instead of waiting for the SIGKILL", ok=f"docker stop took {secs:.1f} s")
-        if req.get("status") == 200 and req.get("body") == "done":
-            c.ok("in-flight request completes", "GET /slow answered 200 'done' during the shutdown")
-        else:
-            seen = req.get("error") or (f"HTTP {req.get('status')}: {req.get('body')}" if req else "no answer")
-            c.fail("in-flight request completes", f"GET /slow, sent just before the stop, failed ({short(seen, 160)})",
-                   "drain before exiting: call server.shutdown() from a thread (not os._exit / sys.exit) so "
-                   "serve_forever() returns and server_close() waits for requests")
+        lines = g.served.container.logs(tail=3).decode(errors="replace").strip().splitlines()
+    except Exception:  # noqa: BLE001 - gone: nothing to quote
+        return "(no logs)"
+    return lines[-1] if lines else "(no logs)"
+
+
+def in_flight(g: Grading):
+    s = g.attacked()
+    obs = dict(request=s.request, exit_code=s.exit_code, seconds=round(s.seconds, 1), timeline=s.timeline.observed())
+    if s.completed:
+        luck = f" (only because it was shorter than the {STOP_TIMEOUT} s before the SIGKILL)" if s.killed else ""
+        return passed(f"GET {RENDER}, sent before the stop, answered {s.request['status']} '{s.request['body']}' "
+                      f"after {s.request.get('seconds')} s{luck}", **obs)
+    if s.killed:
+        fix = "first make the stop signal reach a handler (line 3), and let the handler drain"
+    elif s.exit_code == 128 + s.signal_number:
+        fix = ("handle the stop signal yourself: a program that dies of it (no handler, or an init passing it on) drops "
+               "what it was doing")
+    else:
+        fix = ("make the exit wait for the requests in flight: serve_forever() returns after shutdown(), and "
+               "server_close() joins only request threads that are not daemons")
+    return failed("not-graceful", f"GET {RENDER}, sent just before the stop, did not arrive complete: "
+                  f"{s.dropped_because()}", fix, **obs)
+
+
+CRITERIA = [
+    Criterion("the image builds", builds, "l09.builds"),
+    Criterion("the renderer answers /health", serves, "l09.serves"),
+    Criterion(f"docker stop: a clean exit in under {MAX_SECONDS:.0f} s", stops, "l09.stops"),
+    Criterion("the render in flight arrives complete", in_flight, "l09.in-flight"),
+]
+
+
+def grade(lab, app_dir, only=None) -> Checker:
+    """Build ``app_dir``, start it, stop it with a render in flight; the filled table (never raises)."""
+    card = Checker(LESSON, "graceful-shutdown", planned=[f"{i}. {c.title}" for i, c in enumerate(CRITERIA, 1)])
+    g = Grading(lab, Path(app_dir))
+    try:
+        card.grade(CRITERIA, g, only=only)
     finally:
-        if container is not None:
-            remove(container, client=lab.client, quiet=True)
-    return c.report()
+        if g.served is not None and g.served.container is not None:
+            remove(g.served.container, client=lab.client, quiet=True)
+    return card.report(raise_on_failure=False)
+
+
+def check(lab, app_dir, **kwargs) -> Checker:
+    """Grade, and raise CheckFailed unless every line passed."""
+    return grade(lab, app_dir, **kwargs).raise_unless_passed()

@@ -1,7 +1,7 @@
 """Lesson 13, the capstone: a scorecard that grades a containerized ``capstone_service`` live, line by line.
 
-The scorecard is a :class:`dockerlab.Checker` run over :data:`CRITERIA`, ten small grading functions on the
-shared toolkit (``probes``, ``contents``, ``dockerfile``, ``common``); each line is passed, failed (what was
+The scorecard is a :class:`~dockerlab.grading.checker.Checker` run over :data:`CRITERIA`, ten small grading functions
+on the shared toolkit (``probes``, ``contents``, ``dockerfile``, ``common``); each line is passed, failed (what was
 seen, how to fix it) or *not evaluated* (it could not be judged: the image did not build, the app did not
 start). One defect costs its own line: the app is started once, with a Postgres, and the later lines reuse it.
 
@@ -19,7 +19,8 @@ from dockerlab.build import BuildFailed
 from dockerlab.imagelayers import unpacked_size
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.compose import ComposeError, Stack
-from dockerlab.run import poll_health, remove
+from dockerlab.health import poll_health
+from dockerlab.run import remove
 from dockerlab.secrets import image_index
 from dockerlab.show import human_size, quiet_cli, short
 from dockerlab import dockerfile as dfile
