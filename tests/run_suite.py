@@ -102,7 +102,9 @@ class Unit:
 
 
 # Units that prove a lesson besides its own (engine/test_lNN…, notebooks/NN…, solutions/NN…, exercises/NN…).
-ALSO_PROVES = {"02": ["engine/test_image_stores"], "06": ["engine/test_image_stores"]}
+ALSO_PROVES = {"02": ["engine/test_image_stores"], "04": ["engine/test_dockerfile_checks"],
+               "11": ["engine/test_testcontainers"],
+               "06": ["engine/test_image_stores"]}
 
 
 def for_lesson(todo: list[Unit], lesson: str) -> list[Unit]:
