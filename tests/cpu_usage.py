@@ -60,6 +60,11 @@ class CpuSampler:
         if self.ok:
             self.busy0, self.steal0 = _machine_busy()
             self.wall0 = time.monotonic()
+            try:  # the first reading before start() returns: what starts after it is charged in full
+                self._sample()
+            except Exception:  # noqa: BLE001 - a sampler must never break the run it measures
+                pass
+            self._first = False
             self._thread.start()
         return self
 
