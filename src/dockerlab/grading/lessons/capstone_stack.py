@@ -146,7 +146,7 @@ def recovers(g):
     if not hc["test"] or hc["test"] == ["NONE"]:
         raise NotEvaluated(f"{app_svc} has no health check to watch (line 4)")
     shown = short(" ".join(hc["test"][1:]), 90)
-    window = min(NOTICE_CAP, hc["interval"] * (hc["retries"] + 1) + hc["timeout"] + 10)
+    window = min(NOTICE_CAP, hc["interval"] * (hc["retries"] + 1) + hc["timeout"] + 20)  # slack: a busy machine
     tl = Timeline(f"the course kills {db_svc}, then starts it again: what {app_svc}'s health did")
     watch = Watch(tl, {app_svc: app_c, db_svc: db_c})
     watch.start()
