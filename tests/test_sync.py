@@ -346,11 +346,17 @@ def test_no_placeholder_in_printed_commands():
 
 def test_capstone_solution_lists_the_scorecards_criteria():
     """The criteria table of solutions/13 (and the exercise made from it) lists CRITERIA of l13_capstone, in order."""
-    criteria = [c.title for c in _exercise_module("13").CRITERIA]
+    module = _exercise_module("13")
+    criteria = [c.title for c in module.CRITERIA]
     for folder in ("solutions", "exercises"):
         nb = next((ROOT / folder).glob("13_*.ipynb"))
-        rows = [re.match(r"^\|\s*(\d+)\s*\|\s*(.*?)\s*\|", l) for cell in _cells(nb) for l in cell.splitlines()]
+        rows = [re.match(r"^\|\s*(\d+)\s*\|\s*(.*?)\s*\|\s*(.*?)\s*\|$", l) for cell in _cells(nb)
+                for l in cell.splitlines()]
         table = [(int(m.group(1)), m.group(2).replace("`", "")) for m in rows if m]
+        how = [m.group(3) for m in rows if m]
+        # One spec: the "how the scorecard measures it" column is l13_capstone.HOW, word for word (finding N8).
+        assert how == [module.HOW[c.id] for c in module.CRITERIA], f"{folder}/{nb.name}: the table's third column " \
+            "must be l13_capstone.HOW, in order"
         assert table == list(enumerate(criteria, 1)), (
             f"{folder}/{nb.name}: the criteria table must list the {len(criteria)} criteria of "
             f"src/dockerlab/grading/lessons/l13_capstone.py (CRITERIA) in order:\n"

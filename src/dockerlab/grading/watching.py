@@ -181,8 +181,12 @@ class Watch:
         if now.restarts > before.restarts:
             return f"its restart policy ({now.policy})"
         if now.status == "exited":
+            if now.oom:
+                return "OOM kill (over its memory limit)"
+            if now.exit_code == 137:  # a kill, not the program's doing: its last log line would mislead
+                return "SIGKILL (exit 137 = 128 + 9)"
             line = next((l for l in reversed(logs_tail(container, 5).splitlines()) if l.strip()), "")
-            return "OOM kill (over its memory limit)" if now.oom else short(line, 90)
+            return short(line, 90)
         return ""
 
     def until(self, done: Callable[["Watch"], bool], timeout: float, interval: float = 0.5,

@@ -1,6 +1,6 @@
 """Lesson 13, the capstone: a scorecard that grades a containerized ``capstone_service`` live, line by line.
 
-The scorecard is a :class:`~dockerlab.grading.checker.Checker` run over :data:`CRITERIA`, ten small grading functions
+The scorecard is a :class:`~dockerlab.grading.checker.Checker` run over :data:`CRITERIA`, eleven small grading functions
 on the shared toolkit (``probes``, ``contents``, ``dockerfile``, ``common``); each line is passed, failed (what was
 seen, how to fix it) or *not evaluated* (it could not be judged: the image did not build, the app did not
 start). One defect costs its own line: the app is started once, with a Postgres, and the later lines reuse it.
@@ -10,7 +10,6 @@ start). One defect costs its own line: the app is started once, with a Postgres,
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 from pathlib import Path
@@ -18,17 +17,17 @@ from pathlib import Path
 from dockerlab.build import BuildFailed
 from dockerlab.imagelayers import unpacked_size
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
-from dockerlab.compose import ComposeError, Stack
 from dockerlab.health import poll_health
 from dockerlab.run import remove
 from dockerlab.secrets import image_index
-from dockerlab.show import human_size, quiet_cli, short
+from dockerlab.show import Table, human_size, quiet_cli, short
 from dockerlab import dockerfile as dfile
 from dockerlab.grading.database import Database
 from dockerlab.grading.rebuild import build_failed, build_reusing, rebuild_after_code_change
 from dockerlab.grading.contents import env_file_values, env_secrets, files_named, secrets_anywhere, size_budget, stage_images
 from dockerlab.grading.probes import image_uid, is_root_user, pid1_info
-from dockerlab.grading.serving import answers_inside, healthcheck_can_fail, serve, stop_when_ready
+from dockerlab.grading.serving import healthcheck_can_fail, serve, stop_when_ready
+from dockerlab.grading.lessons.capstone_stack import close as close_stack, compose, recovers
 
 LESSON = "13_capstone"
 HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
@@ -48,7 +47,6 @@ SLACK_BYTES = 25_000_000
 HEALTH_TIMEOUT = 45
 SECRET_VAR = "CAPSTONE_SECRET"
 HOST_VENV_MARKER = "DOCKERLAB_HOST_VENV"
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 # --- the service's folder ------------------------------------------------------------------------------------
@@ -80,6 +78,7 @@ class Grading:
     df: dfile.Dockerfile | None = None
     image: object = None
     _served: object = None
+    live: object = None  # the learner's Compose stack, up for lines 10 and 11 (capstone_stack.live)
 
     def need_image(self):
         return needed(self.image)
@@ -94,6 +93,7 @@ class Grading:
         return self._served
 
     def close(self, own_db: bool) -> None:
+        close_stack(self)
         if self._served is not None and self._served.container is not None:
             remove(self._served.container, client=self.lab.client, quiet=True)
         if own_db:
@@ -244,51 +244,6 @@ def size(g: Grading):
     return passed(f"{human_size(got)} within {budget.how()}", bytes=got, limit=budget.limit)
 
 
-def compose(g: Grading):
-    g.need_image()
-    name = next((f for f in COMPOSE_FILES if (g.app / f).exists()), None)
-    if name is None:
-        return failed("missing", "no compose.yaml in the app folder", "write compose.yaml with an app service (build: .) "
-                      "and a db service (postgres:17-trixie), both with healthchecks", file="compose.yaml")
-    stack = Stack(g.lab, g.app, project="capstone-stack", files=(name,), timeout=120)
-    try:
-        try:
-            services = stack.config().get("services") or {}
-        except (ComposeError, ValueError) as exc:
-            return failed("wrong-value", f"docker compose config rejects {name}: {short(str(exc).splitlines()[0], 200)}",
-                          "fix the YAML", file=name)
-        dbs = [s for s, v in services.items() if "postgres" in str((v or {}).get("image", ""))]
-        built = [s for s, v in services.items() if (v or {}).get("build") is not None]
-        if not dbs or not built:
-            return failed("missing", f"services {sorted(services)}: need one built from this folder (build: .) and one "
-                          "postgres", "add `app: {build: .}` and `db: {image: postgres:17-trixie}`", services=sorted(services))
-        try:
-            stack.up(build=True, wait=True, wait_timeout=60)
-        except ComposeError as exc:
-            return failed("never-healthy", "docker compose up --wait failed: " + short(exc, 300),
-                          "give db a pg_isready healthcheck, make app depend on it (condition: service_healthy) and set "
-                          f"DATABASE_URL=postgresql://…@{dbs[0]}:5432/… (the service name, not localhost)")
-        bad, seen = [], []
-        for svc in built:  # healthy, or (no health check at all: line 4's concern) answering /health
-            for c in stack.containers(svc):
-                status = poll_health(c, "healthy", 0).status
-                if status != "none":
-                    (seen if status == "healthy" else bad).append(f"{svc} {status}")
-                    continue
-                # No health check: `up --wait` returned once the container ran; give the app time to listen.
-                answers, said = answers_inside(g.lab, c, PORT, wait=HEALTH_TIMEOUT)
-                (seen if answers else bad).append(f"{svc} answers /health" if answers
-                                                  else f"{svc} does not answer /health ({said})")
-        if bad:
-            return failed("never-healthy", "not all up and healthy: " + ", ".join(bad),
-                          "make the app answer /health with the database", services=bad)
-        return passed("up --wait: " + ", ".join(seen + [f"{d} up" for d in dbs]) + "; then down -v", services=seen + dbs)
-    finally:
-        stack.cleanup()
-        with contextlib.suppress(OSError):
-            (g.app / ".dockerlab.labels.yaml").unlink()
-
-
 CRITERIA = [
     Criterion("builds", builds, "l13.builds"),
     Criterion("multi-stage or uv, dependencies cached on a code change", deps_cached, "l13.deps-cached"),
@@ -300,7 +255,39 @@ CRITERIA = [
     Criterion("no secret in the image", no_secret, "l13.no-secret"),
     Criterion("size within budget", size, "l13.size"),
     Criterion("Compose brings app + database up healthy", compose, "l13.compose"),
+    Criterion("recovers when Postgres is killed and started again", recovers, "l13.recovers"),
 ]
+
+
+# How each line measures (one spec: the notebooks' tables show these words, tests/test_sync.py holds them equal).
+HOW = {
+    "l13.builds": "`docker build` (BuildKit) of your folder",
+    "l13.deps-cached": "appends a line to `app.py`, rebuilds and reads each step: the first install step (and every step "
+                       "before it) must be *cached*; the Dockerfile has two or more stages, or installs with uv",
+    "l13.non-root": "`Config.User` of the image, and the uid of PID 1 in the running app (a user name can still be uid 0)",
+    "l13.healthy": "starts `postgres:17-trixie` on a lab network, runs your image with `DATABASE_URL`, polls `State.Health` "
+                   "until *healthy*; then runs your health check where the app is not running: it must fail there",
+    "l13.graceful-stop": f"`docker stop -t {STOP_TIMEOUT}` once the app answers: exit 0 or 143 (128 + SIGTERM) before "
+                         f"the {STOP_TIMEOUT} s timeout, and the seconds it took, measured; 137 means it was killed at "
+                         "the timeout",
+    "l13.dockerignore": "looks for them in every layer of the image",
+    "l13.pinned": "every `FROM` / `COPY --from` image: a version line with its Debian release (`3.13-slim-trixie`), an "
+                  "exact version, or a digest",
+    "l13.no-secret": "looks for the values of `.env` in the config, the history and every layer of the image and of "
+                     "each build stage",
+    "l13.size": "the final base image + what your image adds to site-packages + 25 MB slack",
+    "l13.compose": "`docker compose config`, then `up --build --wait`: the service built from your folder healthy, next "
+                   "to a `postgres` service; then `down -v`",
+    "l13.recovers": "on that running stack: `docker kill` the database, wait (at most a minute) until the app's health "
+                    "says *unhealthy*, `docker start` the database, wait until the app is *healthy* again with nobody "
+                    "restarting it; shows the timeline",
+}
+
+
+def criteria_table() -> Table:
+    """The scorecard's lines and how each is measured (:data:`HOW`), as the lesson shows them."""
+    return Table([{"#": i, "id": c.id, "criterion": c.title, "how the scorecard measures it": HOW[c.id].replace("`", "")
+                   .replace("*", "")} for i, c in enumerate(CRITERIA, 1)], title="the capstone's scorecard")
 
 
 def grade(lab, app_dir, *, database: Database | None = None, live: bool = True, quiet: bool = True,

@@ -1,0 +1,91 @@
+"""Lesson 13, the stack attacked: ``l13.recovers`` (Postgres killed, then started again: the app's health must turn
+unhealthy, then healthy, with nobody restarting the app), and the image attacked after the check
+(``dockerlab.grading.attack``: a leaky capstone image shows its leak, the solution's shows none).
+
+The solution passes the line in its notebook (``make nb NB=13_capstone``); here: a correct answer written
+differently, and a wrong one. Each case grades only the build and the resilience line (``only=``), which brings the
+stack up itself; every wait in the line is bounded (a minute to notice, a minute to recover).
+"""
+import pytest
+
+from dockerlab import Lesson
+from dockerlab.grading.attack import attack
+from dockerlab.grading.contents import env_secrets
+from dockerlab.grading.lessons.l13_capstone import Database, grade
+
+from test_l13_capstone import APP_HEALTHCHECK, COMPOSE, DOCKERFILE, DOCKERIGNORE, replace, write
+
+pytestmark = pytest.mark.engine
+
+# The app's Compose health check only opens the port: it passes while /health answers 503 (no database).
+PORT_ONLY = """    healthcheck:
+      test: ["CMD", "python", "-c", "import socket; socket.create_connection(('127.0.0.1', 8000), timeout=2)"]
+      interval: 1s
+      timeout: 3s
+      retries: 3
+"""
+# Correct, written differently: no health check in Compose (the image's HEALTHCHECK runs), restart policies on both
+# services, the database's health check by CMD-SHELL with another user spelling.
+RESTARTING = replace(replace(COMPOSE, APP_HEALTHCHECK, "    restart: unless-stopped\n"),
+                     "    pull_policy: never\n", "    pull_policy: never\n    restart: on-failure\n")
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = Lesson("13_capstone", quiet=True)
+    try:
+        yield lab
+    finally:
+        lab.cleanup(quiet=True)
+
+
+@pytest.fixture(scope="module")
+def db(lab):
+    db = Database(lab)
+    try:
+        yield db
+    finally:
+        db.remove()
+
+
+def recovers(lab, db, compose):
+    app = write(lab, DOCKERFILE, DOCKERIGNORE, compose)
+    sc = grade(lab, app, database=db, live=False, only={"l13.builds", "l13.recovers"})
+    assert sc.by_id("l13.compose").passed is None  # not graded: the resilience line brought the stack up itself
+    assert not lab.client.containers.list(all=True, filters={"label": "com.docker.compose.project="
+                                                             + lab.name("capstone-stack")})
+    return sc.by_id("l13.recovers")
+
+
+def test_other_correct_stack_recovers(lab, db):
+    line = recovers(lab, db, RESTARTING)
+    assert line.passed, line
+    o = line.observed
+    assert o["noticed"] and not o["restarted"] and o["failed_probes"] >= 1
+    health = [h.rsplit(", ", 1)[-1] for h in o["health"]]  # each State.said(): "running, healthy"
+    assert health[0] == health[-1] == "healthy" and "unhealthy" in health[1:-1]
+    assert [e["actor"] for e in o["timeline"]][:2] == ["stack", "course"]
+
+
+def test_health_check_that_only_opens_the_port_never_notices(lab, db):
+    line = recovers(lab, db, replace(COMPOSE, APP_HEALTHCHECK, PORT_ONLY))
+    assert line.passed is False and line.cause == "never-healthy", line
+    o = line.observed
+    assert o["noticed"] is False and o["failed_probes"] == 0
+    assert not any("unhealthy" in h for h in o["health"])
+
+
+def test_attack_finds_the_dotenv_of_a_leaky_image_and_nothing_in_the_solutions(lab, db):
+    app = write(lab, DOCKERFILE, DOCKERIGNORE, COMPOSE)
+    assert grade(lab, app, database=db, live=False, only={"l13.builds"}).by_id("l13.builds").passed
+    clean = attack(lab, lab.image("capstone"), app=app, secrets=env_secrets(app), quiet=True)
+    assert clean.leaks == [], str(clean)
+    assert clean.by_attack("write to /").got is False and clean.by_attack("reach the Docker socket").got is False
+
+    app = write(lab, DOCKERFILE, ".git\n.venv\n", COMPOSE)  # .env no longer ignored: `COPY . .` takes it
+    assert grade(lab, app, database=db, live=False, only={"l13.builds"}).by_id("l13.builds").passed
+    leaky = attack(lab, lab.image("capstone"), app=app, secrets=env_secrets(app), quiet=True)
+    env = leaky.by_attack("find a .env")
+    assert env.got and [f.path for f in env.findings] == ["/app/.env"] and "COPY . ." in env.findings[0].where
+    assert [(f.name, f.path) for f in leaky.by_attack("read every file").findings] == [("CAPSTONE_SECRET", "/app/.env")]
+    assert clean.image == leaky.image  # the same tag, rebuilt: the learner's image as the check left it
