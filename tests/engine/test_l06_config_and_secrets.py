@@ -211,7 +211,9 @@ def test_attack_reads_the_starters_leaks_and_a_dotenv(lab):
     app = lab.workspace(ex.APP, fresh=False)
     report = attack(lab, lab.image("rates"), app=app, secrets={"FX_FEED_KEY": KEY, "DB_PASSWORD": PASSWORD}, quiet=True)
     args = report.by_attack("read the build arguments")
-    assert args.got and [(f.name, f.what, f.line) for f in args.findings] == [("FX_FEED_KEY", "FX_FEED_KEY=fxk***", 10)]
+    lines = (app / "Dockerfile").read_text().splitlines()
+    fetch = next(i for i, l in enumerate(lines, 1) if l.startswith("RUN") and "fetch_rates.py" in l)  # the leaking step
+    assert args.got and [(f.name, f.what, f.line) for f in args.findings] == [("FX_FEED_KEY", "FX_FEED_KEY=fxk***", fetch)]
     assert report.by_attack("read the history").got
     assert report.by_attack("read the image config").got is False
     assert not report.by_attack("find a .env").got and not report.by_attack("write to /").got
