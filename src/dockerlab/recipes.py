@@ -10,7 +10,10 @@ work this way::
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -42,4 +45,22 @@ def build_if_changed(ref: str, label: str, recipe: str, build: Callable[[dict[st
     returns. ``build`` must put ``labels`` (``{label: recipe}``) on the image it makes, so that the next call keeps it."""
     if not force and (image := current(ref, label, recipe, client=client)) is not None:
         return image
-    return build({label: recipe})
+    with _building(ref):  # one build of a ref at a time on this machine; a second asker takes the first one's image
+        if not force and (image := current(ref, label, recipe, client=client)) is not None:
+            return image
+        return build({label: recipe})
+
+
+@contextlib.contextmanager
+def _building(ref: str):
+    """An exclusive lock per image reference, across processes. Two builds of one tag side by side (two test units
+    needing the engine image at once) would each tag their own image; on the containerd image store the engine then
+    deletes the first one's image, and its builder finds its own image ID gone (HTTP 404)."""
+    folder = Path(tempfile.gettempdir()) / "dockerlab-build-locks"
+    folder.mkdir(exist_ok=True)
+    with open(folder / hashlib.sha256(ref.encode()).hexdigest()[:16], "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
