@@ -189,9 +189,13 @@ class Runner:
     def run_one(self, u: Unit) -> None:
         self._attempt(u)
         if u.rc == 124:  # killed at the time limit: a kernel that never answered, say. Once more, and said so.
+            safe = u.key.replace("/", "-")
+            first = OUT / "logs" / f"{safe}.first-attempt.log"
+            (OUT / "logs" / f"{safe}.log").replace(first)  # the stacks pytest dumped for a test over 5 min are in it
             with self.lock:
-                print(f"TIME {u.group:<9} {u.name:<38} killed after {u.timeout} s: running it once more", flush=True)
-                self.retried.append(f"{u.key} (killed after {u.timeout} s)")
+                print(f"TIME {u.group:<9} {u.name:<38} killed after {u.timeout} s (log: {first.relative_to(ROOT)}): "
+                      "running it once more", flush=True)
+                self.retried.append(f"{u.key} (killed after {u.timeout} s; its log: {first.relative_to(ROOT)})")
             self._attempt(u)
         elif not u.ok and (why := retry_reason(u)):
             safe = u.key.replace("/", "-")
@@ -211,7 +215,8 @@ class Runner:
         junit.unlink(missing_ok=True)
         env = dict(os.environ, DOCKERLAB_NAMESPACE=u.ns, DOCKERLAB_PROGRESS=str(OUT / "progress" / f"{safe}.json"),
                    DOCKERLAB_RETRIES=str(OUT / "retries" / f"{safe}.txt"))
-        cmd = [PY, "-m", "pytest", "-q", "-rfE", f"--junitxml={junit}", "-o", "junit_family=xunit1", *u.args, *self.extra]
+        cmd = [PY, "-m", "pytest", "-q", "-rfE", f"--junitxml={junit}", "-o", "junit_family=xunit1",
+               "-o", "faulthandler_timeout=300", *u.args, *self.extra]  # a test past 5 min: its stacks go to the log
         t0 = time.monotonic()
         with open(log, "w") as fh:
             fh.write(f"$ DOCKERLAB_NAMESPACE={u.ns} {' '.join(cmd[2:])}\n")
