@@ -254,3 +254,29 @@ def test_build_failed_names_the_step_and_buildkits_own_error():
     assert v.observed == {"step": "RUN pip install -r requirements.txt", "lacking": "requirements.txt"}
     assert exc.step in v.detail and build_error(exc) in v.detail and build_error(exc) != exc.error
     assert build_failed(BuildFailed("t", "", "boom", [], []), "x").observed["step"] == ""
+
+
+def test_a_measurement_is_asked_again_and_never_taken_as_empty(monkeypatch):
+    """A size or package list the engine could not measure (busy machine: the helper did not start or finish) is
+    asked again, and an error when it fails twice: an empty answer read as 0 bytes moved l04's budget in CI."""
+    from dockerlab.grading import contents, probes
+
+    du = "10781482\t/usr/lib/python3/dist-packages"
+    answers = [probes.Helper(None, "the container did not start: 409 Conflict"), probes.Helper(0, du)]
+    monkeypatch.setattr(probes, "helper", lambda *a, **k: answers.pop(0))
+    monkeypatch.setattr(probes.time, "sleep", lambda s: None)
+
+    class Lab:
+        class client:
+            class images:
+                @staticmethod
+                def get(ref):
+                    return type("Image", (), {"id": f"sha256:{ref}"})()
+
+    assert contents.site_packages_bytes(Lab, "measured-twice") == 10781482 and answers == []
+    answers += [probes.Helper(0, ""), probes.Helper(0, du)]
+    assert contents.site_packages_bytes(Lab, "cut-short-once") == 10781482 and answers == []  # exit 0, no output
+    answers += [probes.Helper(None, "still running after 120 s"), probes.Helper(137, "killed")]
+    with pytest.raises(probes.ProbeFailed, match="exit code 137"):
+        contents.site_packages_bytes(Lab, "fails-twice")
+    assert "sha256:fails-twice" not in contents._SIZES  # a failure is not cached as a size

@@ -22,7 +22,7 @@ from dockerlab.imagelayers import unpacked_size
 from dockerlab.secrets import LayerFile, find_secrets, image_index
 from dockerlab.show import human_size
 from dockerlab import dockerfile as dfile
-from dockerlab.grading.probes import helper
+from dockerlab.grading.probes import measure
 
 # Every site-packages / dist-packages directory in the image, with its size in bytes.
 SITE_PACKAGES_SCRIPT = ("find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type d "
@@ -84,7 +84,8 @@ def site_packages_bytes(lab, image: str) -> int:
     """Total bytes of every site-packages/dist-packages directory in ``image`` (``du -sb``, as root)."""
     key = lab.client.images.get(image).id
     if key not in _SIZES:
-        res = helper(lab, image, ["/bin/sh", "-c", SITE_PACKAGES_SCRIPT], thing="check-site", system_path=True)
+        res = measure(lab, image, ["/bin/sh", "-c", SITE_PACKAGES_SCRIPT], thing="check-site", system_path=True,
+                      timeout=120, complete=lambda out: "-packages" in out)  # a Python image has one at least
         _SIZES[key] = sum(int(p[0]) for p in (l.split(None, 1) for l in res.output.splitlines())
                           if len(p) == 2 and p[0].isdigit())
     return _SIZES[key]

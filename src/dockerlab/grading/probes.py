@@ -1,6 +1,8 @@
 """What a running image does, observed rather than guessed: one definition each, for every exercise check.
 
 * :func:`helper`: a throwaway container of an image; its exit code is an answer, never a traceback.
+* :func:`measure`: a helper whose output the check needs (a size, a package list): asked again when the engine
+  could not start or finish it, and an error, never an empty answer, when it still fails.
 * :func:`proc_text`, :func:`listeners`, :func:`pid1`, :func:`pid1_info`: read ``/proc`` inside a container
   (``docker exec cat``, or a helper sharing its PID and network namespaces when the image has no ``cat``):
   which address and port the app listens on, what PID 1 is, whether it catches SIGTERM.
@@ -60,6 +62,27 @@ def helper(lab, image: str, argv: list[str], *, thing: str = "check-probe", user
             return Helper(None, f"still running after {timeout:.0f} s: {logs_tail(c, 5)}")
         finally:
             remove(c, client=lab.client, quiet=True)
+
+
+class ProbeFailed(RuntimeError):
+    """A measurement of the check's own (not the learner's program) failed twice: the line says so."""
+
+
+def measure(lab, image: str, argv: list[str], *, thing: str, complete=None, tries: int = 2, **kwargs) -> Helper:
+    """:func:`helper` for a measurement the check needs (exit code 0 expected, and ``complete(output)`` true when
+    given): asked again when the engine could not start or finish the helper or its output came back cut short (a
+    busy engine waits at most 2 s for a container's output to be copied once it exits: moby's daemon/monitor.go),
+    :class:`ProbeFailed` when it still fails. An empty or partial answer taken as a measurement would move a budget
+    silently (0 bytes for the base's site-packages passes an image the budget should fail)."""
+    res = Helper(None, "not run")
+    for attempt in range(tries):
+        res = helper(lab, image, argv, thing=thing, **kwargs)
+        if res.ok and (complete is None or complete(res.output)):
+            return res
+        if attempt + 1 < tries:
+            time.sleep(1)
+    what = f"exit code {res.exit_code}" if not res.ok else "its output was incomplete"
+    raise ProbeFailed(f"measuring inside {short(image, 80)} failed twice ({what}): {short(res.output, 200)}")
 
 
 def exec_argv(container, argv: list[str]) -> Helper:

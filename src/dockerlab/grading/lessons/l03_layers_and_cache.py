@@ -52,7 +52,7 @@ FIXES = {
 _NORMALIZE = re.compile(r"[-_.]+")
 VERSIONS = ("import importlib.metadata as m, json; "
             "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
-MODULE_SOURCE = "import wordstats.text as t, pathlib; print(pathlib.Path(t.__file__).read_text())"
+MODULE_SOURCE = "import wordstats.text as t, pathlib; print(pathlib.Path(t.__file__).read_text()); print('## end')"
 
 
 def normalize(name: str) -> str:
@@ -72,11 +72,14 @@ def lock_pins(app) -> dict[str, str]:
 
 def installed(lab, image: str) -> tuple[dict[str, str] | None, str]:
     """{distribution: version} installed in ``image`` (as Python in the image sees them), or None and why."""
-    res = helper(lab, image, ["python", "-c", VERSIONS], thing="check-versions", user=None, timeout=60)
-    try:
-        return {normalize(k): v for k, v in json.loads(res.output.strip().splitlines()[-1]).items()}, ""
-    except (ValueError, IndexError):
-        return None, short(res.output, 200)
+    for attempt in range(2):  # asked again when the output came back cut short (see probes.measure)
+        res = helper(lab, image, ["python", "-c", VERSIONS], thing="check-versions", user=None, timeout=60)
+        try:
+            return {normalize(k): v for k, v in json.loads(res.output.strip().splitlines()[-1]).items()}, ""
+        except (ValueError, IndexError):
+            if res.exit_code not in (0, None):
+                break  # python ran and failed: the image's answer, not the engine's
+    return None, short(res.output, 200)
 
 
 # --- what the criteria share: the first build, and the rebuild after the code change ----------------------------
@@ -145,6 +148,8 @@ def deps_cached(g: Grading):
 def code_runs(g: Grading):
     image = g.rebuilt()
     src = helper(g.lab, image, ["python", "-c", MODULE_SOURCE], thing="check-code", user=None, timeout=60)
+    if src.ok and "## end" not in src.output:  # exit 0 but the output cut short: ask again (see probes.measure)
+        src = helper(g.lab, image, ["python", "-c", MODULE_SOURCE], thing="check-code", user=None, timeout=60)
     if src.exit_code is None:  # python never ran: the image or the engine, not the answer
         gone = re.search(r"No such image|is not on this engine|/sha256:", src.output)
         return failed("check-error", "could not run python in the rebuilt image: " + (

@@ -24,7 +24,7 @@ from dockerlab.dockerfile import parse
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.contents import size_budget
-from dockerlab.grading.probes import helper
+from dockerlab.grading.probes import measure
 from dockerlab.grading.serving import serve
 from dockerlab.imagelayers import unpacked_size
 from dockerlab.images import ref as image_ref
@@ -118,9 +118,8 @@ class Inventory:
 
 
 def inventory(lab, image: str) -> Inventory:
-    res = helper(lab, image, ["/bin/sh", "-c", INVENTORY_SCRIPT], thing="check-inventory", system_path=True, timeout=120)
-    if res.exit_code is None:
-        raise RuntimeError(f"could not look inside the image: {short(res.output, 200)}")
+    res = measure(lab, image, ["/bin/sh", "-c", INVENTORY_SCRIPT + "; echo '## end'"], thing="check-inventory",
+                  system_path=True, timeout=120, complete=lambda out: "## end" in out)  # exit 0 (`true`), all of it
     return Inventory.read(res.output)
 
 
@@ -128,8 +127,9 @@ def present_in(lab, image: str, paths: list[str]) -> set[str]:
     """Which of ``paths`` exist in ``image`` (one helper container)."""
     if not paths:
         return set()
-    script = 'for p in "$@"; do [ -e "$p" ] && echo "$p"; done; true'
-    res = helper(lab, image, ["/bin/sh", "-c", script, "sh", *paths], thing="check-base-libs", system_path=True)
+    script = 'for p in "$@"; do [ -e "$p" ] && echo "$p"; done; echo "## end"'
+    res = measure(lab, image, ["/bin/sh", "-c", script, "sh", *paths], thing="check-base-libs", system_path=True,
+                  complete=lambda out: "## end" in out)
     return {l.strip() for l in res.output.splitlines() if l.strip() in paths}
 
 
@@ -299,7 +299,8 @@ def package_list(lab, image: str) -> list[str]:
     """The Debian packages installed in ``image`` (cached per image ID)."""
     key = lab.client.images.get(image).id
     if key not in _PACKAGES:
-        res = helper(lab, image, ["dpkg-query", "-W", "-f", "${Package}\\n"], thing="check-base-pkgs", system_path=True)
+        res = measure(lab, image, ["dpkg-query", "-W", "-f", "${Package}\\n"], thing="check-base-pkgs",
+                      system_path=True, complete=lambda out: "dpkg" in out.split())
         _PACKAGES[key] = [l.strip() for l in res.output.splitlines() if l.strip()]
     return _PACKAGES[key]
 

@@ -26,7 +26,7 @@ from urllib.parse import quote
 from dockerlab.build import BuildFailed, BuildResult
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
 from dockerlab.grading.contents import package_caches
-from dockerlab.grading.probes import helper
+from dockerlab.grading.probes import measure
 from dockerlab.grading.rebuild import build_failed, rebuild_after_code_change
 from dockerlab.grading.serving import serve
 from dockerlab.paths import workspace_root
@@ -140,10 +140,8 @@ class Grading:
 
     def inventory(self) -> Inventory:
         if self._inventory is None:
-            res = helper(self.lab, self.need_image().tag, ["/bin/sh", "-c", INVENTORY_SCRIPT], thing="check-inventory",
-                         system_path=True, timeout=120)
-            if res.exit_code is None:
-                raise RuntimeError(f"could not look inside the image: {short(res.output, 200)}")
+            res = measure(self.lab, self.need_image().tag, ["/bin/sh", "-c", INVENTORY_SCRIPT + "; echo '## end'"],
+                          thing="check-inventory", system_path=True, timeout=120, complete=lambda out: "## end" in out)
             self._inventory = Inventory.read(res.output)
         return self._inventory
 
