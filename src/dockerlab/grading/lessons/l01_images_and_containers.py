@@ -17,19 +17,10 @@ from dockerlab.run import remove
 from dockerlab.show import Table, cli, human_size, short
 from dockerlab.grading.asking import WAITING, cause_of, keep_asking, port_taken, taken_port
 from dockerlab.grading.serving import Served
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "01_images_and_containers"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Each line of the requirements table is one setting of `docker run`, and its last column names the flag. "
-    "`client.containers.run` has a keyword argument for each flag: the Docker SDK's reference lists them "
-    "(`help(client.containers.run)` prints it here).",
-    "A published port maps the container's port to a port of the host: a dict from `'PORT/tcp'` to the host port. "
-    "Docker's memory units are binary; a CPU limit caps CPU time (a CPU share is only a weight). The container must "
-    "still be running when the check looks.",
-    "Lesson 01, sections \"Environment variables: `-e`\", \"A long-running container with a published port: `-d -p`\", "
-    "\"Restart policies\" and \"Resource limits: `--memory`, `--cpus`\" show each setting as an SDK call next to its "
-    "`docker run` twin.",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 
 # What the learner's container must look like (the notebook shows this table).
 REQUIREMENTS = {

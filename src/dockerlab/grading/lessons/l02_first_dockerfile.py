@@ -31,18 +31,11 @@ from dockerlab.grading.probes import SHELLS, Pid1, pid1_info
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.asking import cause_of, serve_watching, why_not_started
 from dockerlab.grading.serving import Served, explain_exit
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "02_first_dockerfile"
 APP = "quote_api"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Read the check's table: it names the line that failed and what it saw. The image needs the app's dependencies, "
-    "its code, and a command that starts the web server on 0.0.0.0:8000.",
-    "The check judges what runs, not what is written: who is PID 1 (how CMD is written), which server answers "
-    "(`python app.py` and `flask run` start Flask's development server; requirements.txt pins a production one), "
-    "and what the build context sends into the image (.dockerignore, one pattern per line).",
-    "Lesson 02, sections \"The Dockerfile, instruction by instruction\", \"`.dockerignore`: what the builder never sees\" "
-    "and \"Exec form or shell form: who is PID 1?\" build the same kind of image for flask_hello.",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 PORT = 8000
 THING = "quote-check"  # the container the check starts
 FAKE_SECRET = "DATABASE_PASSWORD=not-a-real-secret-but-pretend-it-is"

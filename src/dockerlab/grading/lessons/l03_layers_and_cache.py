@@ -27,17 +27,10 @@ from dockerlab.show import quiet_cli, short
 from dockerlab.grading.rebuild import CodeChangeRebuild, build_failed, rebuild_after_code_change
 from dockerlab.grading.probes import helper
 from dockerlab.grading.asking import cause_of, serve_watching, why_not_started
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "03_layers_and_cache"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "A step runs again when a file it copies changed, and so does every step after it. List the steps of the starter "
-    "and ask of each: which files does it read? Which of them change when you edit src/wordstats/text.py?",
-    "Installing this service is two installs: its dependencies, which read only the lock file, and the project "
-    "itself, which needs pyproject.toml and src/. Only the second one has to see your code; and the dependencies "
-    "must come from the lock, not from pyproject.toml's ranges.",
-    "Lesson 03, section \"Instruction order decides what a code change costs\": the same idea as cache_demo's "
-    "requirements.txt, applied to each file the installs read.",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 APP = "word_stats"
 PACKAGE = "wordstats"
 CODE_FILE = "src/wordstats/text.py"

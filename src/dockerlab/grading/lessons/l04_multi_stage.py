@@ -30,18 +30,10 @@ from dockerlab.imagelayers import unpacked_size
 from dockerlab.images import ref as image_ref
 from dockerlab.run import remove
 from dockerlab.show import human_size, short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "04_multi_stage"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "What does psycopg2's compiled module need once it is built? The cell that runs `ldd` in the single-stage image "
-    "lists the files it loads; which of them does the plain python image lack?",
-    "Debian splits a C library in two packages: the runtime package holds the shared library (.so), the -dev package "
-    "holds what compiling needs (headers, pg_config). `dpkg -S FILE` in the single-stage image names the package "
-    "that owns a file. The builder needs the compiler and the -dev package; the final stage needs neither.",
-    "Build the wheels where the compiler is, and give the final stage only what runs: the wheels, installed without "
-    "keeping them, and the runtime half of the library. Lesson 04, sections \"Builder + runtime\" and \"Install the "
-    "wheels without keeping them: a bind mount\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 APP = "dsn_api"
 CONTAINER_PORT = 8000
 PINNED = "psycopg2==2.9.13"

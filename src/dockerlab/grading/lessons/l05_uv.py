@@ -32,18 +32,10 @@ from dockerlab.grading.serving import serve
 from dockerlab.paths import workspace_root
 from dockerlab.run import remove
 from dockerlab.show import short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "05_uv"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Read pyproject.toml: the service needs its dependencies and one optional extra, developers need a group, and the "
-    "project itself is a package that uv installs too. The cell that runs a plain `uv sync` shows what each lands as.",
-    "uv sync takes the parts you ask for: a group left out, an extra added, the project skipped until its code is "
-    "copied, the project copied into the venv instead of linked to src/. And only one flag makes a lock that no "
-    "longer matches pyproject.toml stop the build.",
-    "The lesson's pattern holds for a package too: the locked dependencies first (cached), the project after its code, "
-    "only what runs in the final stage. Lesson 05, sections \"The Dockerfile\", \"`--frozen` or `--locked`\" and \"A code "
-    "change does not reinstall the dependencies\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 APP = "slug_api"
 CODE_FILE = "src/slug_api/app.py"
 PORT = 8000

@@ -30,19 +30,12 @@ from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, 
 from dockerlab.grading.contents import secrets_anywhere, stage_images
 from dockerlab.secrets import redact
 from dockerlab.show import quiet_cli, short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "06_config_and_secrets"
 APP = "fx_rates"
 PROJECT = "fx"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Two secrets, two moments: the feed key is needed by one RUN while building, the database password by the app "
-    "while it runs. Which ways of handing a value over leave no trace in `docker history` or `docker inspect`? The "
-    "check's table says where it found each value.",
-    "fetch_rates.py reads the key from the variable FX_FEED_KEY only, so the RUN needs it as an environment variable "
-    "of that one step. app.py reads a path from DB_PASSWORD_FILE. Compose can hand a secret to a build "
-    "(`build: secrets:`) as well as to a service (`secrets:`), from one top-level `secrets:` list.",
-    "Lesson 06, sections \"The fix at build time: a secret mount\" and \"Compose `secrets:`\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 FIX_BUILD_SECRET = ("give the build the key as a secret: `build: {context: ., secrets: [fx_feed_key]}` with a top-level "
                     "`secrets: {fx_feed_key: {environment: FX_FEED_KEY}}`, and mount it in the one RUN that needs it, "
                     "as the variable fetch_rates.py reads: `RUN --mount=type=secret,id=fx_feed_key,env=FX_FEED_KEY …`")

@@ -33,20 +33,10 @@ from dockerlab.grading.probes import helper, pid1_info
 from dockerlab.namespace import LABEL_NAMESPACE
 from dockerlab.run import ContainerExited, WaitTimeout, host_address, http_get, logs_tail, remove
 from dockerlab.show import short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "07_volumes_and_dev_workflow"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Start it once with your start() and read its log (`container.logs()`): which user is denied what? Then look at "
-    "/data as the container sees it: `ls -ldn /data` in a container of the image (`--entrypoint`, or a helper "
-    "container that mounts the same volume) shows its owner's uid and its mode.",
-    "Two problems, two places. Data that must outlive the container needs storage the engine keeps (and that the "
-    "next container mounts again). And a new, empty named volume takes the owner and mode of the directory the "
-    "image has at the mount point: what does the image have at /data, and who owns it? Root can change that in "
-    "the Dockerfile before USER; running as root or opening /data to every user is not the fix.",
-    "Lesson 07, sections \"Data: a named volume outlives the container\" and \"Bind mount vs volume\" (a volume is "
-    "created empty or from the image's content); who owns what a container writes: lesson 10, section \"Root in a "
-    "container, and who owns what it writes\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 APP = "notes_api"
 TARGET = "/data"
 NOTES = ("first", "second", "third")

@@ -21,17 +21,10 @@ from dockerlab.grading.resilience import Events, Timeline, Watch, ask, crash, re
 from dockerlab.grading.serving import healthcheck_argv, healthcheck_can_fail
 from dockerlab.run import free_port, logs_tail, remove
 from dockerlab.show import quiet_cli, short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "08_compose"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Read the draft's run again: which program started before what it needs was ready (schema's last log line), "
-    "and which container stayed down once its process had exited? Each of the two has a Compose setting.",
-    "Three things Compose can do for this stack: wait for a health check or for a job's exit code before starting a "
-    "service (the long form of depends_on), bring back a container whose process exits (restart), and keep data in "
-    "a volume it names. The health check must ask Postgres the way the programs connect: over TCP.",
-    "Lesson 08, sections \"A health check that asks what the app needs\", \"Up, built, and waited for\" and "
-    "\"Restart policies\" show each piece on another stack; \"Down, with the volumes\" says what a named volume keeps.",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 SERVICES = ("api", "worker", "schema", "db")
 LONG_RUNNING = ("api", "worker", "db")
 RECOVER_TIMEOUT = 90  # Postgres' crash recovery plus a restart back-off, on a busy 2-core machine

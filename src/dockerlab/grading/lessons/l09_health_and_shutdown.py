@@ -19,17 +19,10 @@ from dockerlab.grading.resilience import INITS, InFlightStop, stop_in_flight
 from dockerlab.grading.serving import serve
 from dockerlab.run import remove
 from dockerlab.show import quiet_cli, short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "09_health_and_shutdown"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Start the image and look at PID 1 (`docker exec NAME cat /proc/1/cmdline`): is it the server? What does that "
-    "program do with the SIGTERM docker stop sends it?",
-    "Two things must hold: the signal reaches Python (who runs `python main.py`, and is it replaced by it?), and "
-    "Python, once signalled, refuses new work but waits for the work already started. Which threads does the "
-    "process wait for at exit, and which does `ThreadingHTTPServer` start for each request?",
-    "Lesson 09, section \"Graceful shutdown\": the three things that decide what `docker stop` does, and a draining "
-    "handler for a server whose request threads are not daemons.",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 STOP_TIMEOUT = 10
 MAX_SECONDS = 6.0  # the render takes 2 s; well before the 10 s timeout even on a loaded machine
 RENDER = "/render?id=7&s=2"

@@ -32,18 +32,12 @@ from dockerlab.grading.serving import explain_exit
 from dockerlab.lint import errors, lint
 from dockerlab.run import free_port, host_address, http_get, logs_tail, published_port
 from dockerlab.show import short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "10_security"
 APP = "report_archive"
 DATA_DIR = "/app/data"  # the app's default
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "The check reads the running container, not your text: which uid PID 1 has, which files under the working "
-    "directory that uid may write, what is mounted where, and the Cap… and NoNewPrivs lines of /proc/1/status.",
-    "Code belongs to root (a COPY without --chown); the app's uid gets only its data directory, which must exist in "
-    "the image with that owner: an empty named volume copies owner and mode from the image's directory at its mount "
-    "point. Kubernetes can verify a USER only when it is a number.",
-    "Lesson 10, sections \"A non-root USER, code owned by root, and the `.venv` trap\" and \"Take away the rest\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 FIX_USER = "add `USER 10001:10001` after the install steps (a number: runAsNonRoot cannot check a name)"
 FIX_DATA = ("give the app its data directory in the image, `RUN mkdir -p /app/data && chown 10001:10001 /app/data`, "
             "and mount a named volume there in start(): `volumes={NAME: {'bind': '/app/data', 'mode': 'rw'}}`")

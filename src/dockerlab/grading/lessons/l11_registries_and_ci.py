@@ -21,21 +21,14 @@ from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, 
 from dockerlab.grading.probes import helper
 from dockerlab.registry import PushFailed, Registry, push
 from dockerlab.show import quiet_cli, short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "11_registries_and_ci"
 APP = "ci_service"
 SERVICE = "services/greeter"
 WORKFLOW = ".github/workflows/ci.yml"
 GITHUB = {"repository": "acme/shop", "repository_owner": "acme"}  # the repository the workflow runs in, locally
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Start with what actionlint says (the check shows each finding with its line). Then follow one commit through the "
-    "steps: which step builds which stage of which Dockerfile, and which image does the test step run?",
-    "A stage no build asks for is never built, and the runtime stage has no pytest: the tests need their own build "
-    "of the `test` stage, run before anything is pushed, from the folder the service lives in. The digest of a push "
-    "is an output of the step that pushed: a later step reads it through that step's `id`.",
-    "Lesson 11, sections \"CI: run the tests inside the image\" and \"The workflow file\" (its pins, its cache and "
-    "its last step); why a tag is not a pin: lesson 10, section \"Pinning: tag, patch tag, digest\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 
 
 def monorepo(lab) -> Path:

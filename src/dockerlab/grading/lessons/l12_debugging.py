@@ -29,19 +29,10 @@ from dockerlab.grading.serving import Served, healthcheck_can_fail, serve
 from dockerlab.health import poll_health
 from dockerlab.run import ContainerExited, WaitTimeout, http_get, remove
 from dockerlab.show import short
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "12_debugging"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Ask Docker, in the lesson's order: the exit code and the logs of the container (`container.wait()`, "
-    "`container.logs()`), then its State (`docker inspect`). Fix one fault, rebuild, and ask again: the second "
-    "fault shows only once the first is gone.",
-    "\"no such file or directory\" about a file that `ls` shows in the image: for a script, the kernel runs the "
-    "program its first line (#!) names, byte for byte; look at those bytes (`od -c` or `cat -A` in a container of "
-    "the image, with `--entrypoint`). For the health check, `State.Health.Log` keeps the output of its last runs.",
-    "Lesson 12, sections \"1. A container that crashes on start\", \"2. `docker cp` out of a stopped container\" and "
-    "\"4. `inspect`: environment, mounts, ports\"; a health check that needs no tool the slim image lacks: lesson 09, "
-    "section \"A health check without curl\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 APP = "dice_roller"
 PORT = 8000
 HEALTH_TIMEOUT = 60

@@ -28,19 +28,10 @@ from dockerlab.grading.contents import env_file_values, env_secrets, files_named
 from dockerlab.grading.probes import image_uid, is_root_user, pid1_info
 from dockerlab.grading.serving import healthcheck_can_fail, serve, stop_when_ready
 from dockerlab.grading.lessons.capstone_stack import close as close_stack, compose, recovers
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "13_capstone"
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Each scorecard line is something a lesson taught: multi-stage or uv (lessons 04, 05), .dockerignore (lesson 02), "
-    "secrets kept out of the image (lesson 06), Compose with health checks (lesson 08), HEALTHCHECK and exec-form CMD "
-    "(lesson 09), USER (lesson 10). Get line 1 green first, then one line at a time.",
-    "The slim image has no curl: a health check needs a tool the image has. The app reads DATABASE_URL at run time, "
-    "and the value in .env is a secret: it must reach the container at run time, not the image.",
-    "In compose.yaml containers reach each other by service name, the app must wait until the database accepts "
-    "connections, and .env reaches the app at run time through `env_file:`: lesson 08, sections \"The stack\", "
-    "\"A health check that asks what the app needs\" and \"Service discovery and environment\". Why a secret must "
-    "never be in a layer, even one deleted later: lesson 06, section \"Secrets: the leak, live\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 PORT = 8000
 STOP_TIMEOUT = 10
 SLACK_BYTES = 25_000_000

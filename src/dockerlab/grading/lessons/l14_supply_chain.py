@@ -20,6 +20,7 @@ from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, 
 from dockerlab.show import quiet_cli, short
 from dockerlab.supply import provenance, sbom, signing
 from dockerlab.supply.platforms import can_run
+from dockerlab.grading.lessons import lesson_hints
 
 LESSON = "14_supply_chain"
 APP = "buildinfo_api"
@@ -29,15 +30,7 @@ VERSION = "1.0.0"  # the APP_VERSION build argument the provenance must record
 PLATFORMS = ("linux/amd64", "linux/arm64")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 MACHINE = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
-HINTS = (  # shown by dockerlab.hints(ex), one at a time; the solution notebook holds the answer
-    "Judge the image the registry serves, as the check does: `docker buildx imagetools inspect HOST/shipped:1.0` "
-    "lists its platforms and attestations. What is there now, and who signed it?",
-    "One build line makes both platforms, the provenance and the push; `--metadata-file` writes the digest it pushed. "
-    "The provenance records build arguments only in its max mode. Sign and attest that digest, not the tag, and "
-    "never push again after signing.",
-    "Lesson 14, sections \"Build for both, from one machine\", \"5 · Provenance: where an image came from\" and "
-    "\"6 · Signatures: prove nobody changed it\".",
-)
+HINTS = lesson_hints(LESSON)  # lessons/hints.toml: shown by dockerlab.hints(ex), one at a time
 
 
 def split(ref: str) -> tuple[str, str]:
