@@ -199,20 +199,19 @@ class Workflow:
                                  cache_from=_lines(w.get("cache-from")), cache_to=_lines(w.get("cache-to")),
                                  build_args=dict(a.split("=", 1) for a in _lines(w.get("build-args")) if "=" in a),
                                  order=(step.index, 0)))
-            elif step.run:
-                for i, argv in enumerate(self.shell(step)):
-                    if b := _cli_build(step, argv):
-                        b.order = (step.index, i)
-                        out.append(b)
-        return out
+        return sorted(out + self._commands(_cli_build), key=lambda b: b.order)
 
     def docker_runs(self) -> list[DockerRun]:
+        return self._commands(_cli_run)
+
+    def _commands(self, read) -> list:
+        """What ``read(step, argv)`` makes of each command of the ``run:`` steps (None: not one of its kind), in order."""
         out = []
         for step in self.steps:
             for i, argv in enumerate(self.shell(step) if step.run else []):
-                if run := _cli_run(step, argv):
-                    run.order = (step.index, i)
-                    out.append(run)
+                if found := read(step, argv):
+                    found.order = (step.index, i)
+                    out.append(found)
         return out
 
     def unpinned(self) -> list[str]:

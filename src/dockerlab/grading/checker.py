@@ -100,6 +100,28 @@ def needed(value, why: str = "the image did not build (line 1)"):
     return value
 
 
+def needed_ok(outcome, why: str):
+    """``outcome`` (a served app, a run: anything with ``ok``) when it is ok; else :class:`NotEvaluated` (``why``)."""
+    if not outcome.ok:
+        raise NotEvaluated(why)
+    return outcome
+
+
+def needed_running(container, why: str):
+    """``container`` reloaded, when an earlier line started it and it still runs; else :class:`NotEvaluated`: ``why``
+    when there is none, or what became of it (removed while the check ran, exited)."""
+    from docker.errors import NotFound
+
+    needed(container, why)
+    try:
+        container.reload()
+    except NotFound:
+        raise NotEvaluated(f"the container {container.name} is gone (removed while the check ran)") from None
+    if container.status != "running":
+        raise NotEvaluated(f"the container {container.name} is {container.status}, not running")
+    return container
+
+
 @dataclasses.dataclass
 class Criterion:
     """One line of a graded list: its stable id, its title and the function that grades it.
@@ -173,6 +195,17 @@ class Checker:
                                id=criterion.id, cause=verdict.cause, observed=dict(verdict.observed)))
         self.seconds = time.monotonic() - self.t0
         return self
+
+    def run(self, criteria: Sequence[Criterion], ctx: Any, *, numbered: bool = True,
+            only: Collection[int | str] | None = None, cleanup: Callable[[], Any] | None = None) -> "Checker":
+        """A lesson's ``grade()`` in one call: :meth:`grade` the criteria on ``ctx``, then ``cleanup()`` (also when
+        grading stopped), then record and show the table (:meth:`report`; never raises for a failed line)."""
+        try:
+            self.grade(criteria, ctx, numbered=numbered, only=only)
+        finally:
+            if cleanup is not None:
+                cleanup()
+        return self.report(raise_on_failure=False)
 
     def by_id(self, line_id: str) -> Result:
         """The result of the line with this id (KeyError when no line has it)."""

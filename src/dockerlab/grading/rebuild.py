@@ -34,6 +34,28 @@ def build_error(exc: BuildFailed) -> str:
     return error
 
 
+def missing_dockerfile(app: Path, fix: str) -> Verdict | None:
+    """The failed line when the folder ``app`` has no Dockerfile; None when it has one."""
+    if (Path(app) / "Dockerfile").exists():
+        return None
+    return failed("missing", f"no Dockerfile in {Path(app).name}/", fix, file="Dockerfile")
+
+
+def build_answer(lab, app: Path, thing: str, missing_fix: str, fix, *, width: int = 200,
+                 **build_kwargs) -> tuple[BuildResult | None, Verdict | None]:
+    """The learner's Dockerfile in ``app`` built as ``lab.image(thing)``: ``(result, None)``, or ``(None, the failed
+    line)`` when there is no Dockerfile (``missing_fix``) or the build failed: its step, BuildKit's own error and
+    ``fix``, a text or ``fix(exc) -> (text, observed values)`` for a fix that depends on what the build said."""
+    problem = missing_dockerfile(app, missing_fix)
+    if problem is not None:
+        return None, problem
+    try:
+        return lab.build(app, thing, **build_kwargs), None
+    except BuildFailed as exc:
+        said, observed = fix(exc) if callable(fix) else (fix, {})
+        return None, build_failed(exc, said, width=width, **observed)
+
+
 def build_failed(exc: BuildFailed, fix: str, width: int = 200, **observed) -> Verdict:
     """The failed line of an image that did not build: the step that failed, BuildKit's own error, the fix."""
     where = short(exc.step or "(before the first step)", 70)

@@ -264,9 +264,7 @@ def grade(lab, req: dict | None = None, timeout: float = 15, *, only=None) -> Ch
     raises). ``only``: the ids to grade (the rest are "not evaluated")."""
     req = req or REQUIREMENTS
     cli("docker", "inspect", lab.name(req["thing"]))
-    card = Checker(LESSON, "run a container to spec")
-    card.grade(CRITERIA, Grading(lab, req, timeout), only=only)
-    return card.report(raise_on_failure=False)
+    return Checker(LESSON, "run a container to spec").run(CRITERIA, Grading(lab, req, timeout), only=only)
 
 
 def check(lab, req: dict | None = None, timeout: float = 15, **kwargs) -> Checker:

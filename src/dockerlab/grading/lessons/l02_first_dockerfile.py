@@ -21,14 +21,13 @@ import urllib.request
 from docker.errors import DockerException, NotFound
 
 from dockerlab import dockerfile as dfile
-from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed_ok, passed
 from dockerlab.errors import ContainerExited, WaitTimeout
 from dockerlab.run import host_address, http_get, logs_tail, remove
 from dockerlab.show import quiet_cli, short
 from dockerlab.grading.contents import files_named
 from dockerlab.grading.probes import SHELLS, Pid1, pid1_info
-from dockerlab.grading.rebuild import build_failed
+from dockerlab.grading.rebuild import build_answer
 from dockerlab.grading.asking import cause_of, serve_watching, why_not_started
 from dockerlab.grading.serving import Served, explain_exit
 from dockerlab.grading.lessons import lesson_hints
@@ -110,10 +109,7 @@ class Grading:
         return self.served
 
     def answering(self) -> Served:
-        served = self.serve()
-        if not served.ok:
-            raise NotEvaluated("the app did not answer /health (line 3)")
-        return served
+        return needed_ok(self.serve(), "the app did not answer /health (line 3)")
 
     def found(self, name: str) -> list:
         """.env and .git in any layer of the image (one scan for both lines)."""
@@ -125,12 +121,10 @@ class Grading:
 # --- the criteria ------------------------------------------------------------------------------------------------
 
 def builds(g: Grading):
-    if not (g.app / "Dockerfile").exists():
-        return failed("missing", f"no Dockerfile in {g.app.name}/", "write one next to app.py", file="Dockerfile")
-    try:
-        g.result = g.lab.build(g.app, "quote-api")
-    except BuildFailed as exc:
-        return build_failed(exc, "fix that instruction (the log above shows its output), then run this cell again")
+    g.result, problem = build_answer(g.lab, g.app, "quote-api", "write one next to app.py",
+                                     "fix that instruction (the log above shows its output), then run this cell again")
+    if problem:
+        return problem
     return passed(f"{g.result.tag}: {len(g.result.steps)} steps", steps=len(g.result.steps))
 
 
@@ -272,14 +266,12 @@ def grade(lab, app: str | os.PathLike, timeout: float = 30, *, only=None) -> Che
     """Build ``app`` as lab.image('quote-api'), run it, and grade: PID 1 is the app (exec form), it serves /health and
     /quote with a production server (not Flask's development server), no layer holds .env or .git. Returns the
     filled table (never raises); ``only``: the ids to grade (the rest are "not evaluated")."""
-    card = Checker(LESSON, "Dockerfile and .dockerignore for quote_api")
-    g = Grading(lab, Path(app), timeout)
-    try:
-        card.grade(CRITERIA, g, only=only)
-    finally:
+    def cleanup():
         with quiet_cli():
             remove(lab.name(THING), client=lab.client, quiet=True)  # also one that was created but never started
-    return card.report(raise_on_failure=False)
+
+    card = Checker(LESSON, "Dockerfile and .dockerignore for quote_api")
+    return card.run(CRITERIA, Grading(lab, Path(app), timeout), only=only, cleanup=cleanup)
 
 
 def check(lab, app: str | os.PathLike, timeout: float = 30, **kwargs) -> Checker:

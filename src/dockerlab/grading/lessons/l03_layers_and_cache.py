@@ -24,7 +24,7 @@ from dockerlab.build import BuildFailed
 from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
 from dockerlab.run import remove
 from dockerlab.show import quiet_cli, short
-from dockerlab.grading.rebuild import CodeChangeRebuild, build_failed, rebuild_after_code_change
+from dockerlab.grading.rebuild import CodeChangeRebuild, build_answer, rebuild_after_code_change
 from dockerlab.grading.probes import helper
 from dockerlab.grading.asking import cause_of, serve_watching, why_not_started
 from dockerlab.grading.lessons import lesson_hints
@@ -99,17 +99,17 @@ class Grading:
 
 # --- the criteria ------------------------------------------------------------------------------------------------
 
+def _build_fix(exc: BuildFailed) -> tuple[str, dict]:
+    if "No such file or directory" in exc.error or any("No such file" in l or "not found" in l for l in exc.log_tail):
+        return "a step reads a file that is not in the image yet: COPY it before the step that needs it", {}
+    return "read the build log above", {}
+
+
 def builds(g: Grading):
-    if not (g.app / "Dockerfile").exists():
-        return failed("missing", f"no Dockerfile in {g.app.name}/", "write the Dockerfile next to pyproject.toml",
-                      file="Dockerfile")
-    try:
-        g.first = g.lab.build(g.app, "word-stats")
-    except BuildFailed as exc:
-        fix = "read the build log above"
-        if "No such file or directory" in exc.error or any("No such file" in l or "not found" in l for l in exc.log_tail):
-            fix = "a step reads a file that is not in the image yet: COPY it before the step that needs it"
-        return build_failed(exc, fix, width=160)
+    g.first, problem = build_answer(g.lab, g.app, "word-stats", "write the Dockerfile next to pyproject.toml",
+                                    _build_fix, width=160)
+    if problem:
+        return problem
     return passed(f"{g.first.tag}: {len(g.first.steps)} steps", steps=len(g.first.steps))
 
 
@@ -205,8 +205,7 @@ CRITERIA = [
 def grade(lab, app, timeout: float = 30, *, only=None) -> Checker:
     """Build ``app`` (word_stats), change src/wordstats/text.py, rebuild; grade the cache, the code, the versions and
     /health. Returns the filled table (never raises); ``only``: the ids to grade (the rest are "not evaluated")."""
-    card = Checker(LESSON, "cache order for a packaged service")
-    return card.grade(CRITERIA, Grading(lab, Path(app), timeout), only=only).report(raise_on_failure=False)
+    return Checker(LESSON, "cache order for a packaged service").run(CRITERIA, Grading(lab, Path(app), timeout), only=only)
 
 
 def check(lab, app, timeout: float = 30, **kwargs) -> Checker:

@@ -308,9 +308,7 @@ CRITERIA = [
 
 def grade(lab, app, dockerfile: str = "Dockerfile", timeout: float = 30, only=None) -> Checker:
     """Grade the Dockerfile in ``app`` (a workspace of sample_apps/dsn_api); return the filled check (never raises)."""
-    g = Grading(lab, Path(app), dockerfile, timeout)
-    card = Checker(LESSON, "multi-stage build", planned=[c.title for c in CRITERIA])
-    return card.grade(CRITERIA, g, only=only).report(raise_on_failure=False)
+    return Checker(LESSON, "multi-stage build").run(CRITERIA, Grading(lab, Path(app), dockerfile, timeout), only=only)
 
 
 def check(lab, app, dockerfile: str = "Dockerfile", timeout: float = 30, only=None) -> Checker:

@@ -291,8 +291,7 @@ CRITERIA = [
 
 def grade(lab, app, only=None) -> Checker:
     """Grade the Dockerfile in ``app`` (a workspace of sample_apps/slug_api); return the filled check (never raises)."""
-    card = Checker(LESSON, "uv Dockerfile", planned=[c.title for c in CRITERIA])
-    return card.grade(CRITERIA, Grading(lab, Path(app)), only=only).report(raise_on_failure=False)
+    return Checker(LESSON, "uv Dockerfile").run(CRITERIA, Grading(lab, Path(app)), only=only)
 
 
 def check(lab, app, only=None) -> Checker:

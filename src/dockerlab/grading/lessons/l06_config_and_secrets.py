@@ -23,10 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from docker.errors import NotFound
 
 from dockerlab.compose import ComposeError, Stack
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed_running, passed
 from dockerlab.grading.contents import secrets_anywhere, stage_images
 from dockerlab.secrets import redact
 from dockerlab.show import quiet_cli, short
@@ -71,15 +70,7 @@ class Grading:
         return {"FX_FEED_KEY": self.key, "DB_PASSWORD": self.password}
 
     def need_container(self):
-        if self.container is None:
-            raise NotEvaluated("the stack did not come up (line 1)")
-        try:
-            self.container.reload()
-        except NotFound:
-            raise NotEvaluated(f"the container {self.container.name} is gone (removed while the check ran)") from None
-        if self.container.status != "running":
-            raise NotEvaluated(f"{self.container.name} is {self.container.status}, not running")
-        return self.container
+        return needed_running(self.container, "the stack did not come up (line 1)")
 
     def health(self) -> dict:
         """GET /health, asked inside the app's container (``docker exec … python -c``): no published port needed."""

@@ -26,8 +26,8 @@ from pathlib import Path
 from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, Verdict, failed, needed, passed
-from dockerlab.grading.rebuild import build_failed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, Verdict, failed, needed, needed_ok, passed
+from dockerlab.grading.rebuild import build_answer
 from dockerlab.grading.learner import ANONYMOUS, START_FIX, call_start, gone, mount_kind, mounts, published, volume_name
 from dockerlab.grading.probes import helper, pid1_info
 from dockerlab.namespace import LABEL_NAMESPACE
@@ -78,6 +78,10 @@ class Run:
     problem: Verdict | None = None
     mount: dict | None = None
     notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
 
 
 def why_not_started(lab, image: str, run: Run, exc: Exception) -> Verdict:
@@ -168,42 +172,39 @@ class Grading:
                                  f"{short(exc, 200)}", "run the check again", error=type(exc).__name__)
             raise
 
+    def _start(self, ask, doing: str) -> Run:
+        """The learner's start() called once more, then ``ask(run)`` of the container it started."""
+        run = Run(*call_start(self.lab, self.start, self.need_image(), self.lab.name("notes")))
+        if run.container is not None:
+            self._ask(run, lambda: ask(run), doing)
+        return run
+
     def first(self) -> Run:
         """start() once: /health answers, three notes saved and listed."""
         if self._first is None:
-            run = self._first = Run(*call_start(self.lab, self.start, self.need_image(), self.lab.name("notes")))
-            if run.container is not None:
-                def ask():
-                    http_get(run.port, "/health", timeout=30, container=run.container)
-                    for name in NOTES:
-                        _put(run.port, name)
-                    run.notes = _notes(run.port, run.container, 10)
-                self._ask(run, ask, "asked /health and saved notes")
+            def ask(run):
+                http_get(run.port, "/health", timeout=30, container=run.container)
+                for name in NOTES:
+                    _put(run.port, name)
+                run.notes = _notes(run.port, run.container, 10)
+            self._first = self._start(ask, "asked /health and saved notes")
         return self._first
 
     def running_first(self) -> Run:
-        run = self.first()
-        if run.problem is not None:
-            raise NotEvaluated("the service did not start (line 2)")
-        return run
+        return needed_ok(self.first(), "the service did not start (line 2)")
 
     def second(self) -> Run:
         """The first container removed (docker rm -f -v), start() again: the notes it lists."""
         if self._second is None:
             first = self.running_first()
             remove(first.container, client=self.lab.client, quiet=True)  # its anonymous volumes go with it
-            run = self._second = Run(*call_start(self.lab, self.start, self.image, self.lab.name("notes")))
-            if run.container is not None:
-                def ask():
-                    run.notes = _notes(run.port, run.container, 30)
-                self._ask(run, ask, "asked the replacement container for its notes")
+            def ask(run):
+                run.notes = _notes(run.port, run.container, 30)
+            self._second = self._start(ask, "asked the replacement container for its notes")
         return self._second
 
     def running_second(self) -> Run:
-        run = self.second()
-        if run.problem is not None:
-            raise NotEvaluated("the replacement container did not answer (line 4)")
-        return run
+        return needed_ok(self.second(), "the replacement container did not answer (line 4)")
 
     def remove_containers(self) -> None:
         for run in (self._first, self._second):
@@ -214,17 +215,18 @@ class Grading:
 
 # --- the criteria ----------------------------------------------------------------------------------------------
 
+def _build_fix(exc: BuildFailed) -> tuple[str, dict]:
+    denied = "Permission denied" in exc.error or any("Permission denied" in l for l in exc.log_tail)
+    return ("a step after USER runs as that user, who may not write there: do it as root, before USER" if denied
+            else "read the build log (lab.build(app, 'notes'))"), {"permission_denied": denied}
+
+
 def builds(g: Grading):
-    if not (g.app / "Dockerfile").exists():
-        return failed("missing", f"no Dockerfile in {g.app.name}/", "keep the Dockerfile of notes_api in the folder",
-                      file="Dockerfile")
-    try:
-        g.image = g.lab.build(g.app, "notes", quiet=True).tag
-    except BuildFailed as exc:
-        denied = "Permission denied" in exc.error or any("Permission denied" in l for l in exc.log_tail)
-        fix = ("a step after USER runs as that user, who may not write there: do it as root, before USER" if denied
-               else "read the build log (lab.build(app, 'notes'))")
-        return build_failed(exc, fix, width=160, permission_denied=denied)
+    result, problem = build_answer(g.lab, g.app, "notes", "keep the Dockerfile of notes_api in the folder", _build_fix,
+                                   width=160, quiet=True)
+    if problem:
+        return problem
+    g.image = result.tag
     user = (g.lab.client.images.get(g.image).attrs.get("Config") or {}).get("User") or "root"
     return passed(f"{g.image} (USER {user})", user=user)
 
@@ -324,13 +326,9 @@ CRITERIA = [
 def grade(lab, app, start, *, only=None) -> Checker:
     """Build ``app`` (notes_api), start it twice with ``start(image, port)`` and grade :data:`CRITERIA`; the filled
     table, recorded in the progress file (never raises). ``only``: the ids to grade (the rest: not evaluated)."""
-    card = Checker(LESSON, "notes that survive, as a non-root user", planned=[c.title for c in CRITERIA])
     g = Grading(lab, Path(app), start)
-    try:
-        card.grade(CRITERIA, g, numbered=False, only=only)
-    finally:
-        g.remove_containers()
-    return card.report(raise_on_failure=False)
+    card = Checker(LESSON, "notes that survive, as a non-root user")
+    return card.run(CRITERIA, g, numbered=False, only=only, cleanup=g.remove_containers)
 
 
 def check(lab, app, start) -> Checker:

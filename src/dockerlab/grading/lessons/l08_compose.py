@@ -326,16 +326,15 @@ CRITERIA = [
 
 def grade(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int = 120, only=None) -> Checker:
     """Grade the stack in ``stack_dir`` (project ``lab.name('exercise')``), then take it down; never raises."""
-    card = Checker(LESSON, "compose", planned=[f"{i}. {c.title}" for i, c in enumerate(CRITERIA, 1)])
     g = Grading(lab, Path(stack_dir), compose_file, wait_timeout)
-    try:
-        card.grade(CRITERIA, g, only=only)
-    finally:
+
+    def cleanup():
         if g.collector is not None:
             g.collector.close()
         if g.stack is not None:
             g.stack.cleanup()
-    return card.report(raise_on_failure=False)
+
+    return Checker(LESSON, "compose").run(CRITERIA, g, only=only, cleanup=cleanup)
 
 
 def check(lab, stack_dir, compose_file: str = "compose.yaml", **kwargs) -> Checker:

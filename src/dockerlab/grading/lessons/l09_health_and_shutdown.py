@@ -146,14 +146,13 @@ CRITERIA = [
 
 def grade(lab, app_dir, only=None) -> Checker:
     """Build ``app_dir``, start it, stop it with a render in flight; the filled table (never raises)."""
-    card = Checker(LESSON, "graceful-shutdown", planned=[f"{i}. {c.title}" for i, c in enumerate(CRITERIA, 1)])
     g = Grading(lab, Path(app_dir))
-    try:
-        card.grade(CRITERIA, g, only=only)
-    finally:
+
+    def cleanup():
         if g.served is not None and g.served.container is not None:
             remove(g.served.container, client=lab.client, quiet=True)
-    return card.report(raise_on_failure=False)
+
+    return Checker(LESSON, "graceful-shutdown").run(CRITERIA, g, only=only, cleanup=cleanup)
 
 
 def check(lab, app_dir, **kwargs) -> Checker:

@@ -25,8 +25,8 @@ from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
 from dockerlab.errors import ContainerExited, WaitTimeout
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
-from dockerlab.grading.rebuild import build_failed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, needed_running, passed
+from dockerlab.grading.rebuild import build_failed, missing_dockerfile
 from dockerlab.grading.probes import cap_names, describe_listeners, helper, listeners, proc_status, proc_text
 from dockerlab.grading.serving import explain_exit
 from dockerlab.lint import errors, lint
@@ -73,15 +73,7 @@ class Grading:
         return needed(self.image, "the image did not build (line 2)")
 
     def running(self):
-        if self.container is None:
-            raise NotEvaluated("start() left no running container (line 3)")
-        try:
-            self.container.reload()
-        except NotFound:
-            raise NotEvaluated(f"the container {self.container.name} is gone (removed while the check ran)") from None
-        if self.container.status != "running":
-            raise NotEvaluated(f"the container {self.container.name} is {self.container.status}, not running")
-        return self.container
+        return needed_running(self.container, "start() left no running container (line 3)")
 
     def status(self) -> dict:
         if self._status is None:
@@ -108,8 +100,8 @@ class Grading:
 
 def dockerfile_lint(g: Grading):
     path = g.app / "Dockerfile"
-    if not path.is_file():
-        return failed("missing", f"no Dockerfile in {g.app.name}/", "write one next to app.py", file="Dockerfile")
+    if problem := missing_dockerfile(g.app, "write one next to app.py"):
+        return problem
     findings = lint(path, quiet=True)
     errs = errors(findings)
     if errs:

@@ -20,9 +20,8 @@ from pathlib import Path
 
 from docker.errors import NotFound
 
-from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
-from dockerlab.grading.rebuild import build_failed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, needed_ok, passed
+from dockerlab.grading.rebuild import build_answer
 from dockerlab.grading.learner import PORT_TAKEN, gone
 from dockerlab.grading.probes import helper
 from dockerlab.grading.serving import Served, healthcheck_can_fail, serve
@@ -67,10 +66,7 @@ class Grading:
         return self._served
 
     def running(self) -> Served:
-        served = self.served()
-        if not served.ok:
-            raise NotEvaluated("the service did not start (line 2)")
-        return served
+        return needed_ok(self.served(), "the service did not start (line 2)")
 
     def close(self) -> None:
         if self._served is not None and self._served.container is not None:
@@ -95,13 +91,11 @@ def missing_program(g: Grading, served: Served, code):
 # --- the criteria ----------------------------------------------------------------------------------------------
 
 def builds(g: Grading):
-    if not (g.app / "Dockerfile").exists():
-        return failed("missing", f"no Dockerfile in {g.app.name}/", "keep the Dockerfile of dice_roller in the folder",
-                      file="Dockerfile")
-    try:
-        g.image = g.lab.build(g.app, "dice", quiet=True).tag
-    except BuildFailed as exc:
-        return build_failed(exc, "read the build log: lab.build(app, 'dice', log=True)")
+    result, problem = build_answer(g.lab, g.app, "dice", "keep the Dockerfile of dice_roller in the folder",
+                                   "read the build log: lab.build(app, 'dice', log=True)", quiet=True)
+    if problem:
+        return problem
+    g.image = result.tag
     g.test = ((g.lab.client.images.get(g.image).attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
     return passed(g.image, image=g.image)
 
@@ -203,13 +197,9 @@ CRITERIA = [
 def grade(lab, app, timeout: float = 30, *, only=None) -> Checker:
     """Build ``app`` (dice_roller), run it with port 8000 published and grade :data:`CRITERIA`; the filled table,
     recorded in the progress file (never raises). ``only``: the ids to grade (the rest: not evaluated)."""
-    card = Checker(LESSON, "a service that never becomes healthy", planned=[c.title for c in CRITERIA])
     g = Grading(lab, Path(app), timeout)
-    try:
-        card.grade(CRITERIA, g, numbered=False, only=only)
-    finally:
-        g.close()
-    return card.report(raise_on_failure=False)
+    card = Checker(LESSON, "a service that never becomes healthy")
+    return card.run(CRITERIA, g, numbered=False, only=only, cleanup=g.close)
 
 
 def check(lab, app, timeout: float = 30) -> Checker:

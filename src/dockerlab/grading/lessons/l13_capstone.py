@@ -23,7 +23,7 @@ from dockerlab.secrets import image_index
 from dockerlab.show import Table, human_size, quiet_cli, short
 from dockerlab import dockerfile as dfile
 from dockerlab.grading.database import Database
-from dockerlab.grading.rebuild import build_failed, build_reusing, rebuild_after_code_change
+from dockerlab.grading.rebuild import build_failed, build_reusing, missing_dockerfile, rebuild_after_code_change
 from dockerlab.grading.contents import env_file_values, env_secrets, files_named, secrets_anywhere, size_budget, stage_images
 from dockerlab.grading.probes import image_uid, is_root_user, pid1_info
 from dockerlab.grading.serving import healthcheck_can_fail, serve, stop_when_ready
@@ -100,8 +100,8 @@ class Grading:
 # --- the criteria ----------------------------------------------------------------------------------------------
 
 def builds(g: Grading):
-    if not (g.app / "Dockerfile").exists():
-        return failed("missing", f"no Dockerfile in {g.app.name}/", "write a Dockerfile next to app.py", file="Dockerfile")
+    if problem := missing_dockerfile(g.app, "write a Dockerfile next to app.py"):
+        return problem
     g.df = dfile.parse((g.app / "Dockerfile").read_text())
     try:
         g.image = build_reusing(g.lab, g.app, "capstone", reuse=g.reuse)
