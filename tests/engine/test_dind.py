@@ -6,17 +6,11 @@ import subprocess
 
 import pytest
 
-from dockerlab import Lesson, dind, images
+from dockerlab import dind, images
 from dockerlab.namespace import LABEL_NAMESPACE
 from dockerlab.engine import image_store
 
 LESSON = "dind"
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lesson(LESSON, quiet=True) as lesson:
-        yield lesson
 
 
 def _volumes_of(container) -> list[str]:

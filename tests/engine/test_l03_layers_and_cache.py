@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlab import CheckFailed, Lesson
+from dockerlab import CheckFailed
 from dockerlab.grading import serving
 from dockerlab.grading.lessons import l03_layers_and_cache as ex
 from dockerlab.images import ref
@@ -40,12 +40,6 @@ BY_NAME = (HEAD + "RUN pip install --no-cache-dir flask gunicorn\nCOPY . .\nRUN 
 NO_PROJECT = HEAD + "COPY requirements.lock .\n" + LOCKED + "COPY . .\n" + TAIL
 # Wrong: installs from a file that is not in the image yet.
 LOCK_NOT_COPIED = HEAD + "COPY pyproject.toml .\n" + LOCKED + "COPY . .\nRUN pip install --no-cache-dir --no-deps .\n" + TAIL
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lesson(ex.LESSON, quiet=True) as lesson:
-        yield lesson
 
 
 def write(lab, dockerfile: str):

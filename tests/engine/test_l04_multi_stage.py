@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlab import Lesson
 from dockerlab.grading.lessons import l04_multi_stage as ex
 from dockerlab.images import ref
 
@@ -52,12 +51,6 @@ VENV = (f"FROM {PY} AS build\n{APT_BUILD}RUN python -m venv /opt/venv\nCOPY requ
         f"FROM {PY}\n{APT_RUNTIME}COPY --from=build /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
         "RUN groupadd -g 3000 web && useradd -u 3000 -g web web\nUSER web\nWORKDIR /home/web\nCOPY app.py .\n"
         'CMD ["python", "-m", "gunicorn", "--bind", "0.0.0.0:8000", "app:app"]\n')
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lesson(ex.LESSON, quiet=True) as lesson:
-        yield lesson
 
 
 def grade(lab, dockerfile: str, **kwargs):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlab import Lesson
 from dockerlab.grading.lessons import l05_uv as ex
 from dockerlab.images import ref
 
@@ -72,12 +71,6 @@ WHEEL_STAGE = (f"FROM {PY} AS wheel\n{UV}WORKDIR /src\nCOPY . .\nRUN uv build --
                "uv pip install --python /app/.venv/bin/python --no-deps /dist/*.whl\n\n"
                f"FROM {PY}\nRUN useradd --uid 10001 app\nCOPY --from=venv /app/.venv /app/.venv\nUSER app\n"
                'ENV PATH="/app/.venv/bin:$PATH"\n' + GUNICORN)
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lesson(ex.LESSON, quiet=True) as lesson:
-        yield lesson
 
 
 def grade(lab, dockerfile: str, **kwargs):

@@ -10,7 +10,6 @@ import socket
 
 import pytest
 
-from dockerlab import Lesson
 from dockerlab.grading.attack import attack
 from dockerlab.grading.checker import Criterion
 from dockerlab.grading.lessons import l06_config_and_secrets as ex
@@ -72,15 +71,6 @@ secrets:
   database:
     file: ../secrets/db_password.txt
 """
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
-        yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ import pytest
 from docker.errors import NotFound
 from docker.types import Mount
 
-from dockerlab import CheckFailed, Lesson, tools
+from dockerlab import CheckFailed, tools
 from dockerlab.grading import learner
 from dockerlab.grading.lessons import l07_volumes_and_dev_workflow as ex
 
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.engine
 
 OWNED = "RUN install -d -o 10001 -g 10001 -m 755 /data"
 IDS = [c.id for c in ex.CRITERIA]
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lesson(ex.LESSON, quiet=True) as lesson:
-        yield lesson
 
 
 @pytest.fixture

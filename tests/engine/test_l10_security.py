@@ -13,7 +13,6 @@ import subprocess
 import docker
 import pytest
 
-from dockerlab import Lesson
 from dockerlab.grading.attack import attack
 from dockerlab.grading.checker import Criterion
 from dockerlab.grading.lessons import l10_security as ex
@@ -34,15 +33,6 @@ RUN = 'EXPOSE 8000\nCMD ["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8
 DATA = "RUN mkdir -p /app/data && chown 10001:10001 /app/data\n"
 HARDENED = BUILD + "COPY app.py ./\n" + DATA + "USER 10001:10001\n" + RUN
 LOCKED = {"read_only": True, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"]}
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lesson = Lesson(ex.LESSON, quiet=True)
-    try:
-        yield lesson
-    finally:
-        lesson.cleanup(quiet=True)
 
 
 def starter(lab, **options):

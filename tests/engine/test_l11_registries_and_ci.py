@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from dockerlab import Lesson, registry, workflow
+from dockerlab import registry, workflow
 from dockerlab.grading.checker import Checker
 from dockerlab.grading.lessons import l11_registries_and_ci as ex
 from dockerlab.paths import sample_app
@@ -108,16 +108,21 @@ def test_course_workflow_lints_clean_pins_by_sha_and_caches():
     assert wf.unpinned() == []
     assert all(workflow.SHA.match(s.ref) for s in wf.steps if s.uses)
     builds = wf.builds()
-    assert [b.target for b in builds] == ["test", "runtime"]
+    assert [b.target for b in builds] == ["test", "runtime", "runtime"]  # tested, scanned, pushed
     assert all("type=gha" in b.cache_from and "type=gha,mode=max" in b.cache_to for b in builds)
+    actions = [s.action for s in wf.steps]
+    assert actions.index("hadolint/hadolint-action") < actions.index("docker/build-push-action")  # lint first
 
 
 def test_course_workflow_tests_before_the_push_and_names_the_digest():
     wf = workflow.load(COURSE_WORKFLOW)
-    test_build, push_build = wf.builds()
+    test_build, scan_build, push_build = wf.builds()
     (run,) = wf.docker_runs()
     assert run.image in test_build.tags and test_build.load
     assert test_build.step.index < run.step.index < push_build.step.index
+    scan = next(s for s in wf.steps if s.action == "aquasecurity/trivy-action")  # the scanned image is the one built
+    assert scan_build.load and not scan_build.pushes and scan.inputs["image-ref"] in scan_build.tags
+    assert scan_build.step.index < scan.index < push_build.step.index and str(scan.inputs["exit-code"]) == "1"
     assert push_build.pushes and push_build.step.id == "build"
     assert [s.label for s in wf.mentions(push_build.step, "steps.build.outputs.digest")]
     dockerfile = (COURSE_WORKFLOW.parents[2] / "Dockerfile").read_text()
@@ -136,12 +141,6 @@ def test_workflow_reader_on_cli_steps():
 
 
 # --- the registry the lesson uses (engine) -----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lesson(ex.LESSON, quiet=True) as lesson:
-        yield lesson
-
 
 @pytest.fixture(scope="module")
 def app(lab):

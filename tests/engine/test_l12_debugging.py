@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from dockerlab import CheckFailed, Lesson
+from dockerlab import CheckFailed
 from dockerlab.grading import serving
 from dockerlab.grading.lessons import l12_debugging as ex
 
@@ -20,12 +20,6 @@ HEALTHCHECK = "HEALTHCHECK --interval=2s --timeout=3s --start-period=5s --retrie
 CURL = "CMD curl -fsS http://127.0.0.1:8000/health || exit 1"
 PY_CHECK = """CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]"""
 IDS = [c.id for c in ex.CRITERIA]
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lesson(ex.LESSON, quiet=True) as lesson:
-        yield lesson
 
 
 @pytest.fixture

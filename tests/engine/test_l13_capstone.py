@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dockerlab import CheckFailed, Lesson
-from dockerlab.grading.lessons.l13_capstone import Database, check, grade
+from dockerlab import CheckFailed
+from dockerlab.grading.lessons.l13_capstone import check, grade
 from dockerlab.images import ref
+
+LESSON = "13_capstone"  # the conftest's lab and db fixtures
 
 PG = ref("postgres")
 PY = ref("python")
@@ -141,24 +143,6 @@ DEFECTS = {
                    DOCKERIGNORE, COMPOSE),
     10: lambda ns: (DOCKERFILE, DOCKERIGNORE, replace(COMPOSE, "@db:5432", "@localhost:5432")),
 }
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = Lesson("13_capstone", quiet=True)
-    try:
-        yield lab
-    finally:
-        lab.cleanup(quiet=True)
-
-
-@pytest.fixture(scope="module")
-def db(lab):
-    db = Database(lab)
-    try:
-        yield db
-    finally:
-        db.remove()
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,13 @@ stack up itself; every wait in the line is bounded (a minute to notice, a minute
 """
 import pytest
 
-from dockerlab import Lesson
 from dockerlab.grading.attack import attack
 from dockerlab.grading.contents import env_secrets
-from dockerlab.grading.lessons.l13_capstone import Database, grade
+from dockerlab.grading.lessons.l13_capstone import grade
 
 from test_l13_capstone import APP_HEALTHCHECK, COMPOSE, DOCKERFILE, DOCKERIGNORE, replace, write
+
+LESSON = "13_capstone"  # the conftest's lab and db fixtures
 
 pytestmark = pytest.mark.engine
 
@@ -28,24 +29,6 @@ PORT_ONLY = """    healthcheck:
 # services, the database's health check by CMD-SHELL with another user spelling.
 RESTARTING = replace(replace(COMPOSE, APP_HEALTHCHECK, "    restart: unless-stopped\n"),
                      "    pull_policy: never\n", "    pull_policy: never\n    restart: on-failure\n")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = Lesson("13_capstone", quiet=True)
-    try:
-        yield lab
-    finally:
-        lab.cleanup(quiet=True)
-
-
-@pytest.fixture(scope="module")
-def db(lab):
-    db = Database(lab)
-    try:
-        yield db
-    finally:
-        db.remove()
 
 
 def recovers(lab, db, compose):
