@@ -135,6 +135,18 @@ class Criterion:
     grade: Callable[[Any], Any]
     id: str = ""
 
+    def __call__(self, ctx):
+        return self.grade(ctx)
+
+
+def criterion(id: str, title: str) -> Callable[[Callable[[Any], Any]], Criterion]:
+    """``@criterion("l04.size", "the final image is within its size budget")`` above a grading function makes it a
+    :class:`Criterion` (still callable as the function): a line's stable id and title stand on the code that judges
+    it, and a lesson's ``CRITERIA`` is the list of its criteria in order."""
+    def make(grade: Callable[[Any], Any]) -> Criterion:
+        return Criterion(title, grade, id)
+    return make
+
 
 class Checker:
     """Collects the results of one exercise check; renders as a table (live while grading, if asked)."""

@@ -11,7 +11,7 @@ import dataclasses
 
 from docker.errors import NotFound
 
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, passed
 from dockerlab.namespace import LABEL_NAMESPACE
 from dockerlab.run import remove
 from dockerlab.show import Table, cli, human_size, short
@@ -117,6 +117,7 @@ class Grading:
 
 # --- the criteria ------------------------------------------------------------------------------------------------
 
+@criterion("l01.exists", "container exists")
 def exists(g: Grading):
     try:
         g.container = g.lab.client.containers.get(g.name)
@@ -127,6 +128,7 @@ def exists(g: Grading):
     return passed(f"{g.name} from image {image}", name=g.name, image=image)
 
 
+@criterion("l01.labels", "course labels")
 def course_labels(g: Grading):
     labels = g.attrs()["Config"].get("Labels") or {}
     if labels.get(LABEL_NAMESPACE) == g.lab.ns:
@@ -138,6 +140,7 @@ def course_labels(g: Grading):
                   namespace=labels.get(LABEL_NAMESPACE))
 
 
+@criterion("l01.running", "running")
 def running(g: Grading):
     attrs = g.attrs()
     state, config = attrs["State"], attrs["Config"]
@@ -157,6 +160,7 @@ def running(g: Grading):
                   status=status, exit_code=code, oom_killed=oom)
 
 
+@criterion("l01.env", "environment")
 def environment(g: Grading):
     config = g.attrs()["Config"]
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in (config.get("Env") or []))
@@ -174,6 +178,7 @@ def environment(g: Grading):
     return passed(" ".join(f"{k}={v}" for k, v in seen.items()), env=seen)
 
 
+@criterion("l01.port", "port published")
 def published(g: Grading):
     host_port, key = g.binding(), f"{g.req['container_port']}/tcp"
     if host_port is None:
@@ -190,6 +195,7 @@ def published(g: Grading):
     return passed(f"on host port {host_port}", host_port=host_port)
 
 
+@criterion("l01.answers", "answers HTTP")
 def answers(g: Grading):
     host_port, port = g.binding(), g.req["container_port"]
     if host_port is None:
@@ -214,6 +220,7 @@ def answers(g: Grading):
     return failed(cause_of(served), served.cause, fix, **observed)
 
 
+@criterion("l01.memory", "memory limit")
 def memory(g: Grading):
     want, got = parse_memory(g.req["memory"]), g.attrs()["HostConfig"].get("Memory") or 0
     if got == 0:
@@ -225,6 +232,7 @@ def memory(g: Grading):
     return passed(f"HostConfig.Memory {got} bytes = {g.req['memory']}", bytes=got, expected=want)
 
 
+@criterion("l01.cpus", "CPU limit")
 def cpus(g: Grading):
     got, seen = cpus_of(g.attrs()["HostConfig"])
     want = g.req["cpus"]
@@ -236,6 +244,7 @@ def cpus(g: Grading):
     return passed(f"{got:g} CPU ({seen})", cpus=got)
 
 
+@criterion("l01.restart", "restart policy")
 def restart(g: Grading):
     policy = (g.attrs()["HostConfig"].get("RestartPolicy") or {}).get("Name") or "no"
     want = g.req["restart"]
@@ -246,17 +255,7 @@ def restart(g: Grading):
     return passed(f"HostConfig.RestartPolicy {policy}", policy=policy)
 
 
-CRITERIA = [
-    Criterion("container exists", exists, "l01.exists"),
-    Criterion("course labels", course_labels, "l01.labels"),
-    Criterion("running", running, "l01.running"),
-    Criterion("environment", environment, "l01.env"),
-    Criterion("port published", published, "l01.port"),
-    Criterion("answers HTTP", answers, "l01.answers"),
-    Criterion("memory limit", memory, "l01.memory"),
-    Criterion("CPU limit", cpus, "l01.cpus"),
-    Criterion("restart policy", restart, "l01.restart"),
-]
+CRITERIA = [exists, course_labels, running, environment, published, answers, memory, cpus, restart]
 
 
 def grade(lab, req: dict | None = None, timeout: float = 15, *, only=None) -> Checker:

@@ -21,7 +21,7 @@ import urllib.request
 from docker.errors import DockerException, NotFound
 
 from dockerlab import dockerfile as dfile
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed_ok, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, criterion, failed, needed_ok, passed
 from dockerlab.errors import ContainerExited, WaitTimeout
 from dockerlab.run import host_address, http_get, logs_tail, remove
 from dockerlab.show import quiet_cli, short
@@ -120,6 +120,7 @@ class Grading:
 
 # --- the criteria ------------------------------------------------------------------------------------------------
 
+@criterion("l02.builds", "builds")
 def builds(g: Grading):
     g.result, problem = build_answer(g.lab, g.app, "quote-api", "write one next to app.py",
                                      "fix that instruction (the log above shows its output), then run this cell again")
@@ -137,6 +138,7 @@ def _base_cmd(g: Grading) -> tuple[str, list | None]:
         return base, None
 
 
+@criterion("l02.exec-form", "exec-form CMD")
 def exec_form(g: Grading):
     """Signals must reach the app: PID 1 in the running container is not a shell (judged by what runs)."""
     config = g.image().attrs["Config"]
@@ -165,6 +167,7 @@ def exec_form(g: Grading):
     return passed(f"Config.Entrypoint {entrypoint or None}, Config.Cmd {cmd}", pid1=None, cmd=cmd, entrypoint=entrypoint)
 
 
+@criterion("l02.health", "serves /health")
 def health(g: Grading):
     served = g.serve()
     if served.ok:
@@ -184,6 +187,7 @@ def health(g: Grading):
     return failed(cause, served.cause, FIXES.get(served.kind) or served.fix, **observed)
 
 
+@criterion("l02.quote", "serves /quote")
 def quote(g: Grading):
     served = g.answering()
     try:
@@ -220,6 +224,7 @@ def _app_error(container) -> str:
     return ""
 
 
+@criterion("l02.production-server", "production server")
 def production_server(g: Grading):
     """Flask's development server (Werkzeug's) must not be the image's server: judged by the server that answered
     (its ``Server`` header) and its log, whatever the CMD says (``flask run``, ``python app.py``…)."""
@@ -252,11 +257,7 @@ def _not_in_image(name: str, what: str):
 
 
 CRITERIA = [
-    Criterion("builds", builds, "l02.builds"),
-    Criterion("exec-form CMD", exec_form, "l02.exec-form"),
-    Criterion("serves /health", health, "l02.health"),
-    Criterion("serves /quote", quote, "l02.quote"),
-    Criterion("production server", production_server, "l02.production-server"),
+    builds, exec_form, health, quote, production_server,
     Criterion(".env not in image", _not_in_image(".env", "a secret"), "l02.no-env"),
     Criterion(".git not in image", _not_in_image(".git", "the repository history"), "l02.no-git"),
 ]

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, passed
 from dockerlab.run import remove
 from dockerlab.show import quiet_cli, short
 from dockerlab.grading.rebuild import CodeChangeRebuild, build_answer, rebuild_after_code_change
@@ -105,6 +105,7 @@ def _build_fix(exc: BuildFailed) -> tuple[str, dict]:
     return "read the build log above", {}
 
 
+@criterion("l03.builds", "the image builds")
 def builds(g: Grading):
     g.first, problem = build_answer(g.lab, g.app, "word-stats", "write the Dockerfile next to pyproject.toml",
                                     _build_fix, width=160)
@@ -113,6 +114,7 @@ def builds(g: Grading):
     return passed(f"{g.first.tag}: {len(g.first.steps)} steps", steps=len(g.first.steps))
 
 
+@criterion("l03.deps-cached", "dependency install cached after a code change")
 def deps_cached(g: Grading):
     try:
         g.rebuilt()
@@ -138,6 +140,7 @@ def deps_cached(g: Grading):
                   install=change.dependency_step.instruction, rebuilt=[s.instruction for s in change.rebuilt])
 
 
+@criterion("l03.code-runs", "the changed code runs")
 def code_runs(g: Grading):
     image = g.rebuilt()
     src = helper(g.lab, image, ["python", "-c", MODULE_SOURCE], thing="check-code", user=None, timeout=60)
@@ -159,6 +162,7 @@ def code_runs(g: Grading):
                   FIXES["module"], module=f"{PACKAGE}.text", stale=False)
 
 
+@criterion("l03.lock-versions", f"versions from {LOCK}")
 def lock_versions(g: Grading):
     image = g.rebuilt()
     pins = lock_pins(g.app)
@@ -175,6 +179,7 @@ def lock_versions(g: Grading):
                   differ={}, pins=len(pins))
 
 
+@criterion("l03.serves", "serves /health")
 def serves(g: Grading):
     image = g.rebuilt()
     served = serve_watching(g.lab, image, "check-serve", port=PORT, timeout=g.timeout)
@@ -193,13 +198,7 @@ def serves(g: Grading):
             remove(g.lab.name("check-serve"), client=g.lab.client, quiet=True)
 
 
-CRITERIA = [
-    Criterion("the image builds", builds, "l03.builds"),
-    Criterion("dependency install cached after a code change", deps_cached, "l03.deps-cached"),
-    Criterion("the changed code runs", code_runs, "l03.code-runs"),
-    Criterion(f"versions from {LOCK}", lock_versions, "l03.lock-versions"),
-    Criterion("serves /health", serves, "l03.serves"),
-]
+CRITERIA = [builds, deps_cached, code_runs, lock_versions, serves]
 
 
 def grade(lab, app, timeout: float = 30, *, only=None) -> Checker:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from dockerlab.build import BuildFailed, BuildResult
 from dockerlab.dockerfile import parse
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, needed, passed
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.contents import size_budget
 from dockerlab.grading.probes import measure
@@ -177,6 +177,7 @@ class Grading:
         return self._inventory
 
 
+@criterion("l04.builds", "the image builds")
 def builds(g: Grading):
     path = g.app / g.dockerfile
     g.text = path.read_text() if path.exists() else ""
@@ -191,6 +192,7 @@ def builds(g: Grading):
     return passed(f"built {g.result.tag} ({len(parse(g.text).stages)} stages)", stages=len(parse(g.text).stages))
 
 
+@criterion("l04.no-compiler", "no C compiler in the final image")
 def no_compiler(g: Grading):
     found = g.inventory().compilers
     if found:
@@ -200,6 +202,7 @@ def no_compiler(g: Grading):
     return passed("no gcc, cc, cc1 or clang anywhere in the image", compilers=[])
 
 
+@criterion("l04.runtime-lib", "psycopg2's compiled module finds every library it loads")
 def runtime_lib(g: Grading):
     inv = g.inventory()
     module = inv.extension()
@@ -230,6 +233,7 @@ def runtime_lib(g: Grading):
 KIND_CAUSE = {"module": "missing", "file": "missing", "exited": "exited", "not_started": "exited", "env": "missing"}
 
 
+@criterion("l04.answers", "the service answers with libpq's reading of a connection string")
 def answers(g: Grading):
     image = g.need_image()
     if g.library_failed:
@@ -260,6 +264,7 @@ def answers(g: Grading):
             remove(served.container, client=g.lab.client, quiet=True)
 
 
+@criterion("l04.size", "the final image is within its size budget")
 def size(g: Grading):
     image, inv = g.need_image(), g.inventory()
     base_ref = image_ref("python")
@@ -297,13 +302,7 @@ def package_list(lab, image: str) -> list[str]:
     return _PACKAGES[key]
 
 
-CRITERIA = [
-    Criterion("the image builds", builds, "l04.builds"),
-    Criterion("no C compiler in the final image", no_compiler, "l04.no-compiler"),
-    Criterion("psycopg2's compiled module finds every library it loads", runtime_lib, "l04.runtime-lib"),
-    Criterion("the service answers with libpq's reading of a connection string", answers, "l04.answers"),
-    Criterion("the final image is within its size budget", size, "l04.size"),
-]
+CRITERIA = [builds, no_compiler, runtime_lib, answers, size]
 
 
 def grade(lab, app, dockerfile: str = "Dockerfile", timeout: float = 30, only=None) -> Checker:

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dockerlab.build import BuildFailed, BuildResult
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, needed, passed
 from dockerlab.grading.contents import package_caches
 from dockerlab.grading.probes import measure
 from dockerlab.grading.rebuild import build_failed, rebuild_after_code_change
@@ -150,6 +150,7 @@ def build_fix(exc: BuildFailed) -> str:
     return "fix that step (build it yourself with lab.build(app, 'uv', log=True) to read its log)"
 
 
+@criterion("l05.builds", f"the image builds (uv.lock pinning {TAMPERED} {OLD_VERSION})")
 def builds(g: Grading):
     path = g.app / "Dockerfile"
     if not path.exists() or not path.read_text().strip():
@@ -169,6 +170,7 @@ def builds(g: Grading):
     return passed(f"{len(g.result.steps)} steps", steps=len(g.result.steps))
 
 
+@criterion("l05.answers", "the service answers /slug on port 8000")
 def answers(g: Grading):
     image = g.need_image()
     served = serve(g.lab, image.tag, "check-web", port=PORT, path=SLUG_PATH, timeout=30)
@@ -207,6 +209,7 @@ def _why_not(g: Grading, served):
                   fix, kind=served.kind)
 
 
+@criterion("l05.lock", "installs exactly what uv.lock pins")
 def lock(g: Grading):
     installs = g.inventory().dists.get(TAMPERED, {})
     other = {p: v for p, v in installs.items() if v != OLD_VERSION}
@@ -223,6 +226,7 @@ def lock(g: Grading):
     return passed(f"{TAMPERED} {OLD_VERSION}, exactly as uv.lock says ({', '.join(installs)})", versions=installs)
 
 
+@criterion("l05.locked", "a stale uv.lock stops the build")
 def locked(g: Grading):
     g.need_image()
     if g.lock_failed:
@@ -243,6 +247,7 @@ def locked(g: Grading):
                   "when uv.lock no longer matches pyproject.toml; --frozen does not check)", stale=STALE_DEPENDENCY)
 
 
+@criterion("l05.deps-cached", "dependencies cached on a code change")
 def deps_cached(g: Grading):
     g.need_image()
     change = rebuild_after_code_change(g.lab, g.work, "check-uv", code_file=CODE_FILE)
@@ -260,6 +265,7 @@ def deps_cached(g: Grading):
                   reran=[s.instruction for s in change.result.rebuilt("RUN")])  # elsewhere in the graph, by design
 
 
+@criterion("l05.no-dev", "the dev group is not shipped")
 def no_dev(g: Grading):
     dists, group = g.inventory().dists, dev_group(g.work)
     shipped = {n: sorted(set(dists[n].values())) for n in group if n in dists}
@@ -269,6 +275,7 @@ def no_dev(g: Grading):
     return passed(f"none of the dev group ({', '.join(group)}) in the image", dev={}, group=group)
 
 
+@criterion("l05.no-cache", "no uv or pip cache in the image")
 def no_cache(g: Grading):
     caches = package_caches(g.lab, g.need_image().image, ("uv", "pip"))
     if caches:
@@ -278,15 +285,7 @@ def no_cache(g: Grading):
     return passed("no uv or pip cache in any layer (looked for their layout under every path)", caches=[])
 
 
-CRITERIA = [
-    Criterion(f"the image builds (uv.lock pinning {TAMPERED} {OLD_VERSION})", builds, "l05.builds"),
-    Criterion("the service answers /slug on port 8000", answers, "l05.answers"),
-    Criterion("installs exactly what uv.lock pins", lock, "l05.lock"),
-    Criterion("a stale uv.lock stops the build", locked, "l05.locked"),
-    Criterion("dependencies cached on a code change", deps_cached, "l05.deps-cached"),
-    Criterion("the dev group is not shipped", no_dev, "l05.no-dev"),
-    Criterion("no uv or pip cache in the image", no_cache, "l05.no-cache"),
-]
+CRITERIA = [builds, answers, lock, locked, deps_cached, no_dev, no_cache]
 
 
 def grade(lab, app, only=None) -> Checker:

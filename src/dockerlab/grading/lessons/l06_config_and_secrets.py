@@ -25,7 +25,7 @@ from pathlib import Path
 
 
 from dockerlab.compose import ComposeError, Stack
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed_running, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, needed_running, passed
 from dockerlab.grading.contents import secrets_anywhere, stage_images
 from dockerlab.secrets import redact
 from dockerlab.show import quiet_cli, short
@@ -127,6 +127,7 @@ def _why_build_failed(g: Grading, text: str):
                   "fix that step (the last lines of Compose's output say which)", step=step)
 
 
+@criterion("l06.up", "the stack builds and comes up healthy")
 def up(g: Grading):
     if not (g.app / "compose.yaml").is_file():
         return failed("missing", f"no compose.yaml in {g.app.name}/", "write compose.yaml next to the Dockerfile",
@@ -174,6 +175,7 @@ def up(g: Grading):
     return passed(f"built {(g.image.tags or [g.image.id])[0]}; {g.container.name} is healthy", service=g.service)
 
 
+@criterion("l06.rates", "the licensed rates are in the image")
 def rates(g: Grading):
     h = g.health()
     if not h.get("rates"):
@@ -182,6 +184,7 @@ def rates(g: Grading):
     return passed(f"{h['rates']} rates (base {h.get('base')}) from the licensed feed", rates=h["rates"])
 
 
+@criterion("l06.password-file", "the app reads its password from a file (DB_PASSWORD_FILE)")
 def password_file(g: Grading):
     h = g.health()
     said, got = h.get("db_password_from", ""), h.get("db_password_sha256", "")
@@ -196,6 +199,7 @@ def password_file(g: Grading):
     return passed(f"from {said} (the right password: fingerprint {got})", source=kind, path=where, fingerprint=got)
 
 
+@criterion("l06.not-in-inspect", "no secret in docker inspect of the containers")
 def not_in_inspect(g: Grading):
     g.need_container()
     found, names, variables = [], [], []
@@ -215,6 +219,7 @@ def not_in_inspect(g: Grading):
     return passed(f"docker inspect {', '.join(names)}: neither secret in Env, Labels or Cmd", containers=names)
 
 
+@criterion("l06.no-secret", "no secret in the image or its stages")
 def no_secret(g: Grading):
     if g.image is None:
         raise NotEvaluated("the image did not build (line 1)")
@@ -232,13 +237,7 @@ def no_secret(g: Grading):
                                                                                 if stages else ""), stages=sorted(stages))
 
 
-CRITERIA = [
-    Criterion("the stack builds and comes up healthy", up, "l06.up"),
-    Criterion("the licensed rates are in the image", rates, "l06.rates"),
-    Criterion("the app reads its password from a file (DB_PASSWORD_FILE)", password_file, "l06.password-file"),
-    Criterion("no secret in docker inspect of the containers", not_in_inspect, "l06.not-in-inspect"),
-    Criterion("no secret in the image or its stages", no_secret, "l06.no-secret"),
-]
+CRITERIA = [up, rates, password_file, not_in_inspect, no_secret]
 
 
 def grade(lab, app, key_file, password_file, *, only=None, down: bool = True) -> Checker:

@@ -26,7 +26,8 @@ from pathlib import Path
 from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, Verdict, failed, needed, needed_ok, passed
+from dockerlab.grading.checker import (Checker, NotEvaluated, Verdict, criterion, failed, needed, needed_ok,
+    passed)
 from dockerlab.grading.rebuild import build_answer
 from dockerlab.grading.learner import ANONYMOUS, START_FIX, call_start, gone, mount_kind, mounts, published, volume_name
 from dockerlab.grading.probes import helper, pid1_info
@@ -179,15 +180,17 @@ class Grading:
             self._ask(run, lambda: ask(run), doing)
         return run
 
+    @staticmethod
+    def _save_notes(run: Run) -> None:
+        http_get(run.port, "/health", timeout=30, container=run.container)
+        for name in NOTES:
+            _put(run.port, name)
+        run.notes = _notes(run.port, run.container, 10)
+
     def first(self) -> Run:
         """start() once: /health answers, three notes saved and listed."""
         if self._first is None:
-            def ask(run):
-                http_get(run.port, "/health", timeout=30, container=run.container)
-                for name in NOTES:
-                    _put(run.port, name)
-                run.notes = _notes(run.port, run.container, 10)
-            self._first = self._start(ask, "asked /health and saved notes")
+            self._first = self._start(self._save_notes, "asked /health and saved notes")
         return self._first
 
     def running_first(self) -> Run:
@@ -198,9 +201,8 @@ class Grading:
         if self._second is None:
             first = self.running_first()
             remove(first.container, client=self.lab.client, quiet=True)  # its anonymous volumes go with it
-            def ask(run):
-                run.notes = _notes(run.port, run.container, 30)
-            self._second = self._start(ask, "asked the replacement container for its notes")
+            self._second = self._start(lambda run: setattr(run, "notes", _notes(run.port, run.container, 30)),
+                                       "asked the replacement container for its notes")
         return self._second
 
     def running_second(self) -> Run:
@@ -221,6 +223,7 @@ def _build_fix(exc: BuildFailed) -> tuple[str, dict]:
             else "read the build log (lab.build(app, 'notes'))"), {"permission_denied": denied}
 
 
+@criterion("l07.builds", "the image builds")
 def builds(g: Grading):
     result, problem = build_answer(g.lab, g.app, "notes", "keep the Dockerfile of notes_api in the folder", _build_fix,
                                    width=160, quiet=True)
@@ -231,14 +234,14 @@ def builds(g: Grading):
     return passed(f"{g.image} (USER {user})", user=user)
 
 
+@criterion("l07.writes-data", "the service starts and writes /data")
 def writes_data(g: Grading):
-    run = g.first()
-    if run.problem is not None:
-        return run.problem
-    return passed(f"answered /health and lists the {len(run.notes)} notes it saved under /data/notes",
-                  notes=run.notes, mount=mount_kind(run.mount))
+    run = g.first()  # a run that did not answer carries its failed line (why_not_started)
+    return run.problem or passed(f"answered /health and lists the {len(run.notes)} notes it saved under /data/notes",
+                                 notes=run.notes, mount=mount_kind(run.mount))
 
 
+@criterion("l07.non-root", "runs as a non-root user")
 def non_root(g: Grading):
     run = g.running_first()
     g.uid = uid = pid1_info(run.container, g.lab).uid
@@ -256,6 +259,7 @@ def non_root(g: Grading):
     return passed(f"PID 1 runs as uid {uid}", uid=uid)
 
 
+@criterion("l07.notes-kept", "notes survive replacing the container")
 def notes_kept(g: Grading):
     run = g.second()
     if run.problem is not None:
@@ -269,6 +273,7 @@ def notes_kept(g: Grading):
     return passed(f"the replacement container lists {kept}: {where}", notes=kept, mount=kind)
 
 
+@criterion("l07.data-owner", "/data belongs to the service's user, not to everyone")
 def data_owner(g: Grading):
     run = g.running_second()
     st = data_dir_stat(g.lab, g.image, run.container)
@@ -289,6 +294,7 @@ def data_owner(g: Grading):
     return passed(f"/data belongs to uid {owner} (the service), mode {mode}", owner=owner, uid=uid, mode=mode)
 
 
+@criterion("l07.labelled-volumes", "volumes carry the course labels")
 def labelled_volumes(g: Grading):
     if g._first is None or g._first.container is None:
         raise NotEvaluated("no container of start() ran (line 2)")
@@ -313,14 +319,7 @@ def labelled_volumes(g: Grading):
                   volumes=named)
 
 
-CRITERIA = [
-    Criterion("the image builds", builds, "l07.builds"),
-    Criterion("the service starts and writes /data", writes_data, "l07.writes-data"),
-    Criterion("runs as a non-root user", non_root, "l07.non-root"),
-    Criterion("notes survive replacing the container", notes_kept, "l07.notes-kept"),
-    Criterion("/data belongs to the service's user, not to everyone", data_owner, "l07.data-owner"),
-    Criterion("volumes carry the course labels", labelled_volumes, "l07.labelled-volumes"),
-]
+CRITERIA = [builds, writes_data, non_root, notes_kept, data_owner, labelled_volumes]
 
 
 def grade(lab, app, start, *, only=None) -> Checker:

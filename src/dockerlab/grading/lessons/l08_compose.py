@@ -14,7 +14,7 @@ from pathlib import Path
 from docker.errors import DockerException
 
 from dockerlab.compose import ComposeError, Stack, healthcheck_test
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, passed
 from dockerlab.grading.database import PG_VOLUME_18, PGDATA_17, pgdata_mount
 from dockerlab.grading.probes import exec_argv
 from dockerlab.grading.resilience import Events, Timeline, Watch, ask, crash, read_state
@@ -66,6 +66,7 @@ def log_line(container) -> str:
 
 # --- the criteria ------------------------------------------------------------------------------------------------
 
+@criterion("l08.valid", "Compose reads the file: api, worker, schema, db")
 def valid(g: Grading):
     path = g.app / g.file
     if not path.exists() or not path.read_text().strip():
@@ -88,6 +89,7 @@ def valid(g: Grading):
     return passed(f"services {', '.join(services)}", services=services)
 
 
+@criterion("l08.db-check", "db's health check asks Postgres over TCP (fails on the socket alone)")
 def db_check(g: Grading):
     db = g.svc("db")
     test = healthcheck_test(g.cfg, "db")
@@ -124,6 +126,7 @@ def db_check(g: Grading):
                   test=test, exit_code=res.exit_code)
 
 
+@criterion("l08.up", "up --wait: every service running or healthy, the job exited 0")
 def up(g: Grading):
     g.need_config()
     collector, why = Events(f"com.docker.compose.project={g.stack.name}", client=g.lab.client), ""
@@ -185,6 +188,7 @@ def events(g: Grading) -> dict:
     return out
 
 
+@criterion("l08.order", "start order: db healthy → schema exit 0 → api, worker")
 def order(g: Grading):
     if g.cfg is None or g.events is None or g.container("db") is None:
         raise NotEvaluated("the stack was not started (line 3)")
@@ -238,6 +242,7 @@ def round_trip(g: Grading, text: str, timeout: float = 30) -> tuple[bool, str]:
     return False, f"paste {pid} still not counted after {timeout:.0f} s (GET → {status}: {short(body, 80)})"
 
 
+@criterion("l08.serves", "a paste goes api → db → worker")
 def serves(g: Grading):
     g.need_up()
     ok, said = round_trip(g, "three little words")
@@ -247,6 +252,7 @@ def serves(g: Grading):
     return passed(f"POST /pastes then GET: {said}", said=said)
 
 
+@criterion("l08.volume", "Postgres keeps its data in a named volume")
 def volume(g: Grading):
     db = g.container("db")
     if db is None:
@@ -270,6 +276,7 @@ def volume(g: Grading):
     return passed(f"{where} a bind mount from {short(mount.get('Source'), 60)}", mount=mount.get("Type"), pgdata=pgdata)
 
 
+@criterion("l08.recovers", "recovers from a Postgres crash by itself")
 def recovers(g: Grading):
     g.need_up()
     db = g.container("db")
@@ -313,15 +320,7 @@ def recovers(g: Grading):
                   f"a new paste was counted", **obs)
 
 
-CRITERIA = [
-    Criterion("Compose reads the file: api, worker, schema, db", valid, "l08.valid"),
-    Criterion("db's health check asks Postgres over TCP (fails on the socket alone)", db_check, "l08.db-check"),
-    Criterion("up --wait: every service running or healthy, the job exited 0", up, "l08.up"),
-    Criterion("start order: db healthy → schema exit 0 → api, worker", order, "l08.order"),
-    Criterion("a paste goes api → db → worker", serves, "l08.serves"),
-    Criterion("Postgres keeps its data in a named volume", volume, "l08.volume"),
-    Criterion("recovers from a Postgres crash by itself", recovers, "l08.recovers"),
-]
+CRITERIA = [valid, db_check, up, order, serves, volume, recovers]
 
 
 def grade(lab, stack_dir, compose_file: str = "compose.yaml", wait_timeout: int = 120, only=None) -> Checker:

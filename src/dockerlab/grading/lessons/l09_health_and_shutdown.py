@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, passed
 from dockerlab.grading.rebuild import build_failed
 from dockerlab.grading.probes import pid1  # noqa: F401 (the lesson notebook reads PID 1 with it)
 from dockerlab.grading.resilience import INITS, InFlightStop, stop_in_flight
@@ -56,6 +56,7 @@ class Grading:
         return self.stop
 
 
+@criterion("l09.builds", "the image builds")
 def builds(g: Grading):
     if not (g.app / "Dockerfile").exists() or not (g.app / "Dockerfile").read_text().strip():
         return failed("missing", f"no Dockerfile in {g.app.name}/ (or it is empty)", "keep the renderer's Dockerfile",
@@ -67,6 +68,7 @@ def builds(g: Grading):
     return passed(f"built {g.image.tag}", tag=g.image.tag)
 
 
+@criterion("l09.serves", "the renderer answers /health")
 def serves(g: Grading):
     if g.image is None:
         raise NotEvaluated("the image did not build (line 1)")
@@ -79,6 +81,7 @@ def serves(g: Grading):
     return passed(f"GET /health → {g.served.status}", status=g.served.status)
 
 
+@criterion("l09.stops", f"docker stop: a clean exit in under {MAX_SECONDS:.0f} s")
 def stops(g: Grading):
     s = g.attacked()
     obs = dict(exit_code=s.exit_code, seconds=round(s.seconds, 1), pid1=s.pid1.cmdline, stop_signal=s.stop_signal,
@@ -117,6 +120,7 @@ def log_tail(g: Grading) -> str:
     return lines[-1] if lines else "(no logs)"
 
 
+@criterion("l09.in-flight", "the render in flight arrives complete")
 def in_flight(g: Grading):
     s = g.attacked()
     obs = dict(request=s.request, exit_code=s.exit_code, seconds=round(s.seconds, 1), timeline=s.timeline.observed())
@@ -136,12 +140,7 @@ def in_flight(g: Grading):
                   f"{s.dropped_because()}", fix, **obs)
 
 
-CRITERIA = [
-    Criterion("the image builds", builds, "l09.builds"),
-    Criterion("the renderer answers /health", serves, "l09.serves"),
-    Criterion(f"docker stop: a clean exit in under {MAX_SECONDS:.0f} s", stops, "l09.stops"),
-    Criterion("the render in flight arrives complete", in_flight, "l09.in-flight"),
-]
+CRITERIA = [builds, serves, stops, in_flight]
 
 
 def grade(lab, app_dir, only=None) -> Checker:

@@ -25,7 +25,8 @@ from docker.errors import DockerException, NotFound
 
 from dockerlab.build import BuildFailed
 from dockerlab.errors import ContainerExited, WaitTimeout
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, needed_running, passed
+from dockerlab.grading.checker import (Checker, NotEvaluated, criterion, failed, needed, needed_running,
+    passed)
 from dockerlab.grading.rebuild import build_failed, missing_dockerfile
 from dockerlab.grading.probes import cap_names, describe_listeners, helper, listeners, proc_status, proc_text
 from dockerlab.grading.serving import explain_exit
@@ -98,6 +99,7 @@ class Grading:
         return out
 
 
+@criterion("l10.lint", "hadolint: no error-level finding")
 def dockerfile_lint(g: Grading):
     path = g.app / "Dockerfile"
     if problem := missing_dockerfile(g.app, "write one next to app.py"):
@@ -112,6 +114,7 @@ def dockerfile_lint(g: Grading):
     return passed(f"no error-level finding ({len(findings)} warning/info/style)", findings=len(findings))
 
 
+@criterion("l10.builds", "the image builds")
 def builds(g: Grading):
     path = g.app / "Dockerfile"
     if not path.is_file() or not path.read_text().strip():
@@ -145,6 +148,7 @@ def _find(lab, result, port):
     return None
 
 
+@criterion("l10.serves", "start(image, port) serves /health")
 def serves(g: Grading):
     image = g.need_image()
     port = g.port or free_port()
@@ -189,6 +193,7 @@ def serves(g: Grading):
     return passed(f"{g.container.name} answers GET /health on port {host_port}", container=g.container.name)
 
 
+@criterion("l10.numeric-uid", "runs as a numeric non-root uid")
 def numeric_uid(g: Grading):
     user, uid = g.running().attrs["Config"].get("User") or "", g.uid()
     if uid == 0:
@@ -200,6 +205,7 @@ def numeric_uid(g: Grading):
     return passed(f"USER {user}: PID 1 runs as uid {uid}", user=user, uid=uid)
 
 
+@criterion("l10.code-read-only", "the code is read-only to the app's uid")
 def code_read_only(g: Grading):
     c, uid = g.running(), g.uid()
     workdir = c.attrs["Config"].get("WorkingDir") or "/"
@@ -233,6 +239,7 @@ def _post(port: int, path: str) -> tuple[int, str]:
         return e.code, e.read().decode(errors="replace")
 
 
+@criterion("l10.data-volume", "only the data path is writable, on a volume")
 def data_volume(g: Grading):
     data, mounts = g.data_dir(), g.mounts()
     dest = next((d for d in sorted(mounts, key=len, reverse=True) if data == d or data.startswith(d.rstrip("/") + "/")), None)
@@ -251,6 +258,7 @@ def data_volume(g: Grading):
     return passed(f"{data} is a {kind} mount, and the app wrote {name}.json there", data_dir=data, mount_type=kind)
 
 
+@criterion("l10.read-only-root", "the root file system is read-only")
 def read_only_root(g: Grading):
     c = g.running()
     flag = bool(c.attrs["HostConfig"].get("ReadonlyRootfs"))
@@ -264,6 +272,7 @@ def read_only_root(g: Grading):
                   root_options=root)
 
 
+@criterion("l10.caps-dropped", "no capabilities")
 def caps_dropped(g: Grading):
     st = g.status()
     masks = {k: st.get(k, "") for k in ("CapEff", "CapPrm", "CapBnd")}
@@ -276,6 +285,7 @@ def caps_dropped(g: Grading):
                   caps=[], capbnd=masks["CapBnd"])
 
 
+@criterion("l10.no-new-privileges", "no new privileges")
 def no_new_privileges(g: Grading):
     flag = g.status().get("NoNewPrivs", "?")
     if flag != "1":
@@ -286,15 +296,8 @@ def no_new_privileges(g: Grading):
 
 
 CRITERIA = [
-    Criterion("hadolint: no error-level finding", dockerfile_lint, "l10.lint"),
-    Criterion("the image builds", builds, "l10.builds"),
-    Criterion("start(image, port) serves /health", serves, "l10.serves"),
-    Criterion("runs as a numeric non-root uid", numeric_uid, "l10.numeric-uid"),
-    Criterion("the code is read-only to the app's uid", code_read_only, "l10.code-read-only"),
-    Criterion("only the data path is writable, on a volume", data_volume, "l10.data-volume"),
-    Criterion("the root file system is read-only", read_only_root, "l10.read-only-root"),
-    Criterion("no capabilities", caps_dropped, "l10.caps-dropped"),
-    Criterion("no new privileges", no_new_privileges, "l10.no-new-privileges"),
+    dockerfile_lint, builds, serves, numeric_uid, code_read_only, data_volume, read_only_root, caps_dropped,
+    no_new_privileges,
 ]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from dockerlab import dockerfile as dfile
 from dockerlab import workflow
 from dockerlab.build import BuildFailed
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, needed, passed
 from dockerlab.grading.probes import helper
 from dockerlab.registry import PushFailed, Registry, push
 from dockerlab.show import quiet_cli, short
@@ -81,6 +81,7 @@ def _stages(g: Grading, b: workflow.Build) -> list[str]:
 
 # --- the criteria ----------------------------------------------------------------------------------------------
 
+@criterion("l11.workflow", "the workflow file reads as a GitHub Actions workflow")
 def readable(g: Grading):
     path = g.repo / WORKFLOW
     try:
@@ -92,6 +93,7 @@ def readable(g: Grading):
     return passed(f"{len(g.wf.jobs)} job(s), {len(g.wf.steps)} step(s)", jobs=list(g.wf.jobs), steps=len(g.wf.steps))
 
 
+@criterion("l11.actionlint", "actionlint finds no problem")
 def actionlint_clean(g: Grading):
     g.need_workflow()
     try:
@@ -107,6 +109,7 @@ def actionlint_clean(g: Grading):
     return passed("actionlint finds no problem", findings=[])
 
 
+@criterion("l11.pinned", "every action is pinned by a commit SHA")
 def pinned(g: Grading):
     bad = g.need_workflow().unpinned()
     uses = [s.uses for s in g.wf.steps if s.uses]
@@ -118,6 +121,7 @@ def pinned(g: Grading):
     return passed(f"all {len(uses)} action(s) pinned by a commit SHA", unpinned=[], actions=len(uses))
 
 
+@criterion("l11.cache", "the builds share the GitHub Actions cache")
 def cached(g: Grading):
     builds = g.builds()
     if not builds:
@@ -131,6 +135,7 @@ def cached(g: Grading):
     return passed(f"all {len(builds)} build(s) read and write the GitHub Actions cache (type=gha)", without_cache=[])
 
 
+@criterion("l11.tests", "the tests run in the test stage's image, before the push")
 def tests_run(g: Grading):
     builds, runs = g.builds(), g.need_workflow().docker_runs()
     test_builds = [b for b in builds if b.target == "test"]
@@ -184,6 +189,7 @@ def _repository(g: Grading, b: workflow.Build) -> tuple[str, str]:
     return path.lower(), tag
 
 
+@criterion("l11.push-digest", "the shipped image is built once, pushed, and named by its digest")
 def pushed_by_digest(g: Grading):
     builds = g.builds()
     pushes = [b for b in builds if b.pushes]
@@ -226,14 +232,7 @@ def pushed_by_digest(g: Grading):
                   readers=[s.label for s in readers])
 
 
-CRITERIA = [
-    Criterion("the workflow file reads as a GitHub Actions workflow", readable, "l11.workflow"),
-    Criterion("actionlint finds no problem", actionlint_clean, "l11.actionlint"),
-    Criterion("every action is pinned by a commit SHA", pinned, "l11.pinned"),
-    Criterion("the builds share the GitHub Actions cache", cached, "l11.cache"),
-    Criterion("the tests run in the test stage's image, before the push", tests_run, "l11.tests"),
-    Criterion("the shipped image is built once, pushed, and named by its digest", pushed_by_digest, "l11.push-digest"),
-]
+CRITERIA = [readable, actionlint_clean, pinned, cached, tests_run, pushed_by_digest]
 
 
 def check(lab, reg: Registry, repo, *, only=None) -> Checker:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from docker.errors import NotFound
 
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, needed_ok, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, needed, needed_ok, passed
 from dockerlab.grading.rebuild import build_answer
 from dockerlab.grading.learner import PORT_TAKEN, gone
 from dockerlab.grading.probes import helper
@@ -90,6 +90,7 @@ def missing_program(g: Grading, served: Served, code):
 
 # --- the criteria ----------------------------------------------------------------------------------------------
 
+@criterion("l12.builds", "the image builds")
 def builds(g: Grading):
     result, problem = build_answer(g.lab, g.app, "dice", "keep the Dockerfile of dice_roller in the folder",
                                    "read the build log: lab.build(app, 'dice', log=True)", quiet=True)
@@ -100,6 +101,7 @@ def builds(g: Grading):
     return passed(g.image, image=g.image)
 
 
+@criterion("l12.starts", "starts and keeps running")
 def starts(g: Grading):
     served = g.served()
     if served.kind == "gone":
@@ -122,6 +124,7 @@ def starts(g: Grading):
                   kind=served.kind)
 
 
+@criterion("l12.roll", "answers /roll from outside")
 def roll(g: Grading):
     served = g.running()
     try:
@@ -145,6 +148,7 @@ def roll(g: Grading):
     return passed(f"5 dice of {sides} sides: {dice}", status=status, dice=dice, sides=sides)
 
 
+@criterion("l12.healthy", "HEALTHCHECK reports healthy")
 def healthy(g: Grading):
     g.need_image()
     if not g.test or g.test == ["NONE"]:
@@ -172,6 +176,7 @@ def healthy(g: Grading):
                   output=wait.last_check)
 
 
+@criterion("l12.can-fail", "the health check can fail")
 def can_fail(g: Grading):
     image = g.need_image()
     if not g.test or g.test == ["NONE"]:
@@ -185,13 +190,7 @@ def can_fail(g: Grading):
     return passed(seen, can_fail=True)
 
 
-CRITERIA = [
-    Criterion("the image builds", builds, "l12.builds"),
-    Criterion("starts and keeps running", starts, "l12.starts"),
-    Criterion("answers /roll from outside", roll, "l12.roll"),
-    Criterion("HEALTHCHECK reports healthy", healthy, "l12.healthy"),
-    Criterion("the health check can fail", can_fail, "l12.can-fail"),
-]
+CRITERIA = [builds, starts, roll, healthy, can_fail]
 
 
 def grade(lab, app, timeout: float = 30, *, only=None) -> Checker:

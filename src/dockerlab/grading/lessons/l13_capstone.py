@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dockerlab.build import BuildFailed
 from dockerlab.imagelayers import unpacked_size
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, needed, passed
+from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, criterion, failed, needed, passed
 from dockerlab.health import poll_health
 from dockerlab.run import remove
 from dockerlab.secrets import image_index
@@ -99,6 +99,7 @@ class Grading:
 
 # --- the criteria ----------------------------------------------------------------------------------------------
 
+@criterion("l13.builds", "builds")
 def builds(g: Grading):
     if problem := missing_dockerfile(g.app, "write a Dockerfile next to app.py"):
         return problem
@@ -111,6 +112,7 @@ def builds(g: Grading):
     return passed(f"built {g.lab.image('capstone')} ({human_size(size)})", bytes=size)
 
 
+@criterion("l13.deps-cached", "multi-stage or uv, dependencies cached on a code change")
 def deps_cached(g: Grading):
     g.need_image()
     change = rebuild_after_code_change(g.lab, g.app, "cache-probe")
@@ -133,6 +135,7 @@ def deps_cached(g: Grading):
                   install=dep, rescheduled=[s.instruction for s in change.rescheduled])
 
 
+@criterion("l13.non-root", "runs as a non-root user")
 def non_root(g: Grading):
     user = (g.need_image().attrs.get("Config") or {}).get("User") or ""
     fix = "create a user (RUN useradd --uid 10001 app) and switch to it with USER app before CMD"
@@ -148,6 +151,7 @@ def non_root(g: Grading):
     return passed(f"runs as USER {user} (uid {uid})", user=user, uid=uid)
 
 
+@criterion("l13.healthy", "HEALTHCHECK reaches healthy (with Postgres)")
 def healthcheck(g: Grading):
     test = ((g.need_image().attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
     fix = ("add HEALTHCHECK CMD [\"python\", \"-c\", \"import urllib.request; urllib.request.urlopen("
@@ -170,6 +174,7 @@ def healthcheck(g: Grading):
     return passed(f"healthy with a Postgres on the same network; {seen}", status="healthy", can_fail=True)
 
 
+@criterion("l13.graceful-stop", "stops gracefully on SIGTERM (before docker stop's timeout)")
 def graceful_stop(g: Grading):
     served = g.running_app()
     res = stop_when_ready(g.lab, served.container, host_port=served.host_port, timeout=STOP_TIMEOUT)
@@ -184,6 +189,7 @@ def graceful_stop(g: Grading):
                   exit_code=res.exit_code)
 
 
+@criterion("l13.dockerignore", ".dockerignore keeps .env, .git, .venv out")
 def dockerignore(g: Grading):
     # One `docker save` of the image for this line and line 8: read it once, looking for the .env's secrets too.
     image_index(g.need_image(), client=g.lab.client, needles=env_secrets(g.app).values())
@@ -198,6 +204,7 @@ def dockerignore(g: Grading):
     return passed("no .env, .git or local .venv in any layer of the image", paths=[])
 
 
+@criterion("l13.pinned", "pinned base images")
 def pinned(g: Grading):
     if g.df is None:
         raise NotEvaluated("no Dockerfile (line 1)")
@@ -209,6 +216,7 @@ def pinned(g: Grading):
     return passed("pinned: " + ", ".join(refs), refs=refs)
 
 
+@criterion("l13.no-secret", "no secret in the image")
 def no_secret(g: Grading):
     image, values = g.need_image(), env_secrets(g.app)
     if not values:
@@ -221,6 +229,7 @@ def no_secret(g: Grading):
                   names=sorted(values))
 
 
+@criterion("l13.size", "size within budget")
 def size(g: Grading):
     image, base = g.need_image(), g.df.final_base()
     try:
@@ -236,15 +245,7 @@ def size(g: Grading):
 
 
 CRITERIA = [
-    Criterion("builds", builds, "l13.builds"),
-    Criterion("multi-stage or uv, dependencies cached on a code change", deps_cached, "l13.deps-cached"),
-    Criterion("runs as a non-root user", non_root, "l13.non-root"),
-    Criterion("HEALTHCHECK reaches healthy (with Postgres)", healthcheck, "l13.healthy"),
-    Criterion("stops gracefully on SIGTERM (before docker stop's timeout)", graceful_stop, "l13.graceful-stop"),
-    Criterion(".dockerignore keeps .env, .git, .venv out", dockerignore, "l13.dockerignore"),
-    Criterion("pinned base images", pinned, "l13.pinned"),
-    Criterion("no secret in the image", no_secret, "l13.no-secret"),
-    Criterion("size within budget", size, "l13.size"),
+    builds, deps_cached, non_root, healthcheck, graceful_stop, dockerignore, pinned, no_secret, size,
     Criterion("Compose brings app + database up healthy", compose, "l13.compose"),
     Criterion("recovers when Postgres is killed and started again", recovers, "l13.recovers"),
 ]

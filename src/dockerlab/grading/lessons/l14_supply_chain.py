@@ -16,7 +16,7 @@ import re
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from dockerlab.grading.checker import Checker, Criterion, NotEvaluated, failed, passed
+from dockerlab.grading.checker import Checker, NotEvaluated, criterion, failed, passed
 from dockerlab.show import quiet_cli, short
 from dockerlab.supply import provenance, sbom, signing
 from dockerlab.supply.platforms import can_run
@@ -75,6 +75,7 @@ class Grading:
 
 # --- the criteria ----------------------------------------------------------------------------------------------
 
+@criterion("l14.pushed", "in the lesson's registry")
 def in_registry(g: Grading):
     want = f"{g.reg.host}/{REPO}"
     g.repo, g.reference = split(g.image) if g.image else (want, TAG)
@@ -98,6 +99,7 @@ def in_registry(g: Grading):
     return passed(f"{g.image} -> {idx['digest'][:19]}… ({kind})", digest=idx["digest"], media_type=idx["media type"])
 
 
+@criterion("l14.platforms", "an index of linux/amd64 and linux/arm64")
 def both_platforms(g: Grading):
     variants = g.variants()
     missing = [p for p in PLATFORMS if p not in variants]
@@ -114,6 +116,7 @@ def both_platforms(g: Grading):
     return passed(", ".join(f"{p}: {variants[p]['digest'][:19]}…" for p in PLATFORMS), platforms=sorted(variants))
 
 
+@criterion("l14.runs", "each variant runs on its CPU")
 def runs_on_each_cpu(g: Grading):
     variants = g.variants()
     if any(p not in variants or variants[p]["architecture"] != p for p in PLATFORMS):
@@ -141,6 +144,7 @@ def runs_on_each_cpu(g: Grading):
                   + "".join(f"; {p} not run here ({why})" for p, why in skipped.items()), machines=seen, not_run=skipped)
 
 
+@criterion("l14.provenance", "max provenance, recording APP_VERSION")
 def max_provenance(g: Grading):
     attested = {m["for"] for m in g.index["manifests"] if m["kind"] == "attestation"} if g.index else set()
     variants = g.variants()
@@ -170,6 +174,7 @@ def max_provenance(g: Grading):
                   build_args=args)
 
 
+@criterion("l14.signed", "signed: the signature verifies with your key")
 def signed(g: Grading):
     digest = g.digest
     ver = signing.verify(g.by_digest, g.keys.pub, quiet=True)
@@ -206,6 +211,7 @@ def _buildkit_sbom(ref: str) -> list[tuple[str, str]] | None:
     return None
 
 
+@criterion("l14.sbom", "an SBOM attached")
 def sbom_attached(g: Grading):
     digest = g.digest
     res, statements = signing.verify_attestation(g.by_digest, g.keys.pub, type="cyclonedx", quiet=True)
@@ -224,6 +230,7 @@ def sbom_attached(g: Grading):
     return passed(f"{source}: {max(len(b) for b in g.boms)} component(s)", sboms=len(g.boms), source=source)
 
 
+@criterion("l14.sbom-complete", "the SBOM lists every installed distribution")
 def sbom_complete(g: Grading):
     if not g.boms:
         raise NotEvaluated("no SBOM to compare (line 6)")
@@ -243,15 +250,7 @@ def sbom_complete(g: Grading):
                   "SBOM)", not_listed=[], installed=len(installed))
 
 
-CRITERIA = [
-    Criterion("in the lesson's registry", in_registry, "l14.pushed"),
-    Criterion("an index of linux/amd64 and linux/arm64", both_platforms, "l14.platforms"),
-    Criterion("each variant runs on its CPU", runs_on_each_cpu, "l14.runs"),
-    Criterion("max provenance, recording APP_VERSION", max_provenance, "l14.provenance"),
-    Criterion("signed: the signature verifies with your key", signed, "l14.signed"),
-    Criterion("an SBOM attached", sbom_attached, "l14.sbom"),
-    Criterion("the SBOM lists every installed distribution", sbom_complete, "l14.sbom-complete"),
-]
+CRITERIA = [in_registry, both_platforms, runs_on_each_cpu, max_provenance, signed, sbom_attached, sbom_complete]
 
 
 def check(lab, target, reg, keys, answer: dict, *, only=None) -> Checker:
