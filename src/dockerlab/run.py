@@ -139,6 +139,16 @@ def remove(container_or_name, *, client=None, quiet: bool = False) -> bool:
         c.remove(force=True, v=True)
     except NotFound:
         return False
+    except APIError as exc:  # 409: the engine is removing it already (an auto-remove, the reaper, another cleanup)
+        if exc.status_code != 409 or "already in progress" not in str(exc.explanation or ""):
+            raise
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # it is gone once the engine's removal ends
+            try:
+                client.containers.get(c.id)
+            except NotFound:
+                break
+            time.sleep(0.2)
     return True
 
 

@@ -113,3 +113,41 @@ def test_poll_health_never_raises_and_keeps_the_timeline():
     died = poll_health(FakeContainer([health("starting"), {"Status": "exited", "ExitCode": 3}]), timeout=10,
                        interval=0.05)
     assert died.status == "exited" and died.exit_code == 3 and "boom" in died.logs
+
+
+def test_remove_of_a_container_the_engine_is_removing_already_waits_for_it(monkeypatch):
+    """`docker rm -f` on a container whose removal is in progress (an auto-remove, the reaper) answers 409: that is
+    a removal, not an error (ci9: lesson 01's test teardown failed on it). Any other 409 still raises."""
+    from docker.errors import APIError, NotFound
+
+    from dockerlab import run as run_module
+
+    monkeypatch.setattr(run_module.time, "sleep", lambda s: None)
+
+    class Response:
+        status_code = 409
+
+    class Busy:
+        id, name = "c1", "dl-test-01-web"
+
+        def __init__(self, message):
+            self.message = message
+
+        def remove(self, **kwargs):
+            raise APIError("409 Client Error", response=Response(), explanation=self.message)
+
+    lookups = []
+
+    class Containers:
+        @staticmethod
+        def get(cid):
+            lookups.append(cid)
+            if len(lookups) > 2:  # gone on the third look
+                raise NotFound("gone")
+            return object()
+
+    client = type("Client", (), {"containers": Containers})()
+    busy = Busy("removal of container c1 is already in progress")
+    assert run_module.remove(busy, client=client, quiet=True) is True and lookups == ["c1"] * 3
+    with pytest.raises(APIError):
+        run_module.remove(Busy("conflict: unable to remove repository reference"), client=client, quiet=True)
