@@ -16,6 +16,7 @@ Every command is printed (its CLI twin) and runs with a timeout.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -218,6 +219,48 @@ def exec_frames_removed(raw: bytes) -> str:
     return _ANSI.sub("", _EXEC_FRAME.sub(b"", raw).decode(errors="replace"))
 
 
+def watch_lock_files(project: str) -> list[Path]:
+    """Where ``docker compose watch`` may keep the lock of ``project``: ``<project>.pid`` in its run folder
+    (``$XDG_RUNTIME_DIR/docker-compose``, ``/run/user/<uid>/docker-compose`` or ``~/.docker/docker-compose``)."""
+    dirs = [Path.home() / ".docker" / "docker-compose"]
+    if hasattr(os, "getuid"):
+        dirs.insert(0, Path("/run/user") / str(os.getuid()) / "docker-compose")
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        dirs.insert(0, Path(os.environ["XDG_RUNTIME_DIR"]) / "docker-compose")
+    return [d / f"{project}.pid" for d in dirs if (d / f"{project}.pid").is_file()]
+
+
+def clear_stale_watch_lock(project: str) -> None:
+    """Remove a lock an earlier ``docker compose watch`` of ``project`` left behind. Compose writes its PID to a
+    file and never removes it (docker/compose#11066); once another process gets that PID, every later watch of the
+    project fails with "cannot take exclusive lock … process with PID N is still running". A lock whose process
+    is not a running Compose is stale; a running Compose's is kept."""
+    for lock in watch_lock_files(project):
+        if _stale(lock):
+            lock.unlink(missing_ok=True)
+
+
+def _stale(lock: Path) -> bool:
+    try:
+        pid = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return True
+    if pid and Path("/proc").is_dir():  # Linux: is that PID a Compose watch now?
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            return True
+        composes = any(a == "compose" or a.rsplit("/", 1)[-1] == "docker-compose" for a in argv)
+        return not (composes and "watch" in argv)
+    try:  # elsewhere: only whether such a process exists
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return not pid
+
+
 class Watch:
     """Compose Watch running for a stack: ``docker compose … watch --no-up`` in the background, its output kept.
 
@@ -229,6 +272,7 @@ class Watch:
     def __init__(self, stack: Stack, services: Iterable[str] = (), timeout: float = 60):
         stack.write_override()
         self.stack = stack
+        clear_stale_watch_lock(stack.name)
         cmd = stack._base() + ["watch", "--no-up", *services]
         self.command = stack._show(cmd)
         self._raw = bytearray()

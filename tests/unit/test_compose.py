@@ -65,3 +65,30 @@ def test_depends_on_and_healthcheck_helpers():
     assert healthcheck_test(CONFIG, "db") == ["CMD-SHELL", "pg_isready"]
     assert healthcheck_test(CONFIG, "web") is None
     assert healthcheck_test({"services": {"x": {"healthcheck": {"disable": True, "test": ["CMD", "true"]}}}}, "x") is None
+
+
+def test_a_watch_lock_left_by_an_earlier_watch_is_cleared_and_a_live_one_kept(tmp_path, monkeypatch):
+    """docker compose watch never removes its PID file (docker/compose#11066): once the PID belongs to another
+    process, the next watch of the project fails (ci9, lesson 07). A lock of a process that is not a Compose goes;
+    the lock of a running Compose stays."""
+    import os
+    import subprocess
+    import sys
+
+    from dockerlab import compose
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    locks = tmp_path / ".docker" / "docker-compose"
+    locks.mkdir(parents=True)
+    stale, live = locks / "dl-t-07-dev.pid", locks / "dl-t-07-live.pid"
+    stale.write_text(str(os.getpid()))  # a live process, but pytest, not a Compose
+    watcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "docker-compose", "watch"])
+    try:
+        live.write_text(str(watcher.pid))
+        compose.clear_stale_watch_lock("dl-t-07-dev")
+        compose.clear_stale_watch_lock("dl-t-07-live")
+        assert not stale.exists() and live.exists()
+    finally:
+        watcher.kill()
+        watcher.wait()
