@@ -74,6 +74,8 @@ def test_a_watch_lock_left_by_an_earlier_watch_is_cleared_and_a_live_one_kept(tm
     import os
     import subprocess
     import sys
+    import time
+    from pathlib import Path
 
     from dockerlab import compose
 
@@ -86,6 +88,10 @@ def test_a_watch_lock_left_by_an_earlier_watch_is_cleared_and_a_live_one_kept(tm
     watcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "docker-compose", "watch"])
     try:
         live.write_text(str(watcher.pid))
+        for _ in range(100):  # until the child has exec'd (before, its cmdline is pytest's)
+            if Path(f"/proc/{watcher.pid}/cmdline").read_bytes().endswith(b"watch\0"):
+                break
+            time.sleep(0.05)
         compose.clear_stale_watch_lock("dl-t-07-dev")
         compose.clear_stale_watch_lock("dl-t-07-live")
         assert not stale.exists() and live.exists()
