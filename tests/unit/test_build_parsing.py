@@ -122,3 +122,23 @@ def test_counts_are_this_builds_announced_and_finished_steps():
                                         {"digest": "c", "name": "[internal] load build context"}]}))
     fresh.feed(json.dumps({"vertexes": [{"digest": "a", "name": "[1/2] FROM x", "completed": "2026-11-21T09:00:00Z"}]}))
     assert fresh.counts() == (1, 2)
+
+
+def test_secrets_and_ssh_reach_the_build_command_line(tmp_path, monkeypatch):
+    """The SDK has no --secret or --ssh: build() passes them to `docker build` (lesson 06's SSH agent)."""
+    from dockerlab import build as build_module
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    seen = {}
+
+    def fake_run(args, path, tag, dockerfile, quiet, log, timeout, client):
+        seen["args"] = args
+        return "built"
+
+    monkeypatch.setattr(build_module, "_run_build", fake_run)
+    out = build_module.build(tmp_path, "t", secrets={"index_token": "/s/token"}, ssh={"default": "/s/agent.sock"},
+                             quiet=True, client=object())
+    assert out == "built"
+    args = seen["args"]
+    assert args[args.index("--secret") + 1] == "id=index_token,src=/s/token"
+    assert args[args.index("--ssh") + 1] == "default=/s/agent.sock"
