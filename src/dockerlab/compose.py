@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from dockerlab import tools
+from dockerlab import settings, tools
 from dockerlab.composefile import depends_on, healthcheck_test, labels_override, parse_ps_json  # noqa: F401
 from dockerlab.figures import record, short_name
 from dockerlab.show import Table, cli
@@ -225,8 +225,8 @@ def watch_lock_files(project: str) -> list[Path]:
     dirs = [Path.home() / ".docker" / "docker-compose"]
     if hasattr(os, "getuid"):
         dirs.insert(0, Path("/run/user") / str(os.getuid()) / "docker-compose")
-    if os.environ.get("XDG_RUNTIME_DIR"):
-        dirs.insert(0, Path(os.environ["XDG_RUNTIME_DIR"]) / "docker-compose")
+    if settings.XDG_RUNTIME_DIR.get():
+        dirs.insert(0, Path(settings.XDG_RUNTIME_DIR.get()) / "docker-compose")
     return [d / f"{project}.pid" for d in dirs if (d / f"{project}.pid").is_file()]
 
 

@@ -53,10 +53,11 @@ DOCKER_TLS_VERIFY = Var("DOCKER_TLS_VERIFY", None, "1: TLS to DOCKER_HOST, verif
 DOCKER_CERT_PATH = Var("DOCKER_CERT_PATH", None, "the TLS certificates for DOCKER_HOST (the SDK and the CLI)")
 XDG_CACHE_HOME = Var("XDG_CACHE_HOME", None, "the cache folder (else ~/.cache); the package keeps its own under it")
 SSL_CERT_FILE = Var("SSL_CERT_FILE", None, "a CA bundle for downloads made from Python (else the system's)")
+XDG_RUNTIME_DIR = Var("XDG_RUNTIME_DIR", None, "where docker compose watch may keep its project locks (read, not set)")
 IMAGE_PREFIX = "DOCKERLAB_IMAGE_"  # DOCKERLAB_IMAGE_<KEY>: see image_override()
 
 VARS = [NAMESPACE, ROOT, PROGRESS, SHOW_CLI, HOST_ADDR, FIGURES, RETRIES, DEBIAN_MIRROR, PYPI_JSON, BINFMT_DIR,
-        DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, XDG_CACHE_HOME, SSL_CERT_FILE]
+        DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, XDG_CACHE_HOME, SSL_CERT_FILE, XDG_RUNTIME_DIR]
 DOCKER_ENV = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")  # what the SDK reads (docker.from_env)
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
