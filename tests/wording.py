@@ -29,14 +29,14 @@ OUT = ROOT / "build" / "test-results" / "check-wording.md"
 _NORMALISE = [
     (re.compile(r"Bind for \S+ failed"), "Bind for ADDR failed"),  # the engine's IPv4 or IPv6 wildcard, by run
     (re.compile(r"command: cd [^→]*"), "command: … "),  # the folder of the run, then cut at a length that varies
-    (re.compile(r"\btarget [\w.-]+: "), "target S: "),  # which of two failing services BuildKit names first, by run
-    (re.compile(r"\S*…"), "…"),  # the word a cut fell in (the cut moves with the length of what came before)
     (re.compile(r"sha256:[0-9a-f]{6,}…?"), "sha256:H"),
     (re.compile(r"\bref [a-z0-9]{16,}::[a-z0-9]{16,}"), "ref ID"),  # BuildKit's random ids of a build's refs
     (re.compile(r"\b[0-9a-f]{12,64}\b"), "H"),
     (re.compile(r"\bdl-[a-z0-9-]+"), "dl-NS"),
     (re.compile(r"(?<![\w/])/tmp/[^\s'`\"),]+"), "/tmp/PATH"),
     (re.compile(r"\d+(?:\.\d+)?"), "N"),
+    (re.compile(r"\btarget [\w.-]+: "), "target S: "),  # which of two failing services BuildKit names first, by run
+    (re.compile(r"(?<![:\w])[^\s:]*…"), "…"),  # the word a cut fell in (the cut moves with what came before it)
 ]
 
 
