@@ -245,7 +245,9 @@ def _stale(lock: Path) -> bool:
         pid = int(lock.read_text().strip() or 0)
     except (OSError, ValueError):
         return True
-    if pid and Path("/proc").is_dir():  # Linux: is that PID a Compose watch now?
+    if not pid:
+        return True
+    if Path("/proc").is_dir():  # Linux: is that PID a Compose watch now?
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
@@ -258,7 +260,7 @@ def _stale(lock: Path) -> bool:
         return True
     except OSError:
         return False
-    return not pid
+    return False
 
 
 class Watch:

@@ -1,6 +1,7 @@
 """Running containers: start with course names and labels, stop and time it, wait for health or HTTP."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import shlex
@@ -142,13 +143,15 @@ def remove(container_or_name, *, client=None, quiet: bool = False) -> bool:
     except APIError as exc:  # 409: the engine is removing it already (an auto-remove, the reaper, another cleanup)
         if exc.status_code != 409 or "already in progress" not in str(exc.explanation or ""):
             raise
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # it is gone once the engine's removal ends
+        def gone() -> bool:  # once the engine's removal ends
             try:
                 client.containers.get(c.id)
             except NotFound:
-                break
-            time.sleep(0.2)
+                return True
+            return False
+
+        with contextlib.suppress(WaitTimeout):
+            wait_until(gone, timeout=30, interval=0.2, describe=f"{c.name} still being removed")
     return True
 
 

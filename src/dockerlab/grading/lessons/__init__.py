@@ -12,12 +12,18 @@ one folder up (:mod:`dockerlab.grading`):
 Every check returns a :class:`dockerlab.grading.checker.Checker` and raises :class:`dockerlab.CheckFailed` unless each
 line passed.
 """
+import functools
 
 
 def lesson_hints(lesson: str) -> tuple[str, ...]:
     """The hints of ``lesson``'s exercise (``hints.toml`` beside this module), in the order they are shown."""
+    return tuple(_hints_table()[lesson]["hints"])
+
+
+@functools.cache
+def _hints_table() -> dict:
+    """``hints.toml``, read once per process (each lesson module asks for its hints when it is imported)."""
     import tomllib
     from pathlib import Path
 
-    table = tomllib.loads((Path(__file__).parent / "hints.toml").read_text(encoding="utf-8"))
-    return tuple(table[lesson]["hints"])
+    return tomllib.loads((Path(__file__).parent / "hints.toml").read_text(encoding="utf-8"))
