@@ -1,6 +1,7 @@
 """capstone_service: a small notes API backed by Postgres (lesson 13).
 
-GET  /health   200 {"status": "ok"} when Postgres answers, 503 otherwise (for HEALTHCHECK)
+GET  /health   200 {"status": "ok"} while the server answers: liveness, asks nothing else (for HEALTHCHECK)
+GET  /ready    200 {"status": "ready"} when Postgres answers, 503 otherwise: readiness (may this replica get traffic?)
 GET  /notes    the notes, newest first
 POST /notes    add one: the request body is the note's text
 
@@ -29,12 +30,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        if self.path == "/health":
+        if self.path == "/health":  # the process serves: a database outage must not make every replica "unhealthy"
+            self._send(200, {"status": "ok"})
+        elif self.path == "/ready":  # the dependencies answer: a database outage takes the replica out of rotation
             try:
                 store.ping()
-                self._send(200, {"status": "ok", "database": "ok"})
-            except Exception as exc:  # noqa: BLE001 - any database error means: not healthy
-                self._send(503, {"status": "unhealthy", "database": str(exc).strip()[:200]})
+                self._send(200, {"status": "ready", "database": "ok"})
+            except Exception as exc:  # noqa: BLE001 - any database error means: not ready
+                self._send(503, {"status": "not ready", "database": str(exc).strip()[:200]})
         elif self.path == "/notes":
             self._send(200, store.list_notes())
         else:

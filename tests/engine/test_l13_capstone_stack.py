@@ -1,10 +1,11 @@
-"""Lesson 13, the stack attacked: ``l13.recovers`` (Postgres killed, then started again: the app's health must turn
-unhealthy, then healthy, with nobody restarting the app), and the image attacked after the check
+"""Lesson 13, the stack attacked: ``l13.recovers`` (Postgres killed, then started again: ``/ready`` must say 503, then
+200, while the app's health check keeps passing and nobody restarts the app), and the image attacked after the check
 (``dockerlab.grading.attack``: a leaky capstone image shows its leak, the solution's shows none).
 
-The solution passes the line in its notebook (``make nb NB=13_capstone``); here: a correct answer written
+The solution passes the line in its notebook (``make nb NB=13_capstone``); here: correct answers written
 differently, and a wrong one. Each case grades only the build and the resilience line (``only=``), which brings the
-stack up itself; every wait in the line is bounded (a minute to notice, a minute to recover).
+stack up itself; every wait in the line is bounded (20 s for /ready to notice, a minute of health checks, a minute to
+recover).
 """
 import pytest
 
@@ -18,9 +19,16 @@ LESSON = "13_capstone"  # the conftest's lab and db fixtures
 
 pytestmark = pytest.mark.engine
 
-# The app's Compose health check only opens the port: it passes while /health answers 503 (no database).
+# Correct, written differently: the app's Compose health check only opens the port (liveness: the process listens).
 PORT_ONLY = """    healthcheck:
       test: ["CMD", "python", "-c", "import socket; socket.create_connection(('127.0.0.1', 8000), timeout=2)"]
+      interval: 1s
+      timeout: 3s
+      retries: 3
+"""
+# Wrong: the health check asks /ready, so it follows the database (lesson 09, "What should /health check?").
+FOLLOWS_DB = """    healthcheck:
+      test: ["CMD", "python", "-c", "import urllib.request as u; u.urlopen('http://localhost:8000/ready', timeout=2)"]
       interval: 1s
       timeout: 3s
       retries: 3
@@ -44,18 +52,26 @@ def test_other_correct_stack_recovers(lab, db):
     line = recovers(lab, db, RESTARTING)
     assert line.passed, line
     o = line.observed
-    assert o["noticed"] and not o["restarted"] and o["failed_probes"] >= 1
-    health = [h.rsplit(", ", 1)[-1] for h in o["health"]]  # each State.said(): "running, healthy"
-    assert health[0] == health[-1] == "healthy" and "unhealthy" in health[1:-1]
+    assert o["noticed"] and o["ready"] and not o["restarted"] and not o["went_unhealthy"]
+    assert o["probes"] >= 1 and o["failed_probes"] == 0
+    assert all(h.endswith(", healthy") for h in o["health"]), o["health"]  # each State.said(): "running, healthy"
+    said = [e["what"] for e in o["timeline"] if e["actor"] == "stack" and "GET /ready" in e["what"]]
+    assert said[0].split(": ", 1)[1].startswith("503") and said[-1].split(": ", 1)[1].startswith("200"), said
     assert [e["actor"] for e in o["timeline"]][:2] == ["stack", "course"]
 
 
-def test_health_check_that_only_opens_the_port_never_notices(lab, db):
+def test_health_check_that_only_opens_the_port_is_a_liveness_check(lab, db):
     line = recovers(lab, db, replace(COMPOSE, APP_HEALTHCHECK, PORT_ONLY))
-    assert line.passed is False and line.cause == "never-healthy", line
+    assert line.passed, line
+    assert line.observed["failed_probes"] == 0 and not line.observed["went_unhealthy"]
+
+
+def test_health_check_that_follows_the_database_loses_the_line(lab, db):
+    line = recovers(lab, db, replace(COMPOSE, APP_HEALTHCHECK, FOLLOWS_DB))
+    assert line.passed is False and line.cause == "wrong-value", line
     o = line.observed
-    assert o["noticed"] is False and o["failed_probes"] == 0
-    assert not any("unhealthy" in h for h in o["health"])
+    assert o["went_unhealthy"] and o["failed_probes"] >= 1 and o["noticed"]
+    assert o["failed_probes"] > o["probes"] - o["failed_probes"] or "unhealthy" in " ".join(o["health"])
 
 
 def test_attack_finds_the_dotenv_of_a_leaky_image_and_nothing_in_the_solutions(lab, db):

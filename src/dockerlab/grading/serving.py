@@ -156,18 +156,32 @@ def answers_inside(lab, container, port: int = 8000, path: str = "/health", wait
     """Does ``path`` answer 200 on 127.0.0.1:``port`` inside the container's own network namespace? (a helper
     that shares it asks, so the image needs no HTTP client and no published port). ``wait``: keep asking for
     that many seconds while the app is not answering yet (a container that runs is not yet an app that listens)."""
-    code = ("import time, urllib.request as u\n"
+    return until_inside(lab, container, port, path, ok=True, wait=wait)
+
+
+def until_inside(lab, container, port: int = 8000, path: str = "/health", *, ok: bool = True,
+                 wait: float = 0) -> tuple[bool, str]:
+    """Ask ``path`` on 127.0.0.1:``port`` inside the container's network namespace, every half second for at most
+    ``wait`` seconds, until it answers 200 (``ok=True``) or anything but 200 (``ok=False``: a 503, no answer).
+    Returns whether it did, and the last answer (``503 {"status": …}``, or the error), one helper container in all."""
+    code = ("import time, urllib.error as e, urllib.request as u\n"
             f"end = time.monotonic() + {float(wait)}\n"
             "while True:\n"
             "    try:\n"
             f"        r = u.urlopen('http://127.0.0.1:{port}{path}', timeout=3)\n"
-            "        print(r.status, r.read(200).decode(errors='replace')); break\n"
-            "    except Exception:\n"
-            "        if time.monotonic() > end: raise\n"
-            "        time.sleep(0.5)\n")
+            "        status, said = r.status, r.read(200).decode(errors='replace')\n"
+            "    except e.HTTPError as x:\n"
+            "        status, said = x.code, x.read(200).decode(errors='replace')\n"
+            "    except Exception as x:\n"
+            "        status, said = None, f'no answer: {type(x).__name__}: {x}'\n"
+            f"    if (status == 200) == {bool(ok)} or time.monotonic() > end:\n"
+            "        print(status if status is not None else '', said.strip(), flush=True)\n"
+            f"        raise SystemExit(0 if (status == 200) == {bool(ok)} else 1)\n"
+            "    time.sleep(0.5)\n")
     res = helper(lab, lab.base("python"), ["python3", "-c", code], thing="check-inside",
                  network_mode=f"container:{container.id}", timeout=30 + wait)
-    return res.ok, short(res.output.strip().splitlines()[-1] if res.output.strip() else f"exit {res.exit_code}", 120)
+    return res.ok, short(res.output.strip().splitlines()[-1].strip() if res.output.strip() else f"exit {res.exit_code}",
+                         120)
 
 
 # --- stopping ----------------------------------------------------------------------------------------------

@@ -270,9 +270,10 @@ HOW = {
     "l13.size": "the final base image + what your image adds to site-packages + 25 MB slack",
     "l13.compose": "`docker compose config`, then `up --build --wait`: the service built from your folder healthy, next "
                    "to a `postgres` service; then `down -v`",
-    "l13.recovers": "on that running stack: `docker kill` the database, wait (at most a minute) until the app's health "
-                    "says *unhealthy*, `docker start` the database, wait until the app is *healthy* again with nobody "
-                    "restarting it; shows the timeline",
+    "l13.recovers": "on that running stack: `docker kill` the database; `GET /ready` inside the app must say *not ready* "
+                    "(503) while the app's health check keeps passing (watched up to a minute: liveness must not follow "
+                    "the database); `docker start` the database, wait until `/ready` answers 200 again with nobody "
+                    "restarting the app; shows the timeline",
 }
 
 
