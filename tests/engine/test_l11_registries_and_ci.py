@@ -129,6 +129,17 @@ def test_course_workflow_tests_before_the_push_and_names_the_digest():
     assert "AS test" in dockerfile and "AS runtime" in dockerfile
 
 
+def test_course_workflow_attests_and_signs_the_pushed_digest():
+    wf = workflow.load(COURSE_WORKFLOW)
+    push_build = wf.builds()[-1]
+    assert push_build.step.inputs.get("sbom") is True and push_build.step.inputs.get("provenance") == "mode=max"
+    actions = [s.action for s in wf.steps]
+    sign = next(s for s in wf.steps if s.run and s.run.startswith("cosign sign"))
+    assert actions.index("sigstore/cosign-installer") < sign.index and push_build.step.index < sign.index
+    assert sign in wf.mentions(push_build.step, "steps.build.outputs.digest")
+    assert (wf.doc.get("permissions") or {}).get("id-token") == "write"
+
+
 def test_workflow_reader_on_cli_steps():
     wf = workflow.Workflow(__import__("yaml").safe_load(CLI_WORKFLOW))
     tests, ship = wf.builds()
