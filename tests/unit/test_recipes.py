@@ -84,3 +84,11 @@ def test_a_stand_in_recipe_covers_its_folder_and_the_shared_base(tmp_path, monke
     (tmp_path / "base" / "apt.conf").write_text("changed")
     after = {k: standins.recipe_hash(k) for k in before}
     assert [k for k in before if before[k] != after[k]] == ["base", "python", "python-arm64"]  # uv has no base
+
+
+def test_the_foreign_stand_in_takes_packages_env_and_cmd_from_the_recipe():
+    """The arm64 Python stand-in is assembled, not built: what it installs, its ENV and its CMD are read from the
+    same standins/python/Dockerfile the amd64 one is built from (one recipe, no copy that can drift)."""
+    assert standins.recipe_packages("python") == ["python3", "python3-pip", "python3-venv", "python3-dev"]
+    env, cmd = standins.recipe_config("python")
+    assert env == {"LANG": "C.UTF-8", "PIP_ROOT_USER_ACTION": "ignore"} and cmd == '["python3"]'

@@ -245,7 +245,7 @@ def containerd_target(lab, *, load: tuple[str, ...] = ("python", "registry"), ar
         arm64_variant = images.ref("python-arm64")
         if images.local_image(arm64_variant, client=outer) is None:
             print(f"no registry answers: building {arm64_variant}, the arm64 variant of the Python image, as a stand-in "
-                  "(once per machine; it runs Debian's arm64 packages under QEMU: about 20 minutes here)", flush=True)
+                  "(once per machine: Debian's arm64 packages unpacked, about a minute)", flush=True)
             prepare.prepare(["python-arm64"], client=outer, progress=False)
     engine = Engine(lab.name("engine"), labels=lab.labels, containerd_store=True, client=outer)
     t0 = time.monotonic()
