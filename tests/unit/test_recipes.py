@@ -5,7 +5,7 @@ from docker.errors import ImageNotFound
 
 from dockerlab import recipes
 from dockerlab.grading import rebuild
-from dockerlab.ops import standins
+from dockerlab.ops import foreign, standins
 
 LABEL = "org.dockerlab.test.recipe"
 
@@ -89,6 +89,6 @@ def test_a_stand_in_recipe_covers_its_folder_and_the_shared_base(tmp_path, monke
 def test_the_foreign_stand_in_takes_packages_env_and_cmd_from_the_recipe():
     """The arm64 Python stand-in is assembled, not built: what it installs, its ENV and its CMD are read from the
     same standins/python/Dockerfile the amd64 one is built from (one recipe, no copy that can drift)."""
-    assert standins.recipe_packages("python") == ["python3", "python3-pip", "python3-venv", "python3-dev"]
-    env, cmd = standins.recipe_config("python")
+    assert foreign.recipe_packages("python") == ["python3", "python3-pip", "python3-venv", "python3-dev"]
+    env, cmd = foreign.recipe_config("python")
     assert env == {"LANG": "C.UTF-8", "PIP_ROOT_USER_ACTION": "ignore"} and cmd == '["python3"]'
