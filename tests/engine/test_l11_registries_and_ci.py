@@ -5,7 +5,10 @@ The unsolved exercise's failing ids are in tests/test_exercises.py (UNSOLVED_FAI
 solution notebook."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -138,6 +141,22 @@ def test_course_workflow_attests_and_signs_the_pushed_digest():
     assert actions.index("sigstore/cosign-installer") < sign.index and push_build.step.index < sign.index
     assert sign in wf.mentions(push_build.step, "steps.build.outputs.digest")
     assert (wf.doc.get("permissions") or {}).get("id-token") == "write"
+
+
+def test_bake_file_names_the_builds_the_workflow_makes():
+    """docker-bake.hcl (lesson 11, Bake) resolves to the workflow's two targets of the same Dockerfile, tags from the
+    PREFIX variable, the runtime's VERSION build argument; and the file stays out of the build context."""
+    folder = COURSE_WORKFLOW.parents[2]
+    out = subprocess.run(["docker", "buildx", "bake", "--print"], cwd=folder, env={**os.environ, "PREFIX": "p/ci"},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)
+    assert sorted(plan["group"]["default"]["targets"]) == ["runtime", "test"]
+    assert {n: (t["target"], t["tags"]) for n, t in plan["target"].items()} == {
+        "test": ("test", ["p/ci:test"]), "runtime": ("runtime", ["p/ci:1.0.0"])}
+    assert plan["target"]["runtime"]["args"] == {"VERSION": "1.0.0"}
+    assert {b.target for b in workflow.load(COURSE_WORKFLOW).builds()} == {"test", "runtime"}
+    assert "docker-bake.hcl" in (folder / ".dockerignore").read_text().split()
 
 
 def test_workflow_reader_on_cli_steps():
