@@ -174,7 +174,7 @@ def failed(sc) -> list[str]:
 LINES = {1: ("l13.builds", "build-failed"), 2: ("l13.deps-cached", "cache-miss"), 3: ("l13.non-root", "unsafe"),
          4: ("l13.healthy", "never-healthy"), 5: ("l13.graceful-stop", "not-graceful"),
          6: ("l13.dockerignore", "leaked"), 7: ("l13.pinned", "wrong-value"), 8: ("l13.no-secret", "leaked"),
-         9: ("l13.size", "too-big"), 10: ("l13.compose", "never-healthy")}
+         9: ("l13.size", "too-big"), 10: ("l13.compose", "not-answering")}
 
 
 def ids(*lines) -> list[str]:

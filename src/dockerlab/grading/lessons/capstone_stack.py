@@ -1,7 +1,8 @@
 """Lesson 13, the capstone's stack lines: the learner's ``compose.yaml`` brought up (line 10), then attacked (line 11).
 
 * :func:`compose` (``l13.compose``): ``docker compose config``, then ``up --build --wait``: the service built from the
-  folder healthy (or answering /health when it has no health check) next to a ``postgres`` service.
+  folder healthy (or answering /health when it has no health check) and ready (``GET /ready`` 200: it reaches its
+  database) next to a ``postgres`` service.
 * :func:`recovers` (``l13.recovers``): the same running stack, attacked. The course kills Postgres (``docker kill``: a
   kill by hand, which no restart policy undoes). Readiness must notice (``GET /ready`` answers 503), liveness must not
   (the app's health check keeps passing: a health check that follows the database makes every replica *unhealthy* at
@@ -103,7 +104,18 @@ def _bring_up(g) -> Live:
                                               else f"{svc} does not answer /health ({said})")
     if bad:
         return Live(stack, failed("never-healthy", "not all up and healthy: " + ", ".join(bad),
-                                  "make the app answer /health with the database", services=bad), dbs, built)
+                                  "make the app answer /health (with a health check it can pass)", services=bad),
+                    dbs, built)
+    for svc in built:  # alive is not enough: the app must reach its database (its readiness)
+        for c in stack.containers(svc):
+            ready, said = until_inside(g.lab, c, PORT, "/ready", ok=True, wait=READY_WAIT)
+            if not ready:
+                return Live(stack, failed("not-answering", f"{svc} is up and alive, but not ready: GET /ready inside it "
+                                          f"still said `{said}` after {READY_WAIT} s",
+                                          f"set DATABASE_URL=postgresql://…@{dbs[0]}:5432/… (the service name, not "
+                                          "localhost: inside a container, localhost is the container itself)",
+                                          services=[f"{svc} not ready"]), dbs, built)
+            seen.append(f"{svc} ready")
     return Live(stack, passed("up --wait: " + ", ".join(seen + [f"{d} up" for d in dbs]) + "; then down -v",
                               services=seen + dbs), dbs, built)
 

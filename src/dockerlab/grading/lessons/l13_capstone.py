@@ -268,8 +268,9 @@ HOW = {
     "l13.no-secret": "looks for the values of `.env` in the config, the history and every layer of the image and of "
                      "each build stage",
     "l13.size": "the final base image + what your image adds to site-packages + 25 MB slack",
-    "l13.compose": "`docker compose config`, then `up --build --wait`: the service built from your folder healthy, next "
-                   "to a `postgres` service; then `down -v`",
+    "l13.compose": "`docker compose config`, then `up --build --wait`: the service built from your folder healthy and "
+                   "ready (`GET /ready` answers 200: it reaches the database), next to a `postgres` service; then "
+                   "`down -v`",
     "l13.recovers": "on that running stack: `docker kill` the database; `GET /ready` inside the app must say *not ready* "
                     "(503) while the app's health check keeps passing (watched up to a minute: liveness must not follow "
                     "the database); `docker start` the database, wait until `/ready` answers 200 again with nobody "
