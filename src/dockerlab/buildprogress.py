@@ -202,14 +202,22 @@ class RawProgress:
         failed = [d for d in self.order if self.vertices[d]["error"]]
         if not failed:
             return None
-        # prefer a Dockerfile step over internal vertices, and the one that has output
-        failed.sort(key=lambda d: (not _STEP_NAME.match(self.vertices[d]["name"]), not self.vertices[d]["log"]))
+        # a step that failed by itself before one BuildKit cancelled because another failed ("context canceled": when
+        # one step of a build fails, the steps running beside it in other stages are stopped, often with exit 137 and
+        # with output of their own); then a Dockerfile step over internal vertices, and the one that has output
+        failed.sort(key=lambda d: (_cancelled(self.vertices[d]["error"]), not _STEP_NAME.match(self.vertices[d]["name"]),
+                                   not self.vertices[d]["log"]))
         rec = self.vertices[failed[0]]
         m = _STEP_NAME.match(rec["name"])
         step = (f"[{m.group('stage')} {m.group('n')}/{m.group('total')}] " if m and m.group("stage") else "") + (
             m.group("instr") if m else rec["name"])
         code = re.search(r"exit code: (\d+)", rec["error"] or "")  # a RUN step's process: BuildKit's words
         return {"step": step, "message": rec["error"], "log": rec["log"], "exit_code": int(code.group(1)) if code else None}
+
+
+def _cancelled(error: str) -> bool:
+    """BuildKit's error for a step it stopped because the build failed elsewhere (``…: context canceled``)."""
+    return (error or "").rstrip().lower().endswith(("context canceled", "canceled", "cancelled"))
 
 
 def _warning(w: dict) -> dict:

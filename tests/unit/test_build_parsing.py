@@ -40,6 +40,25 @@ def test_failure_names_the_step_and_its_output_in_order():
     assert failure["log"] == ["out", "err"]
 
 
+def test_failure_is_the_step_that_failed_not_one_cancelled_beside_it():
+    """Two stages run side by side; one RUN fails, BuildKit stops the other (exit 137, "context canceled"), which may
+    come first in the stream and have output of its own: the failure is the step that failed by itself."""
+    raw = RawProgress()
+    other = {"digest": "sha256:w", "name": "[wheel 5/5] RUN uv build --wheel --out-dir /dist",
+             "started": "2026-12-06T20:00:00Z", "completed": "2026-12-06T20:00:09Z",
+             "error": 'process "/bin/sh -c uv build --wheel --out-dir /dist" did not complete successfully: '
+                      "exit code: 137: context canceled: context canceled"}
+    real = {"digest": "sha256:r", "name": "[runtime 4/6] RUN uv sync --locked --no-dev",
+            "started": "2026-12-06T20:00:01Z", "completed": "2026-12-06T20:00:08Z",
+            "error": 'process "/bin/sh -c uv sync --locked --no-dev" did not complete successfully: exit code: 1'}
+    raw.feed(json.dumps({"vertexes": [other]}))
+    raw.feed(json.dumps({"logs": [{"vertex": "sha256:w", "stream": 1, "data": "QnVpbGRpbmcgd2hlZWwuLi4K",
+                                   "timestamp": "2026-12-06T20:00:02Z"}]}))
+    raw.feed(json.dumps({"vertexes": [real]}))
+    failure = raw.failure()
+    assert failure["step"].endswith("RUN uv sync --locked --no-dev") and failure["exit_code"] == 1
+
+
 def test_non_json_lines_are_kept_for_the_error_summary():
     assert any("ERROR" in line for line in folded().other)
 

@@ -20,7 +20,7 @@ from dockerlab.images import (DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_PACKAGE, LABEL
                               STANDINS, CourseImage)
 from dockerlab.ops.rootfs import BASE_ENV, import_rootfs, need_debootstrap, run_debootstrap, slim
 
-RECIPE = "assembled-2"  # how a foreign-architecture stand-in is made: part of its recipe hash (a change rebuilds it)
+RECIPE = "assembled-3"  # how a foreign-architecture stand-in is made: part of its recipe hash (a change rebuilds it)
 
 def recipe_packages(recipe: str) -> list[str]:
     """The Debian packages a stand-in recipe installs: the ``apt-get install`` line of ``standins/<recipe>/Dockerfile``."""
@@ -65,7 +65,7 @@ def _unpack(deb: Path, rootfs: Path) -> list[str]:
     return paths
 
 
-def assemble(img: CourseImage, recipe: str, arch: str, recipe_label: dict[str, str]) -> None:
+def assemble(img: CourseImage, recipe: str, arch: str, recipe_label: dict[str, str], *, native: str, client) -> None:
     """The stand-in ``img`` for ``arch`` (another machine's architecture), without running a program of that
     architecture for its packages: debootstrap ``--foreign`` downloads the base and the recipe's packages (its own
     dependency resolution, no Recommends, as ``--no-install-recommends``), each package is unpacked here and recorded
@@ -74,7 +74,8 @@ def assemble(img: CourseImage, recipe: str, arch: str, recipe_label: dict[str, s
     own steps (``standins/<recipe>/Dockerfile``: no EXTERNALLY-MANAGED, python/pip in /usr/local/bin, its ENV and CMD).
     Under QEMU, debootstrap's second stage and ``apt-get install`` took 9 minutes on 2 cores; this takes under one.
     Two programs run under QEMU, briefly: ``ldconfig`` and a smoke test of the result (python imports ssl, venv, pip).
-    No .pyc is written (the official image ships none for the standard library either)."""
+    Python's bytecode is compiled by ``native``, the same Debian Python built for this machine (:func:`_byte_compile`).
+    The root filesystem is bind-mounted into that container: the engine must be this machine's, as for debootstrap."""
     from dockerlab.supply.platforms import emulation
 
     need_debootstrap()
@@ -132,6 +133,7 @@ def assemble(img: CourseImage, recipe: str, arch: str, recipe_label: dict[str, s
             (local_bin / link).unlink(missing_ok=True)
             (local_bin / link).symlink_to(f"/usr/bin/{target}")
         slim(rootfs, mirror)
+        compiled = _byte_compile(rootfs, native, client)
         with emulation(arch):  # two short programs of that architecture: the loader's cache, then a smoke test
             tools.run(["chroot", str(rootfs), "/sbin/ldconfig"], timeout=300)
             smoke = tools.run(["chroot", str(rootfs), "/usr/local/bin/python", "-c",
@@ -147,4 +149,36 @@ def assemble(img: CourseImage, recipe: str, arch: str, recipe_label: dict[str, s
                   **({LABEL_PACKAGE: f"{package}={versions.get(package, '')}", LABEL_SUITE: DEBIAN_SUITE}
                      if package else {})}
         import_rootfs(rootfs, img.ref, labels=labels, env={**BASE_ENV, **env}, cmd=cmd, platform=f"linux/{arch}")
-        print(f"  stand-in {img.ref} assembled in {time.monotonic() - t0:.0f} s ({smoke.stdout.strip()})", flush=True)
+        print(f"  stand-in {img.ref} assembled in {time.monotonic() - t0:.0f} s ({smoke.stdout.strip()}; {compiled})",
+              flush=True)
+
+
+def _byte_compile(rootfs: Path, native: str, client) -> str:
+    """What the Python packages' postinst scripts do (py_compile of the standard library, py3compile of
+    dist-packages), done by ``native``, the same Debian Python for this machine's architecture: bytecode depends on
+    Python's version, not on the CPU, so the .pyc files it writes are the ones arm64's Python would write. Without
+    them every first import under QEMU compiles its module: ``pip --version`` ran past a 120 s timeout on a busy
+    2-core machine. Paths in the .pyc files are the image's (``-s /target -p /``)."""
+    libs = sorted(p.name for p in rootfs.glob("usr/lib/python3.*") if p.name[len("python"):].replace(".", "").isdigit())
+    if not libs:
+        raise RuntimeError("no /usr/lib/python3.X in the assembled root filesystem")
+    code = ("import compileall, sys\n"
+            "have = f'python{sys.version_info[0]}.{sys.version_info[1]}'\n"
+            "if have != sys.argv[1]: sys.exit(f'{have} in the native image, {sys.argv[1]} in the assembled one')\n"
+            "bad = [d for d in sys.argv[2:] if not compileall.compile_dir(d, quiet=2, stripdir='/target', "
+            "prependdir='/', workers=0)]\n"
+            "print('bytecode compiled' + (f' (some files of {bad} did not compile)' if bad else ''))\n")
+    dirs = [f"/target/usr/lib/{lib}" for lib in libs] + ["/target/usr/lib/python3/dist-packages"]
+    box = client.containers.create(native, ["python3", "-c", code, libs[-1], *dirs], user="0",
+                                   labels={LABEL_STANDIN: "true"}, network_disabled=True,
+                                   volumes={str(rootfs): {"bind": "/target", "mode": "rw"}})
+    try:
+        box.start()
+        status = box.wait(timeout=600).get("StatusCode", -1)
+        said = box.logs().decode(errors="replace").strip()
+    finally:
+        box.remove(force=True)
+    if status != 0:
+        raise RuntimeError(f"compiling Python's bytecode with {native} failed (exit {status}): {said[-500:]}")
+    return said.splitlines()[-1] if said else "bytecode compiled"
+

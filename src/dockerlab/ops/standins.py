@@ -18,7 +18,7 @@ from dockerlab import recipes, settings, tools
 from dockerlab.build import BuildFailed, build
 from dockerlab.engine import get_client
 from dockerlab.images import (BASE_REF, DEBIAN_SUITE, HOST_CA_BUNDLE, LABEL_PACKAGE, LABEL_RECIPE, LABEL_STANDIN,
-                              LABEL_STANDIN_FOR, LABEL_SUITE, STANDINS, CourseImage)
+                              LABEL_STANDIN_FOR, LABEL_SUITE, STANDINS, CourseImage, local_image, manifest, ref)
 from dockerlab.ops import foreign
 from dockerlab.ops.rootfs import BASE_ENV, STANDIN_TIMEOUT, import_rootfs, need_debootstrap, run_debootstrap, slim
 from dockerlab.show import cli
@@ -115,8 +115,12 @@ def build_standin(img: CourseImage, client=None) -> None:
     if not (src / "Dockerfile").exists():
         raise RuntimeError(f"no stand-in recipe for {img.ref} (expected {src}/Dockerfile)")
     if arch:  # another machine's architecture: assembled, not built under emulation
+        native = next(i for i in manifest(on_demand=True) if i.key == recipe)  # it compiles the bytecode
+        if local_image(ref(recipe), client=client) is None:
+            build_standin(native, client)
         recipes.build_if_changed(img.ref, LABEL_RECIPE, recipe_hash(img.key),
-                                 lambda labels: foreign.assemble(img, recipe, arch, labels), client=client)
+                                 lambda labels: foreign.assemble(img, recipe, arch, labels, native=ref(recipe),
+                                                                 client=client), client=client)
         return
     recipes.build_if_changed(img.ref, LABEL_RECIPE, recipe_hash(img.key),
                              lambda labels: _build_standin(img, recipe, labels, client), client=client)
