@@ -42,6 +42,11 @@ def recipe_config(recipe: str) -> tuple[dict[str, str], str]:
     return env, cmd
 
 
+def _pythons(rootfs: Path) -> list[str]:
+    """The Python versions the root filesystem holds: ``["python3.13"]`` for ``/usr/lib/python3.13``."""
+    return sorted(p.name for p in rootfs.glob("usr/lib/python3.*") if p.name[len("python"):].replace(".", "").isdigit())
+
+
 def _control(deb: Path) -> dict[str, str]:
     fields, key = {}, None
     for line in tools.run(["dpkg-deb", "-f", str(deb)], check=True).stdout.splitlines():
@@ -120,9 +125,8 @@ def assemble(img: CourseImage, recipe: str, arch: str, recipe_label: dict[str, s
         certs.mkdir(parents=True, exist_ok=True)
         bundle = HOST_CA_BUNDLE if HOST_CA_BUNDLE.exists() else Path("/etc/ssl/certs/ca-certificates.crt")
         shutil.copy(bundle, certs / "ca-certificates.crt")  # update-ca-certificates' output: the host's own bundle
-        for lib in rootfs.glob("usr/lib/python3.*"):
-            if lib.name[len("python"):].replace(".", "").isdigit():  # python3.X-minimal's postinst
-                (rootfs / "usr/local/lib" / lib.name / "dist-packages").mkdir(parents=True, exist_ok=True)
+        for lib in _pythons(rootfs):  # python3.X-minimal's postinst
+            (rootfs / "usr/local/lib" / lib / "dist-packages").mkdir(parents=True, exist_ok=True)
         # the recipe's own RUN step (standins/python/Dockerfile)
         for pattern in ("usr/lib/python3*/EXTERNALLY-MANAGED", "usr/lib/python3*/config-*/*.a"):
             for p in rootfs.glob(pattern):
@@ -159,7 +163,7 @@ def _byte_compile(rootfs: Path, native: str, client) -> str:
     Python's version, not on the CPU, so the .pyc files it writes are the ones arm64's Python would write. Without
     them every first import under QEMU compiles its module: ``pip --version`` ran past a 120 s timeout on a busy
     2-core machine. Paths in the .pyc files are the image's (``-s /target -p /``)."""
-    libs = sorted(p.name for p in rootfs.glob("usr/lib/python3.*") if p.name[len("python"):].replace(".", "").isdigit())
+    libs = _pythons(rootfs)
     if not libs:
         raise RuntimeError("no /usr/lib/python3.X in the assembled root filesystem")
     code = ("import compileall, sys\n"

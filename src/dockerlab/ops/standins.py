@@ -29,9 +29,9 @@ from dockerlab.show import cli
 PLATFORM_VARIANTS = {"python-arm64": ("python", "arm64")}
 
 
-def base_ref(arch: str | None = None) -> str:
+def base_ref() -> str:
     """The Debian base of the stand-ins: ``dockerlab/standin-base:trixie``."""
-    return BASE_REF if arch is None else f"{BASE_REF}-{arch}"
+    return BASE_REF
 
 
 def recipe_hash(key: str) -> str:
