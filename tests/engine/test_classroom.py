@@ -5,8 +5,11 @@ two warm seats; two learners sign up through the hub's login form with the works
 API (a token for name and password), and start their servers: each gets a warm seat (their own Docker engine in
 their own user, PID, mount and network namespaces, their own disk and cgroups; no privileged container). Then:
 
-- lessons 01, 04, 05, 08 and 11 run unchanged, cell by cell, in Ada's kernel against her engine, while Bob runs
-  lesson 01's solution and then the exercise as handed out (unsolved: it fails, with the check's reasons);
+- lessons 01, 05, 08 and 11 run unchanged, cell by cell, in Ada's kernel against her engine, while Bob runs
+  lesson 01's solution and then the exercise as handed out (unsolved: it fails, with the check's reasons). Each
+  proves what a seat must give beyond lesson 01: 05 BuildKit's cache and bind mounts and the uv image, 08 Compose,
+  its networks and the database images, 11 a registry and multi-stage targets (lesson 04's multi-stage builds are
+  05's and 11's too, so it no longer runs here);
 - isolation, both ways: A can neither list, reach nor change B's engine, containers, images or files
   (tests/engine/test_escape.py tries to leave the seat altogether);
 - the instructor's page lists both learners' results; a learner sees only their own;
@@ -60,7 +63,7 @@ INSTRUCTOR, INSTRUCTOR_PASSWORD = "teacher", "pw-" + uuid.uuid4().hex[:12]
 LEARNERS = {"ada": "ada-" + uuid.uuid4().hex[:8], "bob": "bob-" + uuid.uuid4().hex[:8]}
 SOLUTION = "solutions/01_images_and_containers.ipynb"
 EXERCISE = "exercises/01_images_and_containers.ipynb"
-LESSONS = ["01_images_and_containers", "04_multi_stage", "05_uv", "08_compose", "11_registries_and_ci"]
+LESSONS = ["01_images_and_containers", "05_uv", "08_compose", "11_registries_and_ci"]
 POOL = 2
 SEAT_PIDS = 1024
 FIGURES: dict[str, str] = {}
