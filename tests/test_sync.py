@@ -376,3 +376,38 @@ def test_cells_of_nbformat_4_5_notebooks_have_unique_ids():
             wrong.append(f"{p.relative_to(ROOT)}: {sum(i is None for i in ids)} cells without an id, "
                          f"{len(ids) - len(set(ids))} repeated")
     assert not wrong, "\n".join(wrong)
+
+
+# Where a lesson's prose may send a learner for a claim it does not show live: the projects' own documentation,
+# specifications and source (issue 21: "every claim has a live cell or a cited source"), never a blog or a forum.
+SOURCES = {
+    "docs.docker.com", "hub.docker.com", "docker-py.readthedocs.io", "docs.astral.sh", "docs.python.org",
+    "peps.python.org", "packaging.python.org", "pip.pypa.io", "www.postgresql.org", "docs.gunicorn.org",
+    "flask.palletsprojects.com", "www.psycopg.org", "man7.org", "www.kernel.org", "docs.kernel.org", "www.gnu.org",
+    "pubs.opengroup.org", "packages.debian.org", "www.debian.org", "kubernetes.io", "compose-spec.io",
+    "distribution.github.io", "docs.renovatebot.com", "docs.github.com", "docs.sigstore.dev", "slsa.dev",
+    "edu.chainguard.dev", "images.chainguard.dev", "testcontainers-python.readthedocs.io", "www.uvicorn.org",
+    "fastapi.tiangolo.com", "ipywidgets.readthedocs.io", "jupyterhub.readthedocs.io", "pypi.org", "sigstore.dev",
+}
+GITHUB_OWNERS = {  # github.com/<owner>/…: the project's own repositories (and GitHub's advisory database)
+    "moby", "docker", "docker-library", "astral-sh", "compose-spec", "opencontainers", "containerd", "distribution",
+    "sigstore", "actions", "dependabot", "hadolint", "GoogleContainerTools", "python", "pypa", "kubernetes",
+    "testcontainers", "jupyterhub", "renovatebot", "advisories", "tj-actions", "docker-hardened-images", "chainguard-dev",
+}
+LOCAL = re.compile(r"^(127\.0\.0\.1|localhost|HOST|\{)")  # the learner's own services, and f-string placeholders
+
+
+def test_lessons_cite_only_the_projects_own_sources():
+    """Every link in a lesson's or solution's prose goes to an authoritative source (SOURCES, GITHUB_OWNERS)."""
+    wrong = []
+    for p in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]):
+        for i, c in enumerate(json.loads(p.read_text())["cells"]):
+            if c["cell_type"] != "markdown":
+                continue
+            for url in re.findall(r"https?://[^\s)>\"'`\]]+", "".join(c["source"])):
+                host, _, path = url.split("://", 1)[1].partition("/")
+                owner = path.split("/", 1)[0]
+                ok = LOCAL.match(host) or host in SOURCES or (host == "github.com" and owner in GITHUB_OWNERS)
+                if not ok:
+                    wrong.append(f"{p.relative_to(ROOT)} cell {i}: {url}")
+    assert not wrong, "links to sources that are not the project's own:\n" + "\n".join(wrong)
