@@ -383,8 +383,8 @@ def test_cells_of_nbformat_4_5_notebooks_have_unique_ids():
 SOURCES = {
     "docs.docker.com", "hub.docker.com", "docker-py.readthedocs.io", "docs.astral.sh", "docs.python.org",
     "peps.python.org", "packaging.python.org", "pip.pypa.io", "www.postgresql.org", "docs.gunicorn.org",
-    "flask.palletsprojects.com", "www.psycopg.org", "man7.org", "www.kernel.org", "docs.kernel.org", "www.gnu.org",
-    "pubs.opengroup.org", "packages.debian.org", "www.debian.org", "kubernetes.io", "compose-spec.io",
+    "flask.palletsprojects.com", "www.psycopg.org", "psycopg.org", "man7.org", "www.kernel.org", "docs.kernel.org", "www.gnu.org",
+    "pubs.opengroup.org", "git.busybox.net", "packages.debian.org", "www.debian.org", "kubernetes.io", "compose-spec.io",
     "distribution.github.io", "docs.renovatebot.com", "docs.github.com", "docs.sigstore.dev", "slsa.dev",
     "edu.chainguard.dev", "images.chainguard.dev", "testcontainers-python.readthedocs.io", "www.uvicorn.org",
     "fastapi.tiangolo.com", "ipywidgets.readthedocs.io", "jupyterhub.readthedocs.io", "pypi.org", "sigstore.dev",
@@ -393,7 +393,7 @@ GITHUB_OWNERS = {  # github.com/<owner>/…: the project's own repositories (and
     "moby", "docker", "docker-library", "astral-sh", "compose-spec", "opencontainers", "containerd", "distribution",
     "sigstore", "actions", "dependabot", "hadolint", "GoogleContainerTools", "python", "pypa", "kubernetes",
     "testcontainers", "jupyterhub", "renovatebot", "advisories", "tj-actions", "docker-hardened-images", "chainguard-dev",
-    "torvalds", "psycopg", "pallets", "benoitc", "encode", "busybox", "nestybox", "containers",
+    "torvalds", "psycopg", "pallets", "benoitc", "encode", "nestybox", "containers",
 }
 LOCAL = re.compile(r"^(127\.0\.0\.1|localhost|HOST|\{)")  # the learner's own services, and f-string placeholders
 
