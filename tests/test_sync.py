@@ -386,7 +386,7 @@ SOURCES = {
     "flask.palletsprojects.com", "www.psycopg.org", "psycopg.org", "man7.org", "www.kernel.org", "docs.kernel.org", "www.gnu.org",
     "pubs.opengroup.org", "git.busybox.net", "packages.debian.org", "www.debian.org", "kubernetes.io", "compose-spec.io",
     "distribution.github.io", "docs.renovatebot.com", "docs.github.com", "docs.sigstore.dev", "slsa.dev",
-    "edu.chainguard.dev", "images.chainguard.dev", "testcontainers-python.readthedocs.io", "www.uvicorn.org",
+    "edu.chainguard.dev", "images.chainguard.dev", "python-poetry.org", "testcontainers-python.readthedocs.io", "www.uvicorn.org",
     "fastapi.tiangolo.com", "ipywidgets.readthedocs.io", "jupyterhub.readthedocs.io", "pypi.org", "sigstore.dev",
 }
 GITHUB_OWNERS = {  # github.com/<owner>/…: the project's own repositories (and GitHub's advisory database)
