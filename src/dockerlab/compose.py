@@ -161,11 +161,12 @@ class Stack:
                ("built, " if build else "") + ("running and healthy" if wait else "started"))
         return self.ps()
 
-    def down(self, volumes: bool = True, timeout: float = 60) -> None:
-        """``docker compose down [-v] --remove-orphans``: containers, networks (and named volumes) go."""
-        args = ["down", "--remove-orphans", "--timeout", "5"]
+    def down(self, volumes: bool = True, timeout: float = 60, profiles: Iterable[str] = ()) -> None:
+        """``docker compose [--profile P …] down [-v] --remove-orphans``: containers, networks (and named volumes)
+        go; a service of a profile not named here is not part of the model, so its container stays."""
+        args = [f for p in profiles for f in ("--profile", p)] + ["down", "--remove-orphans", "--timeout", "5"]
         if volumes:
-            args.insert(1, "--volumes")
+            args.insert(args.index("down") + 1, "--volumes")
         self.compose(*args, timeout=timeout)
 
     def ps_rows(self, quiet: bool = False, all: bool = True) -> list[dict[str, Any]]:
