@@ -29,11 +29,6 @@ from dockerlab.show import cli
 PLATFORM_VARIANTS = {"python-arm64": ("python", "arm64")}
 
 
-def base_ref() -> str:
-    """The Debian base of the stand-ins: ``dockerlab/standin-base:trixie``."""
-    return BASE_REF
-
-
 def recipe_hash(key: str) -> str:
     """A short hash of a stand-in's recipe folder: a changed recipe makes `prepare` rebuild that stand-in."""
     recipe, arch = PLATFORM_VARIANTS.get(key, (key, None))
@@ -45,7 +40,7 @@ def recipe_hash(key: str) -> str:
 def debootstrap_base(*, client=None) -> None:
     """Build dockerlab/standin-base:trixie: a minimal Debian 13 root filesystem that trusts the host's CAs."""
     client = client or get_client()
-    recipes.build_if_changed(base_ref(), LABEL_RECIPE, recipe_hash("base"), _debootstrap, client=client)
+    recipes.build_if_changed(BASE_REF, LABEL_RECIPE, recipe_hash("base"), _debootstrap, client=client)
 
 
 def _debootstrap(labels: dict[str, str]) -> None:
@@ -61,7 +56,7 @@ def _debootstrap(labels: dict[str, str]) -> None:
             shutil.copy(HOST_CA_BUNDLE, extra)
             tools.run(["chroot", str(rootfs), "update-ca-certificates"])
         slim(rootfs, mirror)
-        import_rootfs(rootfs, base_ref(), labels={LABEL_STANDIN: "true", LABEL_STANDIN_FOR: f"debian:{DEBIAN_SUITE}-slim",
+        import_rootfs(rootfs, BASE_REF, labels={LABEL_STANDIN: "true", LABEL_STANDIN_FOR: f"debian:{DEBIAN_SUITE}-slim",
                                             **labels}, env=BASE_ENV, cmd='["bash"]')
         print(f"  base root filesystem ready in {time.monotonic() - t0:.0f} s", flush=True)
 
@@ -143,7 +138,7 @@ def _build_standin(img: CourseImage, recipe: str, recipe_label: dict[str, str], 
             _uv_binaries(img.ref.rsplit(":", 1)[1], client.info().get("Architecture", "x86_64"), ctx)
         else:
             debootstrap_base(client=client)
-            buildargs["BASE"] = base_ref()
+            buildargs["BASE"] = BASE_REF
         cli("docker", "build", *[f"--build-arg={k}={v}" for k, v in buildargs.items()], "-t", img.ref,
             f"standins/{recipe}")
         t0 = time.monotonic()
