@@ -393,7 +393,7 @@ GITHUB_OWNERS = {  # github.com/<owner>/…: the project's own repositories (and
     "moby", "docker", "docker-library", "astral-sh", "compose-spec", "opencontainers", "containerd", "distribution",
     "sigstore", "actions", "dependabot", "hadolint", "GoogleContainerTools", "python", "pypa", "kubernetes",
     "testcontainers", "jupyterhub", "renovatebot", "advisories", "tj-actions", "docker-hardened-images", "chainguard-dev",
-    "torvalds", "psycopg", "pallets", "benoitc", "encode", "nestybox", "containers",
+    "torvalds", "psycopg", "pallets", "benoitc", "encode", "nestybox", "containers", "aquasecurity",
 }
 LOCAL = re.compile(r"^(127\.0\.0\.1|localhost|HOST|\{)")  # the learner's own services, and f-string placeholders
 
