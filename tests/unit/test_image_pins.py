@@ -16,7 +16,7 @@ from dockerlab import images
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL = ("python", "postgres", "redis", "registry")  # Official Images whose patch tags stop being rebuilt
-FROZEN = re.compile(r"^\d+\.\d+\.\d+(-|$)")  # 3.13.5, 3.13.5-slim, 17.6.1-trixie (lesson 10[23])
+FROZEN = re.compile(r"^\d+\.\d+\.\d+(-|$)")  # 3.13.5, 3.13.5-slim, 17.6.1-trixie (lesson 10[26])
 
 
 def frozen_patch_tags(toml_text: str) -> list[str]:
