@@ -15,7 +15,7 @@ line tool is ``dockerlab.ops.commands``). A name that left the top level still r
 from dockerlab.build import BuildFailed, context_files, context_size
 from dockerlab.engine import image_store
 from dockerlab.grading.checker import CheckFailed
-from dockerlab.imagelayers import layers
+from dockerlab.imagelayers import layers, unpacked_size
 from dockerlab.lesson import Lesson
 from dockerlab.namespace import set_namespace
 from dockerlab.run import ContainerExited, WaitTimeout
@@ -27,6 +27,7 @@ __all__ = [
     "cli", "Table", "human_size",                   # a CLI twin printed, a table shown, a size in words
     "hints",                                        # the exercise's hints, one button press at a time
     "layers", "size_bars",                          # lessons 02-05: what each layer of an image adds
+    "unpacked_size",                                # lessons 01-04, 11, 13, 14: an image's size, its layers unpacked
     "context_files", "context_size",                # lesson 02: what the build context sends
     "image_store",                                  # lesson 11: which image store the engine uses
     "set_namespace",                                # lesson 00: the namespace of what the course creates

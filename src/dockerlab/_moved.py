@@ -43,7 +43,7 @@ MOVED = {  # old name under dockerlab. -> new name under dockerlab.
 
 NAMES = {  # names that left the package's top level (no notebook calls them) -> the module that has them
     "BuildResult": "build", "Step": "build", "Checker": "grading.checker", "leaks": "cleanup",
-    "EngineUnavailable": "engine", "get_client": "engine", "image_ref": "images:ref", "unpacked_size": "imagelayers",
+    "EngineUnavailable": "engine", "get_client": "engine", "image_ref": "images:ref",
     "image_name": "namespace", "labels": "namespace", "resource_name": "namespace", "StopResult": "run",
     "free_port": "run", "http_get": "run", "published_port": "run", "stop": "run", "wait_exit": "run",
     "wait_for_health": "run", "figure": "figures", "ratio": "figures",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import json
 import os
@@ -44,8 +45,18 @@ class BuildResult:
     context_bytes: int | None = None
     warnings: list[dict] = dataclasses.field(default_factory=list)  # build checks (docker build --check rules)
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
+        """The image's unpacked bytes (its layers' sum, what ``docker history`` lists and a container's filesystem
+        holds): the same on either image store, and the measure of the checks' size budgets."""
+        from dockerlab.imagelayers import unpacked_size
+
+        return unpacked_size(self.image, getattr(self.image, "client", None))
+
+    @property
+    def inspect_size(self) -> int:
+        """``docker image inspect``'s ``Size``: the unpacked bytes on the classic store, the packed (compressed) layers
+        of this platform on the containerd store of Engine 28 and 29 (what a pull downloads)."""
         return self.image.attrs.get("Size", 0)
 
     def cached(self, keyword: str | None = None) -> list[Step]:
@@ -58,7 +69,7 @@ class BuildResult:
         return Table(
             [{"step": f"{s.stage + ' ' if s.stage else ''}{s.number}/{s.total}", "instruction": _short(s.instruction, 70),
               "cached": "yes" if s.cached else "no", "seconds": f"{s.seconds:.1f}"} for s in self.steps],
-            title=f"{self.tag}: {human_size(self.size)}, built in {self.seconds:.1f} s",
+            title=f"{self.tag}: {human_size(self.size)} unpacked, built in {self.seconds:.1f} s",
         )
 
     def _repr_html_(self) -> str:

@@ -100,7 +100,8 @@ def unpacked_size(image, client=None) -> int:
     The classic store's ``Size`` (``docker image inspect -f '{{.Size}}'``) is that sum. On the containerd image
     store (Docker Desktop's default) ``Size`` is the *content*: the compressed layers a registry sends; the unpacked
     size of this engine's platform is read from ``GET /images/ID/json?manifests=1`` (API 1.48+). CLI twin:
-    ``docker image ls --tree`` (DISK USAGE, per platform)."""
+    ``docker history IMAGE`` (each layer's unpacked size: their sum); on the containerd store also
+    ``docker image ls --tree IMAGE``, whose DISK USAGE of a platform is its CONTENT SIZE plus the unpacked bytes."""
     attrs = getattr(image, "attrs", None) or {}
     if not attrs.get("Descriptor"):  # the classic store: Size is the layers' sum
         return attrs.get("Size", 0)

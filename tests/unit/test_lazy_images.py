@@ -114,7 +114,7 @@ def test_the_lesson_that_asks_for_it_fetches_it(monkeypatch, no_tools):
 def test_preflight_prepare_judges_the_reference_the_lessons_use(monkeypatch, no_tools):
     monkeypatch.setenv(images.override_var("python-full"), "python:0.0-absent")
     table = prepare.prepare(client=FakeClient({i.ref for i in images.manifest()}), progress=False, lazy=False)
-    assert {r["image"]: r["size"] for r in table}["python:0.0-absent"] == "-" and no_tools == []
+    assert {r["image"]: r["size (unpacked)"] for r in table}["python:0.0-absent"] == "-" and no_tools == []
 
 
 def test_make_lab_prepares_without_the_lazy_image(monkeypatch):

@@ -297,8 +297,9 @@ class Checker:
 
     __repr__ = __str__
 
-    def report(self, raise_on_failure: bool = True) -> "Checker":
-        """Show the results, record them in the progress file, and raise CheckFailed unless every line passed.
+    def report(self, raise_on_failure: bool = True, record: bool = True) -> "Checker":
+        """Show the results, record them in the progress file (unless ``record`` is False: a lesson's demonstration,
+        not the learner's attempt), and raise CheckFailed unless every line passed.
 
         Planned lines that were never recorded (the check stopped early, e.g. the image did not build) are
         shown and recorded as *not evaluated*, not left pending and not counted as failures."""
@@ -310,11 +311,13 @@ class Checker:
             display(self)
         elif pending:
             self.live.update(self._repr_html_())
-        self.check_cell = checkcell.state(self.lesson, repo_root() / "exercises") if self.lesson else "unknown"
-        if self.check_cell == "edited":
-            print(f"note: this check cell differs from the exercise's ({self.lesson}): the attempt is recorded as run "
-                  "from an edited check cell", flush=True)
-        record_progress(self.lesson, self.exercise, self.results, self.seconds, self.check_cell)
+        self.check_cell = "unknown"
+        if record:
+            self.check_cell = checkcell.state(self.lesson, repo_root() / "exercises") if self.lesson else "unknown"
+            if self.check_cell == "edited":
+                print(f"note: this check cell differs from the exercise's ({self.lesson}): the attempt is recorded as "
+                      "run from an edited check cell", flush=True)
+            record_progress(self.lesson, self.exercise, self.results, self.seconds, self.check_cell)
         return self.raise_unless_passed() if raise_on_failure else self
 
     def raise_unless_passed(self) -> "Checker":

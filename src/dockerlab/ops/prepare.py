@@ -14,6 +14,7 @@ import docker
 from docker.errors import APIError, DockerException
 
 from dockerlab.engine import get_client
+from dockerlab.imagelayers import unpacked_size
 from dockerlab.images import (LABEL_RECIPE, CourseImage, is_standin, local_image, manifest, pinned_by, ref,
                               standin_version_gap)
 from dockerlab.ops import standins as debian_standins
@@ -114,7 +115,7 @@ def prepare(keys: list[str] | None = None, client=None, pull: bool = True, progr
         rows.append({
             "image": img.ref,
             "kind": "-" if image is None else "stand-in" if is_standin(image) else "official",
-            "size": "-" if image is None else human_size(image.attrs.get("Size")),
+            "size (unpacked)": "-" if image is None else human_size(unpacked_size(image, client)),
             "action": actions[img.key],
             "used for": img.why,
         })
@@ -160,7 +161,7 @@ def status(*, client=None) -> Table:
             "image": reference,
             "present": "yes" if image else "no",
             "kind": "-" if image is None else ("stand-in" if is_standin(image) else "official"),
-            "size": human_size(image.attrs.get("Size")) if image else "-",
+            "size (unpacked)": human_size(unpacked_size(image, client)) if image else "-",
             "fetched": FETCHED_LATER if img.lazy else "by the preflight",
             "pinned by": pinned_by(img, image),
             "version gap": standin_version_gap(img, image),

@@ -285,9 +285,10 @@ def criteria_table() -> Table:
 
 
 def grade(lab, app_dir, *, database: Database | None = None, live: bool = True, quiet: bool = True,
-          reuse: bool = True, only: set[int | str] | None = None) -> Checker:
+          reuse: bool = True, only: set[int | str] | None = None, record: bool = True) -> Checker:
     """Grade the containerized capstone in ``app_dir``; return the filled scorecard (never raises). ``only``: the
-    line numbers or ids to grade (the rest are "not evaluated"), for tests that prove one line."""
+    line numbers or ids to grade (the rest are "not evaluated"), for tests that prove one line; ``record=False``:
+    a demonstration (the lesson's), kept out of the learner's progress file."""
     app = Path(app_dir)
     titles = [f"{i}. {c.title}" for i, c in enumerate(CRITERIA, 1)]
     card = Checker(LESSON, "capstone", planned=titles, live=live)
@@ -298,7 +299,7 @@ def grade(lab, app_dir, *, database: Database | None = None, live: bool = True, 
             card.grade(CRITERIA, g, only=only)
         finally:
             g.close(own_db=database is None)
-    return card.report(raise_on_failure=False)
+    return card.report(raise_on_failure=False, record=record)
 
 
 def check(lab, app_dir, **kwargs) -> Checker:
