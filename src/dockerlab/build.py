@@ -125,12 +125,14 @@ def _missing_buildx(text: str) -> bool:
 
 def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", buildargs: dict | None = None,
           target: str | None = None, labels: dict | None = None, secrets: dict | None = None,
-          ssh: dict | None = None, nocache: bool = False, pull: bool = False, network: str | None = None, platform: str | None = None,
+          ssh: dict | None = None, nocache: bool = False, nocache_filter: tuple[str, ...] = (), pull: bool = False,
+          network: str | None = None, platform: str | None = None,
           quiet: bool = False, log: bool = False, timeout: float = 1800, client=None) -> BuildResult:
     """Build ``path`` into ``tag`` with BuildKit (``docker build``) and return a :class:`BuildResult`.
 
     ``secrets`` maps a secret id to a file (``--secret id=ID,src=PATH``); ``ssh`` an SSH id to an agent socket or a
-    key file (``--ssh ID=PATH``, for ``RUN --mount=type=ssh``; the SDK has no such option); ``network="none"`` builds
+    key file (``--ssh ID=PATH``, for ``RUN --mount=type=ssh``; the SDK has no such option); ``nocache_filter`` the
+    stages to build without the cache (``--no-cache-filter STAGE``); ``network="none"`` builds
     without a network. ``quiet=True`` draws nothing; otherwise a live display and prints one line per finished step; ``log`` also
     prints each step's output. Raises :class:`BuildFailed` naming the failing instruction, with the last
     lines of its output. CLI twin: ``docker build -t TAG PATH`` (printed before the build starts).
@@ -150,6 +152,8 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
         args += ["--target", target]
     if nocache:
         args.append("--no-cache")
+    for stage in nocache_filter:  # only these stages run again (their steps, not what they build on)
+        args.append(f"--no-cache-filter={stage}")
     if pull:
         args.append("--pull")
     if network:
