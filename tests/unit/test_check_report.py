@@ -56,6 +56,20 @@ def test_a_passed_check_starts_no_watcher(progress):
     assert c.report().passed and progress == []
 
 
+def test_a_demonstration_is_not_recorded(tmp_path, capsys):
+    """A lesson's own demonstration grade (lesson 13 on the folder as shipped) leaves the learner's progress alone."""
+    from dockerlab.grading.progress import progress_file
+
+    demo = Checker("13_capstone", "capstone", planned=["1. builds"])
+    demo.fail("1. builds", "no Dockerfile", "write one")
+    assert demo.report(raise_on_failure=False, record=False).passed is False
+    assert not progress_file().exists() and "recorded" not in capsys.readouterr().out
+    attempt = Checker("13_capstone", "capstone", planned=["1. builds"])
+    attempt.fail("1. builds", "no Dockerfile", "write one")
+    attempt.report(raise_on_failure=False)
+    assert progress_file().exists()
+
+
 @pytest.mark.parametrize("instruction,path,copied", [
     ("COPY . .", "src/wordstats/text.py", True),
     ("COPY src/ src/", "src/wordstats/text.py", True),
