@@ -24,7 +24,7 @@ from dockerlab import settings, tools
 from dockerlab.buildprogress import RawProgress, Step  # noqa: F401 (Step: the build's steps, re-exported)
 from dockerlab.dockerfile import stage_order
 from dockerlab.engine import get_client
-from dockerlab.figures import record, short_name
+from dockerlab.figures import record, recording, short_name
 from dockerlab.progressbar import StepProgress
 from dockerlab.show import Table, cli, human_size
 from dockerlab.show import short as _short
@@ -267,7 +267,10 @@ def _lines(proc: tools.Process, tag: str, raw: RawProgress, lines: list[str], ti
 
 
 def _record(result: BuildResult) -> None:
-    """The build's figures for the run-all report: seconds, steps from the cache, image and context size."""
+    """The build's figures for the run-all report: seconds, steps from the cache, image and context size. Only while
+    figures are recorded: the image's unpacked size costs two API calls a learner's build does not need."""
+    if not recording():
+        return
     facts = {"steps": len(result.steps), "cached": len(result.cached()), "image_bytes": result.size,
              "context_bytes": result.context_bytes}  # BuildKit sends only what changed of the context
     note = f"{facts['cached']}/{facts['steps']} steps cached, image {human_size(result.size)}"

@@ -44,6 +44,12 @@ def short_name(name: str) -> str:
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
+def recording() -> bool:
+    """Whether figures are recorded now (run-all sets $DOCKERLAB_FIGURES per notebook): a caller skips measuring what
+    only the report reads."""
+    return bool(settings.FIGURES.get())
+
+
 def record(name: str, value: float, unit: str = "", note: str = "", **facts) -> float:
     """Record one measured figure for the run-all report (nothing is printed); returns ``value``. ``note`` says in
     words what ``facts`` (JSON-able values measured with it: steps cached, bytes) hold.
