@@ -168,13 +168,8 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
     try:
         return _run_build(args + label_args, path, tag, dockerfile, quiet, log, timeout, client)
     except BuildFailed as exc:
-        if not SNAPSHOT_RACE.search(exc.error or ""):
+        if not engine_lost_a_layer(f"build {tag}", exc.error):
             raise
-        # An engine bug, not the Dockerfile: see SNAPSHOT_RACE. The same build again finds its layers in the cache.
-        note = (f"build {tag}: the engine lost a layer while unpacking the image (containerd image store, moby/buildkit"
-                "#6521, fixed in newer engines by moby/buildkit#6558): building it once more")
-        print(note, flush=True)
-        record_retry(note + f" (first error: {_short(exc.error, 160)})")
         return _run_build(args + label_args, path, tag, dockerfile, quiet, log, timeout, client)
 
 
@@ -183,6 +178,19 @@ def build(path: str | os.PathLike, tag: str, *, dockerfile: str = "Dockerfile", 
 # parent snapshot … does not exist: not found"; moby/buildkit#6521, fixed by moby/buildkit#6558, March 2026).
 # Engines older than that fix (Debian's 28.5 among them) show it when builds run side by side, as in a classroom.
 SNAPSHOT_RACE = re.compile(r"failed to prepare extraction snapshot.*parent snapshot \S+ does not exist", re.S)
+
+
+def engine_lost_a_layer(what: str, error: str | None) -> bool:
+    """Whether ``error`` is the engine bug SNAPSHOT_RACE, not the Dockerfile: then it says so, names the retry in
+    $DOCKERLAB_RETRIES, and the caller builds once more (the same build finds its layers in the cache). Used by every
+    build the course runs: ``docker build`` here, ``docker compose build`` / ``up --build`` in :mod:`dockerlab.compose`."""
+    if not SNAPSHOT_RACE.search(error or ""):
+        return False
+    note = (f"{what}: the engine lost a layer while unpacking the image (containerd image store, moby/buildkit#6521, "
+            "fixed in newer engines by moby/buildkit#6558): building it once more")
+    print(note, flush=True)
+    record_retry(note + f" (first error: {_short(error, 160)})")
+    return True
 
 
 def record_retry(note: str) -> None:

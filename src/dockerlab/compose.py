@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dockerlab import settings, tools
+from dockerlab.build import engine_lost_a_layer
 from dockerlab.composefile import depends_on, healthcheck_test, labels_override, parse_ps_json  # noqa: F401
 from dockerlab.figures import record, short_name
 from dockerlab.show import Table, cli
@@ -96,8 +97,15 @@ class Stack:
             self.write_override()
         cmd = self._base(with_override) + list(args)
         line = self._show(cmd) if not quiet else " ".join(cmd)
+        run = lambda: tools.run(cmd, timeout=timeout or self.timeout, env=self.child_env, cwd=self.dir, check=check)  # noqa: E731
         try:
-            return tools.run(cmd, timeout=timeout or self.timeout, env=self.child_env, cwd=self.dir, check=check)
+            try:
+                return run()
+            except ToolFailed as exc:  # a build of the stack met the engine bug build.build retries past: once more
+                if not (exc.exit_code and ("build" in args or "--build" in args)
+                        and engine_lost_a_layer(f"docker compose {args[0]} ({self.name})", exc.output)):
+                    raise
+                return run()
         except ToolFailed as exc:
             if exc.timed_out:
                 raise ComposeError(f"docker compose did not finish within {exc.timeout:.0f} s",

@@ -220,3 +220,37 @@ def test_compose_errors_are_built_from_the_tools_error(fake, capsys, monkeypatch
     monkeypatch.setenv("FAKE_MODE", "sleep")
     with pytest.raises(ComposeError, match="docker compose did not finish within 1 s"):
         stack.compose("ps", with_override=False)
+
+
+def test_a_compose_build_is_retried_past_the_engine_bug_once_and_named(monkeypatch, tmp_path, capsys):
+    """moby/buildkit#6521 in `docker compose build` (a grader's, a notebook's): built once more, the retry named in
+    $DOCKERLAB_RETRIES, as build.build does; the same error from a command that builds nothing, or twice, is raised."""
+    import subprocess
+
+    from dockerlab import compose
+    from dockerlab.errors import ToolFailed
+
+    race = ('failed to solve: failed to prepare extraction snapshot "extract-1 sha256:aa": parent snapshot '
+            "sha256:bb does not exist: not found")
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    monkeypatch.setenv("DOCKERLAB_RETRIES", str(tmp_path / "retries.txt"))
+    lab = SimpleNamespace(lesson="06_config_and_secrets", name=lambda thing: f"dl-t-06-{thing}")
+    stack = compose.Stack(lab, tmp_path, timeout=5)
+    failures = []
+
+    def run(cmd, **kwargs):
+        if len(failures) < failing:
+            failures.append(cmd)
+            raise ToolFailed(cmd, exit_code=1, stderr=race)
+        return subprocess.CompletedProcess(cmd, 0, "built\n", "")
+
+    monkeypatch.setattr(compose.tools, "run", run)
+    failing = 1
+    assert stack.compose("build", with_override=False).stdout == "built\n" and len(failures) == 1
+    said = capsys.readouterr().out.strip().splitlines()[-1]  # after the printed command: the note
+    assert "moby/buildkit#6521" in said and said in (tmp_path / "retries.txt").read_text()  # printed, and named
+    for args, failing in ((("ps",), 1), (("build",), 2)):  # builds nothing: not retried; fails again: raised
+        failures.clear()
+        with pytest.raises(ComposeError, match="exited with 1"):
+            stack.compose(*args, with_override=False)
+        assert len(failures) == failing
